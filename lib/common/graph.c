@@ -1,0 +1,496 @@
+/* Graph validation and execution plans (forward, backward). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+
+#define MAX_SIDE 16384
+#define MAX_CH 65536
+
+static int conv_out(int in, int k, int s, int d, int p0, int p1)
+{
+    int keff = (k - 1) * d + 1;
+    if (in + p0 + p1 < keff)
+        return -1;
+    return (in + p0 + p1 - keff) / s + 1;
+}
+
+static int in_range(int v, int lo, int hi)
+{
+    return v >= lo && v <= hi;
+}
+
+static apf_status node_check(const graph *g, int j)
+{
+    const gnode *n = &g->nodes[j];
+    int nin = (n->op == OP_ADD) ? 2 : (n->op == OP_INPUT ? 0 : 1);
+    for (int k = 0; k < 2; k++) {
+        if (k < nin) {
+            if (n->in[k] < 0 || n->in[k] >= j)
+                return apf_fail(APF_E_FORMAT, "model: node %d input %d out of order", j, k);
+        } else if (n->in[k] != -1) {
+            return apf_fail(APF_E_FORMAT, "model: node %d has a stray input", j);
+        }
+    }
+    if (!in_range(n->h, 1, MAX_SIDE) || !in_range(n->w, 1, MAX_SIDE) || !in_range(n->c, 1, MAX_CH))
+        return apf_fail(APF_E_FORMAT, "model: node %d shape %dx%dx%d out of range", j, n->h, n->w, n->c);
+    if (j == 0)
+        return n->op == OP_INPUT ? APF_OK : apf_fail(APF_E_FORMAT, "model: node 0 is not the input");
+    const gnode *x = &g->nodes[n->in[0]];
+    const int *a = n->a;
+    size_t need0 = 0, need1 = 0;
+    int eh = x->h, ew = x->w, ec = x->c;
+    switch (n->op) {
+    case OP_CONV:
+    case OP_MAXPOOL:
+    case OP_AVGPOOL: {
+        int conv = n->op == OP_CONV;
+        int dh = conv ? a[A_DH] : 1, dw = conv ? a[A_DW] : 1;
+        if (!in_range(a[A_KH], 1, 64) || !in_range(a[A_KW], 1, 64) || !in_range(a[A_SH], 1, 16) ||
+            !in_range(a[A_SW], 1, 16) || !in_range(dh, 1, 16) || !in_range(dw, 1, 16))
+            return apf_fail(APF_E_FORMAT, "model: node %d kernel/stride out of range", j);
+        for (int k = A_PT; k <= A_PR; k++)
+            if (!in_range(a[k], 0, 64))
+                return apf_fail(APF_E_FORMAT, "model: node %d padding out of range", j);
+        eh = conv_out(x->h, a[A_KH], a[A_SH], dh, a[A_PT], a[A_PB]);
+        ew = conv_out(x->w, a[A_KW], a[A_SW], dw, a[A_PL], a[A_PR]);
+        if (conv) {
+            int gr = a[A_GROUPS];
+            ec = a[A_COUT];
+            if (gr < 1 || x->c % gr || !in_range(ec, 1, MAX_CH) || ec % gr)
+                return apf_fail(APF_E_FORMAT, "model: node %d bad groups", j);
+            need0 = (size_t)ec * a[A_KH] * a[A_KW] * (x->c / gr);
+            need1 = (size_t)ec;
+        } else if (a[A_PT] >= a[A_KH] || a[A_PB] >= a[A_KH] || a[A_PL] >= a[A_KW] || a[A_PR] >= a[A_KW]) {
+            return apf_fail(APF_E_FORMAT, "model: node %d pool padding exceeds kernel", j);
+        }
+        break;
+    }
+    case OP_PRELU:
+        need0 = (size_t)x->c;
+        break;
+    case OP_SCALE_SHIFT:
+        need0 = need1 = (size_t)x->c;
+        break;
+    case OP_CLIP:
+        if (!(n->f[0] <= n->f[1]) || isnan(n->f[0]) || isnan(n->f[1]))
+            return apf_fail(APF_E_FORMAT, "model: node %d clip bounds invalid", j);
+        break;
+    case OP_ADD: {
+        const gnode *y = &g->nodes[n->in[1]];
+        if (x->h != y->h || x->w != y->w || x->c != y->c)
+            return apf_fail(APF_E_FORMAT, "model: node %d adds different shapes", j);
+        break;
+    }
+    case OP_GAP:
+        eh = ew = 1;
+        break;
+    case OP_FC:
+        eh = ew = 1;
+        ec = a[A_COUT];
+        if (!in_range(ec, 1, MAX_CH))
+            return apf_fail(APF_E_FORMAT, "model: node %d bad output width", j);
+        need0 = (size_t)ec * x->h * x->w * x->c;
+        need1 = (size_t)ec;
+        break;
+    case OP_PAD:
+        for (int k = A_PT; k <= A_PR; k++)
+            if (!in_range(a[k], 0, 1024))
+                return apf_fail(APF_E_FORMAT, "model: node %d padding out of range", j);
+        if (!in_range(a[A_CPAD], 0, MAX_CH))
+            return apf_fail(APF_E_FORMAT, "model: node %d channel padding out of range", j);
+        eh = x->h + a[A_PT] + a[A_PB];
+        ew = x->w + a[A_PL] + a[A_PR];
+        ec = x->c + a[A_CPAD];
+        break;
+    default:
+        return apf_fail(APF_E_UNSUPPORTED, "model: node %d has unknown op %d", j, n->op);
+    }
+    if (eh != n->h || ew != n->w || ec != n->c)
+        return apf_fail(APF_E_FORMAT, "model: node %d stored shape %dx%dx%d, computed %dx%dx%d", j,
+                        n->h, n->w, n->c, eh, ew, ec);
+    if (n->tn[0] != need0 || n->tn[1] != need1)
+        return apf_fail(APF_E_FORMAT, "model: node %d has %zu+%zu parameters, expected %zu+%zu", j,
+                        n->tn[0], n->tn[1], need0, need1);
+    for (int k = 0; k < 2; k++)
+        if (n->tn[k] && apf_has_nonfinite(n->t[k], n->tn[k]))
+            return apf_fail(APF_E_NUMERIC, "model: node %d has non-finite parameters", j);
+    return APF_OK;
+}
+
+apf_status graph_finalize(graph *g)
+{
+    if (g->n < 2)
+        return apf_fail(APF_E_FORMAT, "model: graph has no layers");
+    int *uses = calloc((size_t)g->n, sizeof *uses);
+    if (!uses)
+        return apf_fail(APF_E_NOMEM, "model: out of memory");
+    apf_status st = APF_OK;
+    for (int j = 0; j < g->n && !st; j++) {
+        st = node_check(g, j);
+        g->nodes[j].fused_into = -1;
+        for (int k = 0; k < 2 && !st; k++)
+            if (g->nodes[j].in[k] >= 0)
+                uses[g->nodes[j].in[k]]++;
+    }
+    /* A clip whose producer is a conv used only by it runs as that conv's
+     * post-op: one pass over memory instead of two. */
+    for (int j = 1; j < g->n && !st; j++) {
+        gnode *n = &g->nodes[j];
+        if (n->op == OP_CLIP && n->in[0] == j - 1 && g->nodes[j - 1].op == OP_CONV &&
+            uses[j - 1] == 1)
+            n->fused_into = n->in[0];
+    }
+    free(uses);
+    return st;
+}
+
+void graph_free(graph *g)
+{
+    if (!g)
+        return;
+    for (int j = 0; j < g->n; j++) {
+        free(g->nodes[j].t[0]);
+        free(g->nodes[j].t[1]);
+    }
+    free(g->nodes);
+    g->nodes = NULL;
+    g->n = 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct gplan {
+    const graph *g;
+    int batch, flags;
+    eng_layer **layer;   /* per node, conv/fc/pool only */
+    float **act;         /* per node output, batch x h x w x c (aliases for fused clips) */
+    float **grad;        /* per node, same size */
+    int *uses;           /* consumers per node */
+    size_t *size;        /* floats per node output (whole batch) */
+    float *scratch;      /* largest node size, for accumulating gradients */
+    int has_forward;
+};
+
+static size_t node_size(const gnode *n, int batch)
+{
+    return (size_t)batch * n->h * n->w * n->c;
+}
+
+void gplan_free(gplan *p)
+{
+    if (!p)
+        return;
+    for (int j = 0; p->g && j < p->g->n; j++) {
+        if (p->layer)
+            eng_layer_free(p->layer[j]);
+        if (p->act && p->g->nodes[j].fused_into < 0)
+            free(p->act[j]);
+        if (p->grad)
+            free(p->grad[j]);
+    }
+    free(p->layer);
+    free(p->act);
+    free(p->grad);
+    free(p->uses);
+    free(p->size);
+    free(p->scratch);
+    free(p);
+}
+
+apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gplan **out)
+{
+    apf_status st = APF_OK;
+    gplan *p = calloc(1, sizeof *p);
+    if (!p)
+        return apf_fail(APF_E_NOMEM, "plan: out of memory");
+    p->g = g;
+    p->batch = batch;
+    p->flags = flags;
+    int n = g->n;
+    p->layer = calloc((size_t)n, sizeof *p->layer);
+    p->act = calloc((size_t)n, sizeof *p->act);
+    p->grad = calloc((size_t)n, sizeof *p->grad);
+    p->uses = calloc((size_t)n, sizeof *p->uses);
+    p->size = calloc((size_t)n, sizeof *p->size);
+    if (!p->layer || !p->act || !p->grad || !p->uses || !p->size)
+        goto nomem;
+    size_t biggest = 0;
+    for (int j = 0; j < n; j++) {
+        const gnode *nd = &g->nodes[j];
+        p->size[j] = node_size(nd, batch);
+        if (p->size[j] > biggest)
+            biggest = p->size[j];
+        for (int k = 0; k < 2; k++)
+            if (nd->in[k] >= 0)
+                p->uses[nd->in[k]]++;
+        if (nd->fused_into >= 0)
+            p->act[j] = p->act[nd->fused_into];
+        else if (!(p->act[j] = apf_calloc(p->size[j], sizeof(float))))
+            goto nomem;
+        if ((flags & ENG_TRAIN_DATA) && !(p->grad[j] = apf_calloc(p->size[j], sizeof(float))))
+            goto nomem;
+        const gnode *x = j ? &g->nodes[nd->in[0]] : NULL;
+        if (nd->op == OP_CONV) {
+            int fuse = j + 1 < n && g->nodes[j + 1].fused_into == j;
+            eng_conv_desc d = {batch, x->h, x->w, x->c, nd->c, nd->a[A_KH], nd->a[A_KW],
+                               nd->a[A_SH], nd->a[A_SW], nd->a[A_PT], nd->a[A_PB], nd->a[A_PL],
+                               nd->a[A_PR], nd->a[A_GROUPS], nd->a[A_DH], nd->a[A_DW], nd->h,
+                               nd->w, fuse, fuse ? g->nodes[j + 1].f[0] : 0,
+                               fuse ? g->nodes[j + 1].f[1] : 0};
+            if ((st = eng_conv_create(ctx, &d, flags, &p->layer[j])))
+                goto fail;
+        } else if (nd->op == OP_FC) {
+            if ((st = eng_fc_create(ctx, batch, x->h * x->w * x->c, nd->c, flags, &p->layer[j])))
+                goto fail;
+        } else if (nd->op == OP_MAXPOOL || nd->op == OP_AVGPOOL) {
+            eng_pool_desc d = {batch, x->h, x->w, x->c, nd->a[A_KH], nd->a[A_KW], nd->a[A_SH],
+                               nd->a[A_SW], nd->a[A_PT], nd->a[A_PB], nd->a[A_PL], nd->a[A_PR],
+                               nd->h, nd->w, nd->op == OP_MAXPOOL};
+            if ((st = eng_pool_create(ctx, &d, flags, &p->layer[j])))
+                goto fail;
+        }
+        if (p->layer[j] && (nd->op == OP_CONV || nd->op == OP_FC) &&
+            (st = eng_layer_set_weights(p->layer[j], nd->t[0], nd->t[1])))
+            goto fail;
+    }
+    if ((flags & ENG_TRAIN_DATA) && !(p->scratch = apf_calloc(biggest, sizeof(float))))
+        goto nomem;
+    *out = p;
+    return APF_OK;
+nomem:
+    st = apf_fail(APF_E_NOMEM, "plan: out of memory for batch %d", batch);
+fail:
+    gplan_free(p);
+    return st;
+}
+
+int gplan_batch(const gplan *p)
+{
+    return p->batch;
+}
+
+int gplan_flags(const gplan *p)
+{
+    return p->flags;
+}
+
+/* ---- element-wise kernels (memory bound; plain C with OpenMP) ---- */
+
+static void prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int c)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < pixels; p++)
+        for (int k = 0; k < c; k++) {
+            float v = x[p * c + k];
+            y[p * c + k] = v > 0 ? v : a[k] * v;
+        }
+}
+
+static void clip_fwd(const float *x, float *y, size_t n, float lo, float hi)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++)
+        y[i] = fminf(fmaxf(x[i], lo), hi);
+}
+
+static void scale_shift_fwd(const float *x, float *y, const float *a, const float *b, size_t pixels,
+                            int c)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < pixels; p++)
+        for (int k = 0; k < c; k++)
+            y[p * c + k] = a[k] * x[p * c + k] + b[k];
+}
+
+static void pad_copy(const float *small, float *big, const gnode *n, const gnode *x, int batch,
+                     int to_big)
+{
+    int pt = n->a[A_PT], pl = n->a[A_PL];
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < batch; b++)
+        for (int i = 0; i < x->h; i++)
+            for (int j = 0; j < x->w; j++) {
+                const size_t s = (((size_t)b * x->h + i) * x->w + j) * x->c;
+                const size_t d = (((size_t)b * n->h + i + pt) * n->w + j + pl) * n->c;
+                if (to_big)
+                    memcpy(big + d, small + s, (size_t)x->c * sizeof(float));
+                else
+                    memcpy((float *)small + s, big + d, (size_t)x->c * sizeof(float));
+            }
+}
+
+apf_status gplan_forward(gplan *p, const float *in, float *out)
+{
+    const graph *g = p->g;
+    apf_status st;
+    /* Keep our own copy: backward may need the input after the caller
+     * reused its buffer. */
+    memcpy(p->act[0], in, p->size[0] * sizeof(float));
+    p->has_forward = 0;
+    for (int j = 1; j < g->n; j++) {
+        const gnode *n = &g->nodes[j];
+        const float *x = p->act[n->in[0]];
+        float *y = p->act[j];
+        const gnode *xn = &g->nodes[n->in[0]];
+        size_t pixels = (size_t)p->batch * n->h * n->w;
+        switch (n->op) {
+        case OP_CONV:
+        case OP_FC:
+        case OP_MAXPOOL:
+        case OP_AVGPOOL:
+            if ((st = eng_layer_forward(p->layer[j], x, y)))
+                return st;
+            break;
+        case OP_CLIP:
+            if (n->fused_into < 0)
+                clip_fwd(x, y, p->size[j], n->f[0], n->f[1]);
+            break;
+        case OP_PRELU:
+            prelu_fwd(x, y, n->t[0], pixels, n->c);
+            break;
+        case OP_SCALE_SHIFT:
+            scale_shift_fwd(x, y, n->t[0], n->t[1], pixels, n->c);
+            break;
+        case OP_ADD: {
+            const float *x2 = p->act[n->in[1]];
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < p->size[j]; i++)
+                y[i] = x[i] + x2[i];
+            break;
+        }
+        case OP_GAP: {
+            size_t hw = (size_t)xn->h * xn->w;
+            for (int b = 0; b < p->batch; b++)
+                for (int k = 0; k < n->c; k++) {
+                    double s = 0;
+                    for (size_t q = 0; q < hw; q++)
+                        s += x[((size_t)b * hw + q) * n->c + k];
+                    y[(size_t)b * n->c + k] = (float)(s / (double)hw);
+                }
+            break;
+        }
+        case OP_PAD:
+            memset(y, 0, p->size[j] * sizeof(float));
+            pad_copy(x, y, n, xn, p->batch, 1);
+            break;
+        default:
+            return apf_fail(APF_E_UNSUPPORTED, "plan: op %d", n->op);
+        }
+    }
+    memcpy(out, p->act[g->n - 1], p->size[g->n - 1] * sizeof(float));
+    p->has_forward = 1;
+    return APF_OK;
+}
+
+/* Add src into the gradient of node k (first writer may just copy). */
+static void grad_add(gplan *p, int k, const float *src, int *written)
+{
+    float *d = p->grad[k];
+    if (!written[k]) {
+        memcpy(d, src, p->size[k] * sizeof(float));
+        written[k] = 1;
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < p->size[k]; i++)
+        d[i] += src[i];
+}
+
+apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
+{
+    const graph *g = p->g;
+    apf_status st = APF_OK;
+    if (!(p->flags & ENG_TRAIN_DATA))
+        return apf_fail(APF_E_STATE, "plan was built for inference only");
+    if (!p->has_forward)
+        return apf_fail(APF_E_STATE, "backward needs a forward pass first");
+    int *written = calloc((size_t)g->n, sizeof *written);
+    if (!written)
+        return apf_fail(APF_E_NOMEM, "backward: out of memory");
+    memcpy(p->grad[g->n - 1], d_out, p->size[g->n - 1] * sizeof(float));
+    written[g->n - 1] = 1;
+    float *tmp = p->scratch;
+    for (int j = g->n - 1; j >= 1; j--) {
+        const gnode *n = &g->nodes[j];
+        int xi = n->in[0];
+        const gnode *xn = &g->nodes[xi];
+        float *dy = p->grad[j];
+        if (!written[j])
+            continue; /* no gradient reaches this node */
+        const float *x = p->act[xi], *y = p->act[j];
+        size_t pixels = (size_t)p->batch * n->h * n->w;
+        size_t nx = p->size[xi];
+        switch (n->op) {
+        case OP_CONV:
+        case OP_FC:
+        case OP_MAXPOOL:
+        case OP_AVGPOOL:
+            if (xi == 0 && !d_in)
+                break;
+            if ((st = eng_layer_backward_data(p->layer[j], dy, tmp)))
+                goto out;
+            grad_add(p, xi, tmp, written);
+            break;
+        case OP_CLIP: {
+            float lo = n->f[0], hi = n->f[1];
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < nx; i++)
+                tmp[i] = (y[i] > lo && y[i] < hi) ? dy[i] : 0.0f;
+            grad_add(p, xi, tmp, written);
+            break;
+        }
+        case OP_PRELU: {
+            const float *a = n->t[0];
+            int c = n->c;
+#pragma omp parallel for schedule(static)
+            for (size_t q = 0; q < pixels; q++)
+                for (int k = 0; k < c; k++)
+                    tmp[q * c + k] = x[q * c + k] > 0 ? dy[q * c + k] : a[k] * dy[q * c + k];
+            grad_add(p, xi, tmp, written);
+            break;
+        }
+        case OP_SCALE_SHIFT: {
+            const float *a = n->t[0];
+            int c = n->c;
+#pragma omp parallel for schedule(static)
+            for (size_t q = 0; q < pixels; q++)
+                for (int k = 0; k < c; k++)
+                    tmp[q * c + k] = a[k] * dy[q * c + k];
+            grad_add(p, xi, tmp, written);
+            break;
+        }
+        case OP_ADD:
+            grad_add(p, xi, dy, written);
+            grad_add(p, n->in[1], dy, written);
+            break;
+        case OP_GAP: {
+            size_t hw = (size_t)xn->h * xn->w;
+            float inv = 1.0f / (float)hw;
+            for (int b = 0; b < p->batch; b++)
+                for (size_t q = 0; q < hw; q++)
+                    for (int k = 0; k < n->c; k++)
+                        tmp[((size_t)b * hw + q) * n->c + k] = dy[(size_t)b * n->c + k] * inv;
+            grad_add(p, xi, tmp, written);
+            break;
+        }
+        case OP_PAD:
+            pad_copy(tmp, dy, n, xn, p->batch, 0);
+            grad_add(p, xi, tmp, written);
+            break;
+        default:
+            st = apf_fail(APF_E_UNSUPPORTED, "plan: op %d", n->op);
+            goto out;
+        }
+    }
+    if (d_in) {
+        if (written[0])
+            memcpy(d_in, p->grad[0], p->size[0] * sizeof(float));
+        else
+            memset(d_in, 0, p->size[0] * sizeof(float));
+    }
+out:
+    free(written);
+    return st;
+}

@@ -1,0 +1,63 @@
+/* A face-recognition network as a list of nodes, and per-batch execution
+ * plans that run it forward and backward. The graph layer speaks in tensors
+ * and layers; all oneDNN details stay behind engine.h. */
+#ifndef APF_GRAPH_H
+#define APF_GRAPH_H
+
+#include "engine.h"
+
+/* Node kinds; the numbers are the .apfm op codes (docs/model-format.md). */
+enum {
+    OP_INPUT = 0,
+    OP_CONV = 1,        /* t0: weights OHWI (I = c/groups), t1: bias */
+    OP_PRELU = 2,       /* t0: per-channel slope */
+    OP_CLIP = 3,        /* f0..f1: lo, hi (use +-3e38 for open ends) */
+    OP_ADD = 4,         /* two inputs of one shape */
+    OP_MAXPOOL = 5,
+    OP_AVGPOOL = 6,
+    OP_GAP = 7,         /* global average pool to 1x1 */
+    OP_FC = 8,          /* t0: weights OI over the NHWC-flattened input, t1: bias */
+    OP_PAD = 9,         /* zero pad: pt, pb, pl, pr spatially, cpad channels after */
+    OP_SCALE_SHIFT = 10,/* t0: per-channel scale, t1: per-channel shift */
+    OP_COUNT
+};
+
+/* Integer attribute slots (the .apfm iattr array). */
+enum { A_KH, A_KW, A_SH, A_SW, A_PT, A_PB, A_PL, A_PR, A_GROUPS, A_DH, A_DW, A_COUT, A_CPAD,
+       A_COUNT = 16 };
+
+typedef struct gnode {
+    int op;
+    int in[2];          /* input node indices, -1 when unused */
+    int a[A_COUNT];
+    float f[4];
+    int h, w, c;        /* output shape */
+    float *t[2];        /* owned parameter tensors */
+    size_t tn[2];
+    int fused_into;     /* CLIP fused into its producing conv: that conv's index, else -1 */
+} gnode;
+
+typedef struct graph {
+    int n;
+    gnode *nodes;
+} graph;
+
+/* Check every node's inputs, attributes, output shape and tensor sizes, and
+ * mark conv+clip pairs for fusion. */
+apf_status graph_finalize(graph *g);
+void graph_free(graph *g);
+
+typedef struct gplan gplan;
+
+/* flags: ENG_TRAIN_DATA for backward to the input, ENG_TRAIN_WEIGHTS for
+ * weight gradients (not needed for frozen recognizers). */
+apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gplan **out);
+int gplan_batch(const gplan *p);
+int gplan_flags(const gplan *p);
+/* in: batch x H x W x C of node 0; out: batch x (output node size). */
+apf_status gplan_forward(gplan *p, const float *in, float *out);
+/* Requires a forward on this plan first. d_in may be NULL (weights only). */
+apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
+void gplan_free(gplan *p);
+
+#endif

@@ -1,0 +1,411 @@
+/* Image handles and JPEG/PNG codecs. Decoders treat every byte as hostile:
+ * libjpeg errors longjmp back here, libpng's simplified API reports errors as
+ * values, EXIF is parsed with explicit bounds checks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "internal.h"
+
+#define MAX_PIXELS ((size_t)1 << 28) /* 268 Mpx: beyond any camera, below memory trouble */
+#define MAX_FILE ((size_t)1 << 30)
+
+struct apf_image {
+    int w, h;
+    uint8_t *px;
+};
+
+static apf_status image_alloc(int w, int h, apf_image **out)
+{
+    if (w < 1 || h < 1 || w > APF_IMAGE_MAX_SIDE || h > APF_IMAGE_MAX_SIDE ||
+        (size_t)w * h > MAX_PIXELS)
+        return apf_fail(APF_E_LIMIT, "image: %dx%d outside 1..%d per side", w, h, APF_IMAGE_MAX_SIDE);
+    apf_image *im = calloc(1, sizeof *im);
+    if (!im || !(im->px = calloc((size_t)w * h, 3))) {
+        free(im);
+        return apf_fail(APF_E_NOMEM, "image: out of memory for %dx%d", w, h);
+    }
+    im->w = w;
+    im->h = h;
+    *out = im;
+    return APF_OK;
+}
+
+apf_status apf_image_create(int width, int height, apf_image **out)
+{
+    if (!out)
+        return apf_fail(APF_E_INVALID, "image: out is NULL");
+    *out = NULL;
+    if (width < 1 || height < 1 || width > APF_IMAGE_MAX_SIDE || height > APF_IMAGE_MAX_SIDE)
+        return apf_fail(APF_E_INVALID, "image: size %dx%d out of range", width, height);
+    return image_alloc(width, height, out);
+}
+
+void apf_image_free(apf_image *img)
+{
+    if (img) {
+        free(img->px);
+        free(img);
+    }
+}
+
+int apf_image_width(const apf_image *img) { return img ? img->w : 0; }
+int apf_image_height(const apf_image *img) { return img ? img->h : 0; }
+uint8_t *apf_image_pixels(apf_image *img) { return img ? img->px : NULL; }
+const uint8_t *apf_image_pixels_const(const apf_image *img) { return img ? img->px : NULL; }
+
+/* ---- EXIF orientation ---- */
+
+static unsigned get16(const uint8_t *p, int le) { return le ? p[0] | p[1] << 8 : p[0] << 8 | p[1]; }
+static uint32_t get32(const uint8_t *p, int le)
+{
+    return le ? (uint32_t)get16(p, 1) | (uint32_t)get16(p + 2, 1) << 16
+              : (uint32_t)get16(p, 0) << 16 | get16(p + 2, 0);
+}
+
+/* Orientation (1..8) from an APP1 payload, or 1 when absent or malformed. */
+static int exif_orientation(const uint8_t *d, size_t n)
+{
+    if (n < 14 || memcmp(d, "Exif\0\0", 6))
+        return 1;
+    d += 6;
+    n -= 6;
+    int le;
+    if (!memcmp(d, "II*\0", 4))
+        le = 1;
+    else if (!memcmp(d, "MM\0*", 4))
+        le = 0;
+    else
+        return 1;
+    uint32_t ifd = get32(d + 4, le);
+    if (ifd > n - 2 || ifd < 8)
+        return 1;
+    unsigned count = get16(d + ifd, le);
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = (size_t)ifd + 2 + 12 * (size_t)i;
+        if (e + 12 > n)
+            return 1;
+        if (get16(d + e, le) == 0x0112 && get16(d + e + 2, le) == 3) {
+            unsigned v = get16(d + e + 8, le);
+            return (v >= 1 && v <= 8) ? (int)v : 1;
+        }
+    }
+    return 1;
+}
+
+/* Apply an EXIF orientation so pixels come out upright. */
+static apf_status orient(apf_image **io, int o)
+{
+    if (o == 1)
+        return APF_OK;
+    apf_image *in = *io, *out;
+    int W = in->w, H = in->h, swap = o >= 5;
+    apf_status st = image_alloc(swap ? H : W, swap ? W : H, &out);
+    if (st)
+        return st;
+    for (int y = 0; y < out->h; y++)
+        for (int x = 0; x < out->w; x++) {
+            int sx, sy;
+            switch (o) {
+            case 2: sx = W - 1 - x; sy = y; break;
+            case 3: sx = W - 1 - x; sy = H - 1 - y; break;
+            case 4: sx = x; sy = H - 1 - y; break;
+            case 5: sx = y; sy = x; break;
+            case 6: sx = y; sy = H - 1 - x; break;
+            case 7: sx = W - 1 - y; sy = H - 1 - x; break;
+            default: sx = W - 1 - y; sy = x; break; /* 8 */
+            }
+            memcpy(out->px + ((size_t)y * out->w + x) * 3, in->px + ((size_t)sy * W + sx) * 3, 3);
+        }
+    apf_image_free(in);
+    *io = out;
+    return APF_OK;
+}
+
+/* ---- JPEG ---- */
+
+typedef struct jerr {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jmp;
+    char msg[JMSG_LENGTH_MAX];
+} jerr;
+
+static void jerr_exit(j_common_ptr c)
+{
+    jerr *e = (jerr *)c->err;
+    c->err->format_message(c, e->msg);
+    longjmp(e->jmp, 1);
+}
+
+static void jerr_silent(j_common_ptr c, int level) { (void)c; (void)level; }
+
+static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
+{
+    struct jpeg_decompress_struct ci;
+    jerr e;
+    apf_image *volatile im = NULL;
+    ci.err = jpeg_std_error(&e.mgr);
+    e.mgr.error_exit = jerr_exit;
+    e.mgr.emit_message = jerr_silent;
+    if (setjmp(e.jmp)) {
+        jpeg_destroy_decompress(&ci);
+        apf_image_free(im);
+        return apf_fail(APF_E_FORMAT, "jpeg: %s", e.msg);
+    }
+    jpeg_create_decompress(&ci);
+    jpeg_mem_src(&ci, data, (unsigned long)size);
+    jpeg_save_markers(&ci, JPEG_APP0 + 1, 0xffff);
+    jpeg_read_header(&ci, TRUE);
+    int orientation = 1;
+    for (jpeg_saved_marker_ptr m = ci.marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && (orientation = exif_orientation(m->data, m->data_length)) != 1)
+            break;
+    ci.out_color_space = JCS_RGB;
+    if (ci.image_width > APF_IMAGE_MAX_SIDE || ci.image_height > APF_IMAGE_MAX_SIDE) {
+        jpeg_destroy_decompress(&ci);
+        return apf_fail(APF_E_LIMIT, "jpeg: %ux%u is over the %d pixel limit", ci.image_width,
+                        ci.image_height, APF_IMAGE_MAX_SIDE);
+    }
+    jpeg_start_decompress(&ci);
+    apf_image *tmp;
+    apf_status st = image_alloc((int)ci.output_width, (int)ci.output_height, &tmp);
+    if (st) {
+        jpeg_destroy_decompress(&ci);
+        return st;
+    }
+    im = tmp;
+    while (ci.output_scanline < ci.output_height) {
+        JSAMPROW row = im->px + (size_t)ci.output_scanline * im->w * 3;
+        jpeg_read_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_decompress(&ci);
+    jpeg_destroy_decompress(&ci);
+    tmp = im;
+    if ((st = orient(&tmp, orientation))) {
+        apf_image_free(tmp);
+        return st;
+    }
+    *out = tmp;
+    return APF_OK;
+}
+
+apf_status apf_image_encode_jpeg(const apf_image *img, int quality, void **data, size_t *size)
+{
+    if (!img || !data || !size || quality < 1 || quality > 100)
+        return apf_fail(APF_E_INVALID, "jpeg: bad arguments");
+    struct jpeg_compress_struct ci;
+    jerr e;
+    unsigned char *volatile buf = NULL;
+    unsigned long len = 0;
+    ci.err = jpeg_std_error(&e.mgr);
+    e.mgr.error_exit = jerr_exit;
+    if (setjmp(e.jmp)) {
+        jpeg_destroy_compress(&ci);
+        free(buf);
+        return apf_fail(APF_E_IO, "jpeg: %s", e.msg);
+    }
+    jpeg_create_compress(&ci);
+    unsigned char *b = NULL;
+    jpeg_mem_dest(&ci, &b, &len);
+    ci.image_width = (JDIMENSION)img->w;
+    ci.image_height = (JDIMENSION)img->h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, quality, TRUE);
+    if (quality >= 90) /* keep full colour resolution: chroma subsampling would blur the noise */
+        for (int k = 0; k < 3; k++)
+            ci.comp_info[k].h_samp_factor = ci.comp_info[k].v_samp_factor = 1;
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW row = img->px + (size_t)ci.next_scanline * img->w * 3;
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    buf = b;
+    jpeg_destroy_compress(&ci);
+    *data = buf;
+    *size = len;
+    return APF_OK;
+}
+
+/* ---- PNG ---- */
+
+static apf_status decode_png(const uint8_t *data, size_t size, apf_image **out)
+{
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&pi, data, size))
+        return apf_fail(APF_E_FORMAT, "png: %s", pi.message);
+    if (pi.width > APF_IMAGE_MAX_SIDE || pi.height > APF_IMAGE_MAX_SIDE) {
+        png_image_free(&pi);
+        return apf_fail(APF_E_LIMIT, "png: %ux%u is over the %d pixel limit", pi.width, pi.height,
+                        APF_IMAGE_MAX_SIDE);
+    }
+    pi.format = PNG_FORMAT_RGB;
+    apf_image *im;
+    apf_status st = image_alloc((int)pi.width, (int)pi.height, &im);
+    if (st) {
+        png_image_free(&pi);
+        return st;
+    }
+    png_color black = {0, 0, 0};
+    if (!png_image_finish_read(&pi, &black, im->px, 0, NULL)) {
+        apf_image_free(im);
+        return apf_fail(APF_E_FORMAT, "png: %s", pi.message);
+    }
+    *out = im;
+    return APF_OK;
+}
+
+static apf_status encode_png(const apf_image *img, void **data, size_t *size)
+{
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = (png_uint_32)img->w;
+    pi.height = (png_uint_32)img->h;
+    pi.format = PNG_FORMAT_RGB;
+    png_alloc_size_t len = 0;
+    if (!png_image_write_to_memory(&pi, NULL, &len, 0, img->px, 0, NULL))
+        return apf_fail(APF_E_IO, "png: %s", pi.message);
+    void *buf = malloc(len);
+    if (!buf)
+        return apf_fail(APF_E_NOMEM, "png: out of memory");
+    if (!png_image_write_to_memory(&pi, buf, &len, 0, img->px, 0, NULL)) {
+        free(buf);
+        return apf_fail(APF_E_IO, "png: %s", pi.message);
+    }
+    *data = buf;
+    *size = len;
+    return APF_OK;
+}
+
+/* ---- public load/save ---- */
+
+apf_status apf_image_decode(const void *data, size_t size, apf_image **out)
+{
+    if (!out)
+        return apf_fail(APF_E_INVALID, "image: out is NULL");
+    *out = NULL;
+    if (!data)
+        return apf_fail(APF_E_INVALID, "image: data is NULL");
+    const uint8_t *d = data;
+    if (size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
+        return decode_jpeg(d, size, out);
+    if (size >= 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8))
+        return decode_png(d, size, out);
+    return apf_fail(APF_E_FORMAT, "image: neither JPEG nor PNG (%zu bytes)", size);
+}
+
+apf_status apf_image_load(const char *path, apf_image **out)
+{
+    if (!path || !out)
+        return apf_fail(APF_E_INVALID, "image: NULL argument");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return apf_fail(APF_E_IO, "image: cannot open %s: %s", path, strerror(errno));
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0 || (size_t)size > MAX_FILE) {
+        fclose(f);
+        return apf_fail(size < 0 ? APF_E_IO : APF_E_LIMIT, "image: cannot read %s", path);
+    }
+    uint8_t *buf = malloc(size ? (size_t)size : 1);
+    if (!buf) {
+        fclose(f);
+        return apf_fail(APF_E_NOMEM, "image: out of memory");
+    }
+    size_t got = fread(buf, 1, (size_t)size, f);
+    fclose(f);
+    apf_status st = got == (size_t)size ? apf_image_decode(buf, got, out)
+                                        : apf_fail(APF_E_IO, "image: short read on %s", path);
+    free(buf);
+    if (st && st != APF_E_IO) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", apf_last_error());
+        apf_fail(st, "%s: %s", path, msg);
+    }
+    return st;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcasecmp(s + a - b, suf);
+}
+
+/* Write bytes to a temporary file beside path, then link it to path. link()
+ * fails when path exists, so an existing file (the user's original) is never
+ * replaced, and no partial file ever carries the final name. */
+static apf_status write_new_file(const char *path, const void *data, size_t size)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return apf_fail(APF_E_NOMEM, "save: out of memory");
+    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        apf_status st = apf_fail(APF_E_IO, "save: cannot create a file beside %s: %s", path,
+                                 strerror(errno));
+        free(tmp);
+        return st;
+    }
+    const uint8_t *p = data;
+    size_t left = size;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        left -= (size_t)w;
+    }
+    int ok = left == 0 && fsync(fd) == 0;
+    int err = errno;
+    ok = (close(fd) == 0) && ok;
+    apf_status st = APF_OK;
+    if (!ok) {
+        st = apf_fail(APF_E_IO, "save: writing %s failed: %s", path, strerror(err));
+    } else if (link(tmp, path) != 0) {
+        st = errno == EEXIST ? apf_fail(APF_E_EXISTS, "save: %s exists; refusing to overwrite", path)
+                             : apf_fail(APF_E_IO, "save: cannot create %s: %s", path, strerror(errno));
+    }
+    unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+apf_status apf_image_save(const apf_image *img, const char *path, int jpeg_quality)
+{
+    if (!img || !path)
+        return apf_fail(APF_E_INVALID, "save: NULL argument");
+    void *data = NULL;
+    size_t size = 0;
+    apf_status st;
+    if (ends_with(path, ".png"))
+        st = encode_png(img, &data, &size);
+    else if (ends_with(path, ".jpg") || ends_with(path, ".jpeg"))
+        st = apf_image_encode_jpeg(img, jpeg_quality, &data, &size);
+    else
+        return apf_fail(APF_E_INVALID, "save: %s: extension must be .png, .jpg or .jpeg", path);
+    if (st)
+        return st;
+    st = write_new_file(path, data, size);
+    free(data);
+    return st;
+}

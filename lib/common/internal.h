@@ -1,0 +1,35 @@
+/* Internal helpers shared by every libapf library. Not installed. */
+#ifndef APF_INTERNAL_H
+#define APF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apf/apf_core.h"
+
+#define APF_HIDDEN __attribute__((visibility("hidden")))
+
+/* Record a message for apf_last_error() and return the status, so call
+ * sites read `return apf_fail(APF_E_FORMAT, "bad %s", what);`. */
+APF_HIDDEN apf_status apf_fail(apf_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Overflow-checked size arithmetic: return 0 and set *out, or -1. */
+static inline int apf_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* calloc of n*size bytes with overflow check; NULL on failure. */
+APF_HIDDEN void *apf_calloc(size_t n, size_t size);
+
+/* Nonzero when any of n floats is NaN or infinite. */
+APF_HIDDEN int apf_has_nonfinite(const float *x, size_t n);
+
+/* Sets the OpenMP thread count for the calling thread when threads > 0. */
+APF_HIDDEN void apf_use_threads(int threads);
+
+#endif

@@ -1,0 +1,366 @@
+/* Public face-recognition model API: load, embed, back-propagate. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_file.h"
+
+#define MAX_BATCH 1024
+
+struct apf_model {
+    apfm_meta meta;
+    graph g;
+    eng_ctx *ctx;
+    int threads;
+    gplan *infer, *train; /* cached for the last batch size used */
+    pthread_mutex_t lock; /* serialises calls on one handle */
+    float *in_buf, *dout_buf, *din_buf, *raw_buf;
+    size_t in_cap, out_cap;
+};
+
+apf_status apf_model_load_memory(const void *data, size_t size, apf_model **out)
+{
+    if (!out)
+        return apf_fail(APF_E_INVALID, "model: out is NULL");
+    *out = NULL;
+    if (!data)
+        return apf_fail(APF_E_INVALID, "model: data is NULL");
+    apf_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return apf_fail(APF_E_NOMEM, "model: out of memory");
+    apf_status st = apfm_parse(data, size, &m->meta, &m->g);
+    if (!st)
+        st = eng_ctx_create(&m->ctx);
+    if (st) {
+        graph_free(&m->g);
+        free(m);
+        return st;
+    }
+    pthread_mutex_init(&m->lock, NULL);
+    *out = m;
+    return APF_OK;
+}
+
+apf_status apf_model_load(const char *path, apf_model **out)
+{
+    if (!path || !out)
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return apf_fail(APF_E_IO, "model: cannot open %s", path);
+    uint8_t *buf = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return apf_fail(APF_E_IO, "model: cannot size %s", path);
+    }
+    if ((uint64_t)size > APFM_MAX_PAYLOAD + APFM_HEADER_SIZE) {
+        fclose(f);
+        return apf_fail(APF_E_LIMIT, "model: %s is %ld bytes, over the limit", path, size);
+    }
+    buf = malloc(size ? (size_t)size : 1);
+    if (!buf) {
+        fclose(f);
+        return apf_fail(APF_E_NOMEM, "model: out of memory");
+    }
+    size_t got = fread(buf, 1, (size_t)size, f);
+    fclose(f);
+    if (got != (size_t)size) {
+        free(buf);
+        return apf_fail(APF_E_IO, "model: short read on %s", path);
+    }
+    apf_status st = apf_model_load_memory(buf, (size_t)size, out);
+    free(buf);
+    if (st) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", apf_last_error());
+        apf_fail(st, "%s: %s", path, msg);
+    }
+    return st;
+}
+
+void apf_model_free(apf_model *m)
+{
+    if (!m)
+        return;
+    gplan_free(m->infer);
+    gplan_free(m->train);
+    eng_ctx_free(m->ctx);
+    graph_free(&m->g);
+    free(m->in_buf);
+    free(m->dout_buf);
+    free(m->din_buf);
+    free(m->raw_buf);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+const char *apf_model_name(const apf_model *m)
+{
+    return m ? m->meta.name : "";
+}
+
+int apf_model_input_size(const apf_model *m)
+{
+    return m ? m->meta.in_h : 0;
+}
+
+int apf_model_embedding_dim(const apf_model *m)
+{
+    return m ? m->meta.embed_dim : 0;
+}
+
+apf_status apf_model_set_threads(apf_model *m, int threads)
+{
+    if (!m || threads < 1 || threads > 256)
+        return apf_fail(APF_E_INVALID, "model: threads must be 1..256");
+    pthread_mutex_lock(&m->lock);
+    m->threads = threads;
+    pthread_mutex_unlock(&m->lock);
+    return APF_OK;
+}
+
+/* The cached plan for (batch, train), rebuilt when the batch size changes. */
+static apf_status get_plan(apf_model *m, int n, int train, gplan **out)
+{
+    gplan **slot = train ? &m->train : &m->infer;
+    if (!*slot || gplan_batch(*slot) != n) {
+        gplan_free(*slot);
+        *slot = NULL;
+        apf_status st = gplan_create(m->ctx, &m->g, n, train ? ENG_TRAIN_DATA : 0, slot);
+        if (st)
+            return st;
+    }
+    *out = *slot;
+    return APF_OK;
+}
+
+/* Grow the per-handle scratch buffers for a batch of n. */
+static apf_status reserve(apf_model *m, int n)
+{
+    size_t in = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
+    size_t out = (size_t)n * m->meta.embed_dim;
+    if (in > m->in_cap) {
+        free(m->in_buf);
+        free(m->din_buf);
+        m->in_buf = apf_calloc(in, sizeof(float));
+        m->din_buf = apf_calloc(in, sizeof(float));
+        m->in_cap = (m->in_buf && m->din_buf) ? in : 0;
+        if (!m->in_cap)
+            return apf_fail(APF_E_NOMEM, "model: out of memory for batch %d", n);
+    }
+    if (out > m->out_cap) {
+        free(m->dout_buf);
+        free(m->raw_buf);
+        m->dout_buf = apf_calloc(out, sizeof(float));
+        m->raw_buf = apf_calloc(out, sizeof(float));
+        m->out_cap = (m->dout_buf && m->raw_buf) ? out : 0;
+        if (!m->out_cap)
+            return apf_fail(APF_E_NOMEM, "model: out of memory for batch %d", n);
+    }
+    return APF_OK;
+}
+
+static apf_status check_faces(const apf_model *m, const float *faces, int n, int size)
+{
+    if (!m || !faces)
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    if (n < 1 || n > MAX_BATCH)
+        return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
+    if (size < 16 || size > 1024)
+        return apf_fail(APF_E_INVALID, "model: face size %d not in 16..1024", size);
+    if (apf_has_nonfinite(faces, (size_t)n * size * size * 3))
+        return apf_fail(APF_E_NUMERIC, "model: faces contain NaN or infinity");
+    return APF_OK;
+}
+
+/* faces (0..255 RGB, size x size) -> network input tensor in m->in_buf. */
+static void preprocess(apf_model *m, const float *faces, int n, int size)
+{
+    int s = m->meta.in_h;
+    size_t per = (size_t)s * s * 3;
+    for (int b = 0; b < n; b++) {
+        float *t = m->in_buf + b * per;
+        const float *f = faces + (size_t)b * size * size * 3;
+        if (size == s)
+            memcpy(t, f, per * sizeof(float));
+        else
+            apf_resize((float *)f, size, size, 3, t, s, s, 0);
+        for (size_t p = 0; p < (size_t)s * s; p++) {
+            float r = t[3 * p], g = t[3 * p + 1], bl = t[3 * p + 2];
+            if (m->meta.bgr) {
+                t[3 * p] = bl;
+                t[3 * p + 2] = r;
+            }
+            (void)g;
+            for (int k = 0; k < 3; k++)
+                t[3 * p + k] = (t[3 * p + k] - m->meta.mean[k]) * m->meta.scale[k];
+        }
+    }
+}
+
+/* Adjoint of preprocess: d(tensor) in m->din_buf -> d(faces). */
+static void preprocess_adjoint(apf_model *m, int n, int size, float *d_faces)
+{
+    int s = m->meta.in_h;
+    size_t per = (size_t)s * s * 3;
+    memset(d_faces, 0, (size_t)n * size * size * 3 * sizeof(float));
+    for (int b = 0; b < n; b++) {
+        float *t = m->din_buf + b * per;
+        for (size_t p = 0; p < (size_t)s * s; p++) {
+            for (int k = 0; k < 3; k++)
+                t[3 * p + k] *= m->meta.scale[k];
+            if (m->meta.bgr) {
+                float tmp = t[3 * p];
+                t[3 * p] = t[3 * p + 2];
+                t[3 * p + 2] = tmp;
+            }
+        }
+        float *d = d_faces + (size_t)b * size * size * 3;
+        if (size == s)
+            memcpy(d, t, per * sizeof(float));
+        else
+            apf_resize(d, size, size, 3, t, s, s, 1);
+    }
+}
+
+static void l2_normalise(const float *raw, float *e, int n, int dim)
+{
+    for (int b = 0; b < n; b++) {
+        double s = 0;
+        for (int k = 0; k < dim; k++)
+            s += (double)raw[b * dim + k] * raw[b * dim + k];
+        float inv = (float)(1.0 / sqrt(s + 1e-20));
+        for (int k = 0; k < dim; k++)
+            e[b * dim + k] = raw[b * dim + k] * inv;
+    }
+}
+
+apf_status apf_model_embed(apf_model *m, const float *faces, int n, int size, float *embedding)
+{
+    apf_status st = check_faces(m, faces, n, size);
+    if (st)
+        return st;
+    if (!embedding)
+        return apf_fail(APF_E_INVALID, "model: embedding is NULL");
+    pthread_mutex_lock(&m->lock);
+    apf_use_threads(m->threads);
+    gplan *p = NULL;
+    st = reserve(m, n);
+    if (!st)
+        st = get_plan(m, n, 0, &p);
+    if (!st) {
+        preprocess(m, faces, n, size);
+        st = gplan_forward(p, m->in_buf, m->raw_buf);
+    }
+    if (!st)
+        l2_normalise(m->raw_buf, embedding, n, m->meta.embed_dim);
+    pthread_mutex_unlock(&m->lock);
+    return st;
+}
+
+apf_status apf_model_embed_backward(apf_model *m, const float *faces, int n, int size,
+                                    float *embedding,
+                                    int (*loss_fn)(const float *, int, int, float *, void *),
+                                    const float *d_embedding_in, void *user, float *d_faces)
+{
+    apf_status st = check_faces(m, faces, n, size);
+    if (st)
+        return st;
+    if (!d_faces || (!loss_fn && !d_embedding_in))
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    int dim = m->meta.embed_dim;
+    pthread_mutex_lock(&m->lock);
+    apf_use_threads(m->threads);
+    gplan *p = NULL;
+    float *e = NULL, *de = NULL;
+    st = reserve(m, n);
+    if (!st)
+        st = get_plan(m, n, 1, &p);
+    if (!st) {
+        e = apf_calloc((size_t)n * dim, sizeof(float));
+        de = apf_calloc((size_t)n * dim, sizeof(float));
+        if (!e || !de)
+            st = apf_fail(APF_E_NOMEM, "model: out of memory");
+    }
+    if (!st) {
+        preprocess(m, faces, n, size);
+        st = gplan_forward(p, m->in_buf, m->raw_buf);
+    }
+    if (!st) {
+        l2_normalise(m->raw_buf, e, n, dim);
+        if (embedding)
+            memcpy(embedding, e, (size_t)n * dim * sizeof(float));
+        if (loss_fn) {
+            if (loss_fn(e, n, dim, de, user) != 0)
+                st = apf_fail(APF_E_INVALID, "model: loss callback failed");
+        } else {
+            memcpy(de, d_embedding_in, (size_t)n * dim * sizeof(float));
+        }
+    }
+    if (!st && apf_has_nonfinite(de, (size_t)n * dim))
+        st = apf_fail(APF_E_NUMERIC, "model: embedding gradient is not finite");
+    if (!st) {
+        /* d raw = (de - e (e . de)) / |raw| */
+        for (int b = 0; b < n; b++) {
+            double norm = 0, dot = 0;
+            for (int k = 0; k < dim; k++) {
+                norm += (double)m->raw_buf[b * dim + k] * m->raw_buf[b * dim + k];
+                dot += (double)e[b * dim + k] * de[b * dim + k];
+            }
+            float inv = (float)(1.0 / sqrt(norm + 1e-20));
+            for (int k = 0; k < dim; k++)
+                m->dout_buf[b * dim + k] = (de[b * dim + k] - e[b * dim + k] * (float)dot) * inv;
+        }
+        st = gplan_backward(p, m->dout_buf, m->din_buf);
+    }
+    if (!st)
+        preprocess_adjoint(m, n, size, d_faces);
+    free(e);
+    free(de);
+    pthread_mutex_unlock(&m->lock);
+    return st;
+}
+
+apf_status apf_model_forward_raw(apf_model *m, const float *input, int n, int train, float *output)
+{
+    if (!m || !input || !output)
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    if (n < 1 || n > MAX_BATCH)
+        return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
+    size_t count = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
+    if (apf_has_nonfinite(input, count))
+        return apf_fail(APF_E_NUMERIC, "model: input contains NaN or infinity");
+    pthread_mutex_lock(&m->lock);
+    apf_use_threads(m->threads);
+    gplan *p = NULL;
+    apf_status st = reserve(m, n);
+    if (!st)
+        st = get_plan(m, n, train, &p);
+    if (!st) {
+        memcpy(m->in_buf, input, count * sizeof(float));
+        st = gplan_forward(p, m->in_buf, output);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return st;
+}
+
+apf_status apf_model_backward_raw(apf_model *m, const float *d_output, int n, float *d_input)
+{
+    if (!m || !d_output || !d_input)
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    pthread_mutex_lock(&m->lock);
+    apf_use_threads(m->threads);
+    apf_status st;
+    if (!m->train || gplan_batch(m->train) != n)
+        st = apf_fail(APF_E_STATE, "model: backward needs a training forward with batch %d", n);
+    else
+        st = gplan_backward(m->train, d_output, d_input);
+    pthread_mutex_unlock(&m->lock);
+    return st;
+}

@@ -1,0 +1,25 @@
+/* .apfm model files: parsing and validation (docs/model-format.md). */
+#ifndef APF_MODEL_FILE_H
+#define APF_MODEL_FILE_H
+
+#include "graph.h"
+
+#define APFM_MAGIC "APFM"
+#define APFM_VERSION_MAJOR 1
+#define APFM_HEADER_SIZE 96
+#define APFM_MAX_NODES 4096
+#define APFM_MAX_PAYLOAD ((uint64_t)512 << 20) /* 512 MiB of weights */
+
+typedef struct apfm_meta {
+    char name[64];
+    int in_h, in_w, in_c;
+    int bgr;               /* channel order of the graph input: 0 RGB, 1 BGR */
+    float mean[3], scale[3];
+    int embed_dim;
+    uint32_t flags;
+} apfm_meta;
+
+/* Parse a whole .apfm image. On success g is finalized. */
+apf_status apfm_parse(const uint8_t *data, size_t size, apfm_meta *meta, graph *g);
+
+#endif

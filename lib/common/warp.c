@@ -1,0 +1,71 @@
+/* Bilinear resampling (resize, affine warp) and the exact adjoints that carry
+ * gradients from a recognizer's input size back to the face. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* dst(x, y) = bilinear src at M (x, y); adjoint scatters dst into src.
+ * clamp: sample the nearest edge pixel outside the source (resize), else 0. */
+static void sample(float *src, int sh, int sw, int c, float *dst, int dh, int dw, const double m[6],
+                   int adjoint, int clamp)
+{
+    if (!adjoint)
+        memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
+    for (int y = 0; y < dh; y++) {
+        for (int x = 0; x < dw; x++) {
+            double sx = m[0] * x + m[1] * y + m[2];
+            double sy = m[3] * x + m[4] * y + m[5];
+            if (clamp) {
+                sx = fmin(fmax(sx, 0.0), sw - 1.0);
+                sy = fmin(fmax(sy, 0.0), sh - 1.0);
+            }
+            double fx = floor(sx), fy = floor(sy);
+            int x0 = (int)fx, y0 = (int)fy;
+            float ax = (float)(sx - fx), ay = (float)(sy - fy);
+            float wts[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
+            int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+            float *d = dst + ((size_t)y * dw + x) * c;
+            for (int k = 0; k < 4; k++) {
+                if (xs[k] < 0 || xs[k] >= sw || ys[k] < 0 || ys[k] >= sh || wts[k] == 0.0f)
+                    continue;
+                float *s = src + ((size_t)ys[k] * sw + xs[k]) * c;
+                if (adjoint)
+                    for (int ch = 0; ch < c; ch++)
+                        s[ch] += wts[k] * d[ch];
+                else
+                    for (int ch = 0; ch < c; ch++)
+                        d[ch] += wts[k] * s[ch];
+            }
+        }
+    }
+}
+
+static int bad_dims(const float *src, int sh, int sw, int c, const float *dst, int dh, int dw)
+{
+    return !src || !dst || sh < 1 || sw < 1 || dh < 1 || dw < 1 || c < 1 || c > 64 ||
+           sh > APF_IMAGE_MAX_SIDE || sw > APF_IMAGE_MAX_SIDE || dh > APF_IMAGE_MAX_SIDE ||
+           dw > APF_IMAGE_MAX_SIDE;
+}
+
+apf_status apf_warp_affine(float *src, int sh, int sw, int c, float *dst, int dh, int dw,
+                           const double m[6], int adjoint)
+{
+    if (bad_dims(src, sh, sw, c, dst, dh, dw) || !m)
+        return apf_fail(APF_E_INVALID, "warp: bad arguments");
+    for (int k = 0; k < 6; k++)
+        if (!isfinite(m[k]))
+            return apf_fail(APF_E_NUMERIC, "warp: matrix is not finite");
+    sample(src, sh, sw, c, dst, dh, dw, m, adjoint, 0);
+    return APF_OK;
+}
+
+apf_status apf_resize(float *src, int sh, int sw, int c, float *dst, int dh, int dw, int adjoint)
+{
+    if (bad_dims(src, sh, sw, c, dst, dh, dw))
+        return apf_fail(APF_E_INVALID, "resize: bad arguments");
+    double fx = (double)sw / dw, fy = (double)sh / dh;
+    const double m[6] = {fx, 0, 0.5 * fx - 0.5, 0, fy, 0.5 * fy - 0.5};
+    sample(src, sh, sw, c, dst, dh, dw, m, adjoint, 1);
+    return APF_OK;
+}
