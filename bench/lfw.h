@@ -1,0 +1,36 @@
+/* LFW-layout face folders and pairs files, shared by the benchmark and
+ * evaluation programs. Layout: ROOT/<Identity>/<Identity>_NNNN.jpg; pairs
+ * file: header "FOLDS N", then per fold N same-person lines "name i j" and N
+ * different-person lines "name1 i name2 j". */
+#ifndef APF_LFW_H
+#define APF_LFW_H
+
+#include "apf/apf_core.h"
+
+typedef struct lfw_pair {
+    int a, b;   /* indices into lfw_set.paths */
+    int same;   /* 1 for a positive (same identity) pair */
+} lfw_pair;
+
+typedef struct lfw_set {
+    int n_pairs;
+    lfw_pair *pairs;
+    int n_images;
+    char **paths;   /* unique image paths */
+} lfw_set;
+
+/* Read fold `fold` (1-based; 0 = every fold) of a pairs file. */
+apf_status lfw_load(const char *pairs_path, const char *root, int fold, lfw_set *out);
+void lfw_free(lfw_set *s);
+
+/* Load images [first, first+count) as size x size float RGB (0..255),
+ * resizing when the files are of another size. */
+apf_status lfw_read_faces(const lfw_set *s, int first, int count, int size, float *out);
+
+/* Best accuracy over thresholds on similarity (match when sim >= t). */
+double lfw_best_accuracy(const float *sim, const lfw_pair *pairs, int n, float *threshold);
+
+/* Cosine similarity of two unit vectors. */
+float lfw_dot(const float *x, const float *y, int dim);
+
+#endif
