@@ -317,6 +317,11 @@ apf_status apf_image_load(const char *path, apf_image **out)
     if (!f)
         return apf_fail(APF_E_IO, "image: cannot open %s: %s", path, strerror(errno));
     long size = -1;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return apf_fail(APF_E_IO, "image: %s is not a regular file", path);
+    }
     if (fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0 || (size_t)size > MAX_FILE) {

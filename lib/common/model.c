@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "model_file.h"
 
@@ -53,6 +54,11 @@ apf_status apf_model_load(const char *path, apf_model **out)
         return apf_fail(APF_E_IO, "model: cannot open %s", path);
     uint8_t *buf = NULL;
     long size = -1;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return apf_fail(APF_E_IO, "model: %s is not a regular file", path);
+    }
     if (fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {

@@ -138,6 +138,9 @@ apf_status apfm_parse(const uint8_t *d, size_t size, apfm_meta *meta, graph *g)
         return apf_fail(APF_E_FORMAT, "model: unexpected header size %u", rd32(d + 8));
     if ((uint32_t)crc32(0, d, 84) != rd32(d + 84))
         return apf_fail(APF_E_CHECKSUM, "model: header checksum mismatch");
+    for (int k = 88; k < APFM_HEADER_SIZE; k++)
+        if (d[k])
+            return apf_fail(APF_E_FORMAT, "model: reserved header bytes are not zero");
     uint32_t n_nodes = rd32(d + 12);
     meta->in_h = (int)rd32(d + 16);
     meta->in_w = (int)rd32(d + 20);

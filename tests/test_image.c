@@ -1,0 +1,314 @@
+/* Image I/O and resampling: round trips, EXIF orientation, corrupt files,
+ * never overwriting, and the warp/resize adjoints. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "apf/apf_core.h"
+#include "testutil.h"
+
+static apf_image *pattern(int w, int h)
+{
+    apf_image *im;
+    ck_assert_int_eq(apf_image_create(w, h, &im), APF_OK);
+    uint8_t *p = apf_image_pixels(im);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            p[(y * w + x) * 3 + 0] = (uint8_t)(x * 255 / (w - 1));
+            p[(y * w + x) * 3 + 1] = (uint8_t)(y * 255 / (h - 1));
+            p[(y * w + x) * 3 + 2] = (uint8_t)((x + y) & 0xff);
+        }
+    return im;
+}
+
+static const char *tmp(const char *name) { return tu_path(tu_tmpdir(), name); }
+
+START_TEST(png_round_trip_is_exact)
+{
+    apf_image *a = pattern(37, 21), *b;
+    unlink(tmp("a.png"));
+    ck_assert_int_eq(apf_image_save(a, tmp("a.png"), 0), APF_OK);
+    ck_assert_int_eq(apf_image_load(tmp("a.png"), &b), APF_OK);
+    ck_assert_int_eq(apf_image_width(b), 37);
+    ck_assert_int_eq(apf_image_height(b), 21);
+    ck_assert_mem_eq(apf_image_pixels(a), apf_image_pixels(b), 37 * 21 * 3);
+    apf_image_free(a);
+    apf_image_free(b);
+}
+END_TEST
+
+START_TEST(jpeg_round_trip_is_close)
+{
+    apf_image *a = pattern(64, 48), *b;
+    unlink(tmp("a.jpg"));
+    ck_assert_int_eq(apf_image_save(a, tmp("a.jpg"), 95), APF_OK);
+    ck_assert_int_eq(apf_image_load(tmp("a.jpg"), &b), APF_OK);
+    double err = 0;
+    for (int i = 0; i < 64 * 48 * 3; i++)
+        err += fabs((double)apf_image_pixels(a)[i] - apf_image_pixels(b)[i]);
+    ck_assert_double_lt(err / (64 * 48 * 3), 3.0);
+    apf_image_free(a);
+    apf_image_free(b);
+}
+END_TEST
+
+START_TEST(save_never_overwrites)
+{
+    apf_image *a = pattern(8, 8), *c = pattern(8, 8);
+    apf_image_pixels(c)[0] = 7;
+    unlink(tmp("keep.png"));
+    ck_assert_int_eq(apf_image_save(a, tmp("keep.png"), 0), APF_OK);
+    struct stat before, after;
+    stat(tmp("keep.png"), &before);
+    ck_assert_int_eq(apf_image_save(c, tmp("keep.png"), 0), APF_E_EXISTS);
+    stat(tmp("keep.png"), &after);
+    ck_assert_int_eq(before.st_ino, after.st_ino);
+    ck_assert_int_eq(before.st_size, after.st_size);
+    apf_image *b;
+    ck_assert_int_eq(apf_image_load(tmp("keep.png"), &b), APF_OK);
+    ck_assert_mem_eq(apf_image_pixels(a), apf_image_pixels(b), 8 * 8 * 3);
+    /* no temporary file is left behind */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp- > /dev/null", tu_tmpdir());
+    ck_assert_int_ne(system(cmd), 0);
+    /* unwritable folder and unknown extension */
+    ck_assert_int_eq(apf_image_save(a, "/nonexistent-dir/x.png", 0), APF_E_IO);
+    ck_assert_int_eq(apf_image_save(a, tmp("x.gif"), 0), APF_E_INVALID);
+    ck_assert_int_eq(apf_image_save(a, tmp("x.jpg"), 0), APF_E_INVALID);
+    apf_image_free(a);
+    apf_image_free(b);
+    apf_image_free(c);
+}
+END_TEST
+
+/* A JPEG with an EXIF APP1 carrying the given orientation. */
+static void write_exif_jpeg(const char *path, const apf_image *im, int orientation, int big_endian)
+{
+    FILE *f = fopen(path, "wb");
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr em;
+    ci.err = jpeg_std_error(&em);
+    jpeg_create_compress(&ci);
+    jpeg_stdio_dest(&ci, f);
+    ci.image_width = apf_image_width(im);
+    ci.image_height = apf_image_height(im);
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 100, TRUE);
+    jpeg_start_compress(&ci, TRUE);
+    uint8_t exif[6 + 8 + 2 + 12 + 4] = {'E', 'x', 'i', 'f', 0, 0};
+    uint8_t *t = exif + 6;
+    if (big_endian) {
+        memcpy(t, "MM\0*\0\0\0\x08", 8);
+        uint8_t e[] = {0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (uint8_t)orientation, 0, 0};
+        memcpy(t + 8, e, sizeof e);
+    } else {
+        memcpy(t, "II*\0\x08\0\0\0", 8);
+        uint8_t e[] = {1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, (uint8_t)orientation, 0, 0, 0};
+        memcpy(t + 8, e, sizeof e);
+    }
+    jpeg_write_marker(&ci, JPEG_APP0 + 1, exif, sizeof exif);
+    const uint8_t *px = apf_image_pixels_const(im);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW row = (JSAMPROW)px + ci.next_scanline * ci.image_width * 3;
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    fclose(f);
+}
+
+START_TEST(exif_orientation_applied)
+{
+    /* A 40x24 image with a bright block in its top-left corner. */
+    apf_image *im;
+    ck_assert_int_eq(apf_image_create(40, 24, &im), APF_OK);
+    uint8_t *p = apf_image_pixels(im);
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++)
+            memset(p + (y * 40 + x) * 3, 255, 3);
+    /* where the block ends up (x, y of its centre) for each orientation */
+    struct { int o, w, h, cx, cy; } cases[] = {
+        {1, 40, 24, 4, 4},  {2, 40, 24, 35, 4}, {3, 40, 24, 35, 19}, {4, 40, 24, 4, 19},
+        {5, 24, 40, 4, 4},  {6, 24, 40, 19, 4}, {7, 24, 40, 19, 35}, {8, 24, 40, 4, 35},
+    };
+    for (int k = 0; k < 8; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "exif%d.jpg", cases[k].o);
+        write_exif_jpeg(tmp(name), im, cases[k].o, k % 2);
+        apf_image *r;
+        ck_assert_int_eq(apf_image_load(tmp(name), &r), APF_OK);
+        ck_assert_int_eq(apf_image_width(r), cases[k].w);
+        ck_assert_int_eq(apf_image_height(r), cases[k].h);
+        const uint8_t *q = apf_image_pixels_const(r);
+        ck_assert_msg(q[(cases[k].cy * cases[k].w + cases[k].cx) * 3] > 200,
+                      "orientation %d: block not at (%d,%d)", cases[k].o, cases[k].cx, cases[k].cy);
+        apf_image_free(r);
+    }
+    apf_image_free(im);
+}
+END_TEST
+
+START_TEST(corrupt_files_rejected)
+{
+    apf_image *a = pattern(32, 32), *b = (apf_image *)0x1;
+    void *jpg;
+    size_t n;
+    ck_assert_int_eq(apf_image_encode_jpeg(a, 90, &jpg, &n), APF_OK);
+    /* truncated JPEG: libjpeg pads with EOI and warns; either a clean
+     * error or a decoded image, never a crash */
+    size_t cuts[] = {2, 3, 10, 100, n / 2};
+    for (size_t k = 0; k < 5; k++) {
+        apf_status st = apf_image_decode(jpg, cuts[k], &b);
+        if (st == APF_OK)
+            apf_image_free(b);
+        else
+            ck_assert_int_eq(st, APF_E_FORMAT);
+    }
+    ck_assert_int_eq(apf_image_decode(jpg, 3, &b), APF_E_FORMAT);
+    /* garbage after a valid signature */
+    uint8_t junk[64];
+    memcpy(junk, "\x89PNG\r\n\x1a\n", 8);
+    for (int i = 8; i < 64; i++)
+        junk[i] = (uint8_t)(i * 31);
+    ck_assert_int_eq(apf_image_decode(junk, 64, &b), APF_E_FORMAT);
+    ck_assert_ptr_null(b);
+    junk[0] = 0xFF, junk[1] = 0xD8, junk[2] = 0xFF;
+    ck_assert_int_eq(apf_image_decode(junk, 64, &b), APF_E_FORMAT);
+    ck_assert_int_eq(apf_image_decode("hello", 5, &b), APF_E_FORMAT);
+    ck_assert_int_eq(apf_image_decode(NULL, 5, &b), APF_E_INVALID);
+    ck_assert_int_eq(apf_image_load("/nonexistent.jpg", &b), APF_E_IO);
+    ck_assert_int_eq(apf_image_load("/", &b), APF_E_IO);
+    ck_assert_int_eq(apf_image_create(0, 5, &b), APF_E_INVALID);
+    ck_assert_int_eq(apf_image_create(5, APF_IMAGE_MAX_SIDE + 1, &b), APF_E_INVALID);
+    free(jpg);
+    apf_image_free(a);
+}
+END_TEST
+
+START_TEST(grey_png_promoted)
+{
+    /* An 8-bit greyscale PNG (and a grey+alpha one) come back as RGB. */
+    uint8_t grey[6] = {0, 50, 100, 150, 200, 250};
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = 3;
+    pi.height = 2;
+    pi.format = PNG_FORMAT_GRAY;
+    unlink(tmp("grey.png"));
+    ck_assert(png_image_write_to_file(&pi, tmp("grey.png"), 0, grey, 0, NULL));
+    apf_image *b;
+    ck_assert_int_eq(apf_image_load(tmp("grey.png"), &b), APF_OK);
+    ck_assert_int_eq(apf_image_width(b), 3);
+    ck_assert_int_eq(apf_image_height(b), 2);
+    for (int i = 0; i < 6; i++)
+        for (int c = 0; c < 3; c++)
+            ck_assert_int_eq(apf_image_pixels(b)[i * 3 + c], grey[i]);
+    apf_image_free(b);
+}
+END_TEST
+
+static unsigned rs = 99;
+static float fr(void)
+{
+    rs = rs * 1664525u + 1013904223u;
+    return (float)((rs >> 8) / 16777216.0);
+}
+
+/* <A x, y> == <x, A^T y> for the resampling operators. */
+static void check_adjoint(int sh, int sw, int dh, int dw, const double *m)
+{
+    size_t ns = (size_t)sh * sw * 3, nd = (size_t)dh * dw * 3;
+    float *x = malloc(ns * 4), *ax = malloc(nd * 4), *y = malloc(nd * 4), *aty = calloc(ns, 4);
+    for (size_t i = 0; i < ns; i++)
+        x[i] = fr();
+    for (size_t i = 0; i < nd; i++)
+        y[i] = fr();
+    if (m) {
+        ck_assert_int_eq(apf_warp_affine(x, sh, sw, 3, ax, dh, dw, m, 0), APF_OK);
+        ck_assert_int_eq(apf_warp_affine(aty, sh, sw, 3, y, dh, dw, m, 1), APF_OK);
+    } else {
+        ck_assert_int_eq(apf_resize(x, sh, sw, 3, ax, dh, dw, 0), APF_OK);
+        ck_assert_int_eq(apf_resize(aty, sh, sw, 3, y, dh, dw, 1), APF_OK);
+    }
+    double l = 0, r = 0;
+    for (size_t i = 0; i < nd; i++)
+        l += (double)ax[i] * y[i];
+    for (size_t i = 0; i < ns; i++)
+        r += (double)x[i] * aty[i];
+    ck_assert_msg(fabs(l - r) <= 1e-5 * fabs(l), "<Ax,y> %.8f vs <x,A'y> %.8f", l, r);
+    free(x), free(ax), free(y), free(aty);
+}
+
+START_TEST(resample_adjoints)
+{
+    check_adjoint(112, 112, 224, 224, NULL);
+    check_adjoint(112, 112, 150, 150, NULL);
+    check_adjoint(150, 120, 112, 112, NULL);
+    const double rot[6] = {0.9, -0.3, 20.5, 0.25, 1.1, -3.0};
+    check_adjoint(200, 180, 112, 112, rot);
+}
+END_TEST
+
+START_TEST(resample_values)
+{
+    /* resizing a constant image keeps it constant (edges clamp) */
+    float *x = malloc(10 * 10 * 3 * 4), *y = malloc(23 * 17 * 3 * 4);
+    for (int i = 0; i < 300; i++)
+        x[i] = 42.0f;
+    ck_assert_int_eq(apf_resize(x, 10, 10, 3, y, 23, 17, 0), APF_OK);
+    for (int i = 0; i < 23 * 17 * 3; i++)
+        ck_assert_float_eq_tol(y[i], 42.0f, 1e-4);
+    /* the identity warp copies; a shift by one pixel shifts */
+    for (int i = 0; i < 300; i++)
+        x[i] = (float)i;
+    const double id[6] = {1, 0, 0, 0, 1, 0}, sh[6] = {1, 0, 1, 0, 1, 0};
+    ck_assert_int_eq(apf_warp_affine(x, 10, 10, 3, y, 10, 10, id, 0), APF_OK);
+    ck_assert_mem_eq(x, y, 300 * 4);
+    ck_assert_int_eq(apf_warp_affine(x, 10, 10, 3, y, 10, 10, sh, 0), APF_OK);
+    ck_assert_float_eq(y[(5 * 10 + 3) * 3 + 1], x[(5 * 10 + 4) * 3 + 1]);
+    ck_assert_float_eq(y[(5 * 10 + 9) * 3], 0.0f); /* outside reads 0 */
+    const double bad[6] = {NAN, 0, 0, 0, 1, 0};
+    ck_assert_int_eq(apf_warp_affine(x, 10, 10, 3, y, 10, 10, bad, 0), APF_E_NUMERIC);
+    ck_assert_int_eq(apf_resize(NULL, 10, 10, 3, y, 10, 10, 0), APF_E_INVALID);
+    ck_assert_int_eq(apf_resize(x, 0, 10, 3, y, 10, 10, 0), APF_E_INVALID);
+    free(x), free(y);
+}
+END_TEST
+
+START_TEST(lfw_faces_load)
+{
+    apf_image *im;
+    const char *p = tu_path(tu_shared_dir(), "data/lfw/aligned112/Aaron_Peirsol/Aaron_Peirsol_0001.jpg");
+    ck_assert_int_eq(apf_image_load(p, &im), APF_OK);
+    ck_assert_int_eq(apf_image_width(im), 112);
+    ck_assert_int_eq(apf_image_height(im), 112);
+    apf_image_free(im);
+}
+END_TEST
+
+Suite *image_suite(void)
+{
+    Suite *s = suite_create("image");
+    TCase *t = tcase_create("image");
+    tcase_add_test(t, png_round_trip_is_exact);
+    tcase_add_test(t, jpeg_round_trip_is_close);
+    tcase_add_test(t, save_never_overwrites);
+    tcase_add_test(t, exif_orientation_applied);
+    tcase_add_test(t, corrupt_files_rejected);
+    tcase_add_test(t, grey_png_promoted);
+    tcase_add_test(t, resample_adjoints);
+    tcase_add_test(t, resample_values);
+    tcase_add_test(t, lfw_faces_load);
+    suite_add_tcase(s, t);
+    return s;
+}

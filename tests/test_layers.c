@@ -1,0 +1,367 @@
+/* Every layer's forward against a naive double-precision reference, and its
+ * backward against finite differences of that forward. Graphs are built in
+ * memory through the internal graph API. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+
+static unsigned rng = 12345;
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) / 8388608.0 - 1.0);
+}
+
+/* ---- a tiny builder over the internal graph ---- */
+static graph G;
+static void g_begin(int h, int w, int c)
+{
+    graph_free(&G);
+    G.nodes = calloc(64, sizeof(gnode));
+    G.n = 1;
+    G.nodes[0] = (gnode){.op = OP_INPUT, .in = {-1, -1}, .h = h, .w = w, .c = c};
+}
+static gnode *g_add(int op, int in0, int in1, int h, int w, int c)
+{
+    gnode *n = &G.nodes[G.n++];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->in[0] = in0;
+    n->in[1] = in1;
+    n->h = h, n->w = w, n->c = c;
+    return n;
+}
+static float *g_tensor(gnode *n, int k, size_t count)
+{
+    n->t[k] = malloc(count * sizeof(float));
+    n->tn[k] = count;
+    for (size_t i = 0; i < count; i++)
+        n->t[k][i] = frand() * 0.5f;
+    return n->t[k];
+}
+
+static eng_ctx *ctx;
+static void setup(void) { ck_assert_int_eq(eng_ctx_create(&ctx), APF_OK); }
+static void teardown(void)
+{
+    graph_free(&G);
+    eng_ctx_free(ctx);
+}
+
+static size_t count_of(const gnode *n, int batch) { return (size_t)batch * n->h * n->w * n->c; }
+
+/* L = sum(w * f(x)); check dL/dx from backward along random directions
+ * against central differences, and return max rel error. */
+/* h: the difference step; large for linear graphs (exact up to rounding),
+ * small where kinks (ReLU, clip, max) could be crossed. */
+static void check_backward(int batch, float h)
+{
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+    gplan *p;
+    ck_assert_int_eq(gplan_create(ctx, &G, batch, ENG_TRAIN_DATA, &p), APF_OK);
+    size_t nin = count_of(&G.nodes[0], batch), nout = count_of(&G.nodes[G.n - 1], batch);
+    float *x = malloc(nin * 4), *y = malloc(nout * 4), *w = malloc(nout * 4), *dx = malloc(nin * 4);
+    float *u = malloc(nin * 4), *xp = malloc(nin * 4);
+    for (size_t i = 0; i < nin; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < nout; i++)
+        w[i] = frand();
+    ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
+    ck_assert_int_eq(gplan_backward(p, w, dx), APF_OK);
+    for (int trial = 0; trial < 3; trial++) {
+        for (size_t i = 0; i < nin; i++)
+            u[i] = frand();
+        double analytic = 0;
+        for (size_t i = 0; i < nin; i++)
+            analytic += (double)dx[i] * u[i];
+        double L[2];
+        for (int s = 0; s < 2; s++) {
+            for (size_t i = 0; i < nin; i++)
+                xp[i] = x[i] + (s ? -h : h) * u[i];
+            ck_assert_int_eq(gplan_forward(p, xp, y), APF_OK);
+            L[s] = 0;
+            for (size_t i = 0; i < nout; i++)
+                L[s] += (double)w[i] * y[i];
+        }
+        double fd = (L[0] - L[1]) / (2 * h);
+        ck_assert_msg(fabs(fd - analytic) <= 2e-3 * (fabs(analytic) + 1.0),
+                      "op %d: fd %.6f vs backward %.6f", G.nodes[G.n - 1].op, fd, analytic);
+    }
+    free(x), free(y), free(w), free(dx), free(u), free(xp);
+    gplan_free(p);
+}
+
+/* Naive NHWC convolution in double. */
+static void conv_ref(const float *x, int n, int h, int w, int c, const gnode *nd, double *y)
+{
+    int g = nd->a[A_GROUPS], o = nd->c, cg = c / g, og = o / g;
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < nd->h; i++)
+            for (int j = 0; j < nd->w; j++)
+                for (int oc = 0; oc < o; oc++) {
+                    double s = nd->t[1][oc];
+                    int grp = oc / og;
+                    for (int ki = 0; ki < nd->a[A_KH]; ki++)
+                        for (int kj = 0; kj < nd->a[A_KW]; kj++) {
+                            int si = i * nd->a[A_SH] - nd->a[A_PT] + ki * nd->a[A_DH];
+                            int sj = j * nd->a[A_SW] - nd->a[A_PL] + kj * nd->a[A_DW];
+                            if (si < 0 || si >= h || sj < 0 || sj >= w)
+                                continue;
+                            for (int ic = 0; ic < cg; ic++)
+                                s += (double)x[(((size_t)b * h + si) * w + sj) * c + grp * cg + ic] *
+                                     nd->t[0][(((size_t)oc * nd->a[A_KH] + ki) * nd->a[A_KW] + kj) * cg + ic];
+                        }
+                    y[(((size_t)b * nd->h + i) * nd->w + j) * o + oc] = s;
+                }
+}
+
+static gnode *add_conv(int in, int o, int k, int s, int pt, int pb, int pl, int pr, int groups, int dil)
+{
+    const gnode *x = &G.nodes[in];
+    int keff = (k - 1) * dil + 1;
+    int oh = (x->h + pt + pb - keff) / s + 1, ow = (x->w + pl + pr - keff) / s + 1;
+    gnode *n = g_add(OP_CONV, in, -1, oh, ow, o);
+    int a[A_COUNT] = {[A_KH] = k, [A_KW] = k, [A_SH] = s, [A_SW] = s, [A_PT] = pt, [A_PB] = pb,
+                      [A_PL] = pl, [A_PR] = pr, [A_GROUPS] = groups, [A_DH] = dil, [A_DW] = dil,
+                      [A_COUT] = o};
+    memcpy(n->a, a, sizeof a);
+    g_tensor(n, 0, (size_t)o * k * k * (x->c / groups));
+    g_tensor(n, 1, (size_t)o);
+    return n;
+}
+
+static const int CONV_CASES[][9] = {
+    /* o, k, s, pt, pb, pl, pr, groups, dil */
+    {8, 3, 1, 1, 1, 1, 1, 1, 1},  /* same 3x3 */
+    {8, 3, 2, 0, 1, 0, 1, 1, 1},  /* TF SAME stride 2: pad after only */
+    {6, 3, 1, 1, 1, 1, 1, 6, 1},  /* depthwise */
+    {6, 3, 2, 1, 1, 1, 1, 6, 1},  /* depthwise stride 2 */
+    {4, 1, 1, 0, 0, 0, 0, 1, 1},  /* pointwise */
+    {4, 3, 1, 2, 2, 2, 2, 1, 2},  /* dilated */
+    {6, 7, 2, 0, 0, 0, 0, 2, 1},  /* grouped, valid 7x7 */
+};
+
+START_TEST(conv_forward_matches_naive)
+{
+    const int *cs = CONV_CASES[_i];
+    g_begin(11, 10, 6);
+    gnode *n = add_conv(0, cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7], cs[8]);
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+    gplan *p;
+    ck_assert_int_eq(gplan_create(ctx, &G, 2, 0, &p), APF_OK);
+    size_t nin = count_of(&G.nodes[0], 2), nout = count_of(n, 2);
+    float *x = malloc(nin * 4), *y = malloc(nout * 4);
+    double *r = malloc(nout * 8);
+    for (size_t i = 0; i < nin; i++)
+        x[i] = frand();
+    ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
+    conv_ref(x, 2, 11, 10, 6, n, r);
+    for (size_t i = 0; i < nout; i++)
+        ck_assert_msg(fabs(y[i] - r[i]) <= 1e-4 * (1 + fabs(r[i])), "case %d at %zu: %f vs %f",
+                      _i, i, y[i], r[i]);
+    free(x), free(y), free(r);
+    gplan_free(p);
+}
+END_TEST
+
+START_TEST(conv_backward_matches_fd)
+{
+    const int *cs = CONV_CASES[_i];
+    g_begin(11, 10, 6);
+    add_conv(0, cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7], cs[8]);
+    check_backward(2, 1e-2f);
+}
+END_TEST
+
+START_TEST(conv_clip_fused_backward)
+{
+    /* conv followed by relu6 runs as one primitive with a post-op */
+    g_begin(9, 9, 4);
+    gnode *c = add_conv(0, 8, 3, 1, 1, 1, 1, 1, 1, 1);
+    gnode *r = g_add(OP_CLIP, 1, -1, c->h, c->w, c->c);
+    r->f[0] = 0.0f, r->f[1] = 0.3f;
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+    ck_assert_int_eq(G.nodes[2].fused_into, 1);
+    check_backward(1, 2e-4f);
+}
+END_TEST
+
+START_TEST(elementwise_backward)
+{
+    /* conv -> prelu -> scale_shift -> add(residual) -> clip -> pad -> gap -> fc */
+    g_begin(8, 8, 4);
+    gnode *c = add_conv(0, 4, 3, 1, 1, 1, 1, 1, 1, 1);
+    gnode *pr = g_add(OP_PRELU, 1, -1, c->h, c->w, 4);
+    g_tensor(pr, 0, 4);
+    gnode *ss = g_add(OP_SCALE_SHIFT, 2, -1, 8, 8, 4);
+    g_tensor(ss, 0, 4);
+    g_tensor(ss, 1, 4);
+    g_add(OP_ADD, 3, 0, 8, 8, 4);
+    gnode *cl = g_add(OP_CLIP, 4, -1, 8, 8, 4);
+    cl->f[0] = -0.5f, cl->f[1] = 0.5f;
+    gnode *pd = g_add(OP_PAD, 5, -1, 8 + 1 + 2, 8 + 0 + 1, 4 + 3);
+    pd->a[A_PT] = 1, pd->a[A_PB] = 2, pd->a[A_PL] = 0, pd->a[A_PR] = 1, pd->a[A_CPAD] = 3;
+    g_add(OP_GAP, 6, -1, 1, 1, 7);
+    gnode *fc = g_add(OP_FC, 7, -1, 1, 1, 5);
+    fc->a[A_COUT] = 5;
+    g_tensor(fc, 0, 5 * 7);
+    g_tensor(fc, 1, 5);
+    check_backward(2, 2e-4f);
+}
+END_TEST
+
+START_TEST(pool_backward)
+{
+    g_begin(9, 9, 3);
+    gnode *mp = g_add(OP_MAXPOOL, 0, -1, 4, 4, 3);
+    int a[A_COUNT] = {[A_KH] = 3, [A_KW] = 3, [A_SH] = 2, [A_SW] = 2};
+    memcpy(mp->a, a, sizeof a);
+    gnode *ap = g_add(OP_AVGPOOL, 1, -1, 2, 2, 3);
+    int b[A_COUNT] = {[A_KH] = 2, [A_KW] = 2, [A_SH] = 2, [A_SW] = 2};
+    memcpy(ap->a, b, sizeof b);
+    check_backward(2, 2e-4f);
+}
+END_TEST
+
+START_TEST(fc_on_spatial_input)
+{
+    g_begin(3, 2, 4);
+    gnode *fc = g_add(OP_FC, 0, -1, 1, 1, 6);
+    fc->a[A_COUT] = 6;
+    g_tensor(fc, 0, 6 * 24);
+    g_tensor(fc, 1, 6);
+    check_backward(3, 1e-2f);
+}
+END_TEST
+
+START_TEST(conv_weight_gradient_matches_fd)
+{
+    /* The cloud U-Net trains its convs: check backward-to-weights. */
+    const int *cs = CONV_CASES[_i];
+    eng_conv_desc d = {2, 9, 8, 6, cs[0], cs[1], cs[1], cs[2], cs[2], cs[3], cs[4], cs[5], cs[6],
+                       cs[7], cs[8], cs[8], 0, 0, 0, 0, 0};
+    int keff = (cs[1] - 1) * cs[8] + 1;
+    d.oh = (9 + cs[3] + cs[4] - keff) / cs[2] + 1;
+    d.ow = (8 + cs[5] + cs[6] - keff) / cs[2] + 1;
+    eng_layer *l;
+    ck_assert_int_eq(eng_conv_create(ctx, &d, ENG_TRAIN_DATA | ENG_TRAIN_WEIGHTS, &l), APF_OK);
+    size_t nw = (size_t)cs[0] * cs[1] * cs[1] * (6 / cs[7]), nb = cs[0];
+    size_t nin = 2 * 9 * 8 * 6, nout = (size_t)2 * d.oh * d.ow * cs[0];
+    float *wt = malloc(nw * 4), *bias = malloc(nb * 4), *x = malloc(nin * 4), *y = malloc(nout * 4);
+    float *dy = malloc(nout * 4), *dw = malloc(nw * 4), *db = malloc(nb * 4), *wp = malloc(nw * 4);
+    for (size_t i = 0; i < nw; i++)
+        wt[i] = frand();
+    for (size_t i = 0; i < nb; i++)
+        bias[i] = frand();
+    for (size_t i = 0; i < nin; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < nout; i++)
+        dy[i] = frand();
+    ck_assert_int_eq(eng_layer_set_weights(l, wt, bias), APF_OK);
+    ck_assert_int_eq(eng_layer_backward_weights(l, x, dy, dw, db), APF_OK);
+    /* the loss is linear in w, so a central difference is exact up to rounding */
+    for (int probe = 0; probe < 5; probe++) {
+        size_t k = (size_t)(rng % nw);
+        rng = rng * 1664525u + 1013904223u;
+        double L[2];
+        for (int s = 0; s < 2; s++) {
+            memcpy(wp, wt, nw * 4);
+            wp[k] += s ? -0.01f : 0.01f;
+            ck_assert_int_eq(eng_layer_set_weights(l, wp, bias), APF_OK);
+            ck_assert_int_eq(eng_layer_forward(l, x, y), APF_OK);
+            L[s] = 0;
+            for (size_t i = 0; i < nout; i++)
+                L[s] += (double)dy[i] * y[i];
+        }
+        double fd = (L[0] - L[1]) / 0.02;
+        ck_assert_msg(fabs(fd - dw[k]) <= 1e-2 * (1 + fabs(fd)), "dw[%zu] %f vs fd %f", k, dw[k], fd);
+    }
+    double sum = 0;
+    for (size_t i = 0; i < nout; i++)
+        sum += dy[i];
+    double dbs = 0;
+    for (size_t i = 0; i < nb; i++)
+        dbs += db[i];
+    ck_assert_msg(fabs(sum - dbs) < 1e-3 * (1 + fabs(sum)), "bias grad sum %f vs %f", dbs, sum);
+    free(wt), free(bias), free(x), free(y), free(dy), free(dw), free(db), free(wp);
+    eng_layer_free(l);
+}
+END_TEST
+
+START_TEST(inference_plan_reuses_buffers)
+{
+    /* A long chain must give identical results with recycled buffers. */
+    g_begin(8, 8, 4);
+    int prev = 0;
+    for (int k = 0; k < 6; k++) {
+        gnode *c = add_conv(prev, 4, 3, 1, 1, 1, 1, 1, 1, 1);
+        (void)c;
+        gnode *pr = g_add(OP_PRELU, G.n - 1, -1, 8, 8, 4);
+        g_tensor(pr, 0, 4);
+        gnode *ad = g_add(OP_ADD, G.n - 1, prev, 8, 8, 4);
+        (void)ad;
+        prev = G.n - 1;
+    }
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+    gplan *inf, *tr;
+    ck_assert_int_eq(gplan_create(ctx, &G, 2, 0, &inf), APF_OK);
+    ck_assert_int_eq(gplan_create(ctx, &G, 2, ENG_TRAIN_DATA, &tr), APF_OK);
+    size_t nin = 2 * 8 * 8 * 4;
+    float *x = malloc(nin * 4), *y1 = malloc(nin * 4), *y2 = malloc(nin * 4);
+    for (size_t i = 0; i < nin; i++)
+        x[i] = frand();
+    ck_assert_int_eq(gplan_forward(inf, x, y1), APF_OK);
+    ck_assert_int_eq(gplan_forward(tr, x, y2), APF_OK);
+    for (size_t i = 0; i < nin; i++)
+        ck_assert_float_eq(y1[i], y2[i]);
+    ck_assert_int_eq(gplan_backward(inf, y1, x), APF_E_STATE);
+    free(x), free(y1), free(y2);
+    gplan_free(inf);
+    gplan_free(tr);
+}
+END_TEST
+
+START_TEST(graph_rejects_bad_shapes)
+{
+    g_begin(8, 8, 4);
+    gnode *c = add_conv(0, 4, 3, 1, 1, 1, 1, 1, 1, 1);
+    c->h = 9; /* stored shape disagrees with the attributes */
+    ck_assert_int_eq(graph_finalize(&G), APF_E_FORMAT);
+    c->h = 8;
+    c->tn[0]--; /* weight count off by one */
+    ck_assert_int_eq(graph_finalize(&G), APF_E_FORMAT);
+    c->tn[0]++;
+    c->in[0] = 1; /* reads its own output */
+    ck_assert_int_eq(graph_finalize(&G), APF_E_FORMAT);
+    c->in[0] = 0;
+    c->t[0][0] = NAN;
+    ck_assert_int_eq(graph_finalize(&G), APF_E_NUMERIC);
+    c->t[0][0] = 0;
+    c->a[A_GROUPS] = 3;
+    ck_assert_int_eq(graph_finalize(&G), APF_E_FORMAT);
+    c->a[A_GROUPS] = 1;
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+}
+END_TEST
+
+Suite *layers_suite(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *t = tcase_create("layers");
+    tcase_add_checked_fixture(t, setup, teardown);
+    int nconv = sizeof CONV_CASES / sizeof CONV_CASES[0];
+    tcase_add_loop_test(t, conv_forward_matches_naive, 0, nconv);
+    tcase_add_loop_test(t, conv_backward_matches_fd, 0, nconv);
+    tcase_add_loop_test(t, conv_weight_gradient_matches_fd, 0, nconv);
+    tcase_add_test(t, conv_clip_fused_backward);
+    tcase_add_test(t, elementwise_backward);
+    tcase_add_test(t, pool_backward);
+    tcase_add_test(t, fc_on_spatial_input);
+    tcase_add_test(t, inference_plan_reuses_buffers);
+    tcase_add_test(t, graph_rejects_bad_shapes);
+    suite_add_tcase(s, t);
+    return s;
+}
