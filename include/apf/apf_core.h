@@ -226,6 +226,14 @@ APF_API int apf_model_input_size(const apf_model *model);
 APF_API int apf_model_embedding_dim(const apf_model *model);
 
 /**
+ * @brief 64-bit FNV-1a hash of the model file's bytes, to tie a gradient to
+ *        the probe that computed it.
+ * @param model A model.
+ * @return The hash, or 0 when @p model is NULL.
+ */
+APF_API uint64_t apf_model_hash(const apf_model *model);
+
+/**
  * @brief Set the number of CPU threads this model's calls use.
  * @param model   A model.
  * @param threads 1..256; the default is the OpenMP default.

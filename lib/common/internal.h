@@ -10,8 +10,12 @@
 #define APF_HIDDEN __attribute__((visibility("hidden")))
 
 /* Record a message for apf_last_error() and return the status, so call
- * sites read `return apf_fail(APF_E_FORMAT, "bad %s", what);`. */
-APF_HIDDEN apf_status apf_fail(apf_status st, const char *fmt, ...)
+ * sites read `return apf_fail(APF_E_FORMAT, "bad %s", what);`.
+ * Exported from libapf-core under the private name apf__fail (in no public
+ * header) so the end and cloud libraries share the one thread-local
+ * message rather than each keeping its own. */
+#define apf_fail apf__fail
+__attribute__((visibility("default"))) apf_status apf__fail(apf_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Overflow-checked size arithmetic: return 0 and set *out, or -1. */

@@ -15,6 +15,7 @@ struct apf_model {
     graph g;
     eng_ctx *ctx;
     int threads;
+    uint64_t hash;
     gplan *infer, *train; /* cached for the last batch size used */
     pthread_mutex_t lock; /* serialises calls on one handle */
     float *in_buf, *dout_buf, *din_buf, *raw_buf;
@@ -39,6 +40,10 @@ apf_status apf_model_load_memory(const void *data, size_t size, apf_model **out)
         free(m);
         return st;
     }
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ ((const uint8_t *)data)[i]) * 1099511628211ull;
+    m->hash = h;
     pthread_mutex_init(&m->lock, NULL);
     *out = m;
     return APF_OK;
@@ -114,6 +119,11 @@ const char *apf_model_name(const apf_model *m)
 int apf_model_input_size(const apf_model *m)
 {
     return m ? m->meta.in_h : 0;
+}
+
+uint64_t apf_model_hash(const apf_model *m)
+{
+    return m ? m->hash : 0;
 }
 
 int apf_model_embedding_dim(const apf_model *m)

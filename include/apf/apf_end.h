@@ -1,0 +1,160 @@
+/**
+ * @file apf_end.h
+ * @brief libapf-end: the device side. Sees the original face, runs the small
+ *        probe model (MobileFaceNet) and computes the adversarial gradient g,
+ *        the only thing sent to the cloud (APF paper section 3.3, Eq. 1, 2, 13).
+ *
+ * Sign convention: the attacks maximise D = ||f(x') - (f(x_e) + delta)||^2,
+ * the squared distance of the protected face's embedding from the enrolled
+ * one (the paper writes L = -||f(x) - f(x_e)||; g moves against its gradient).
+ * g is ternary: g = sign(x_T - x) for iterative attacks, sign(grad D) for
+ * FGSM; the perturbation it stands for is eps * g.
+ */
+#ifndef APF_END_H
+#define APF_END_H
+
+#include "apf/apf_core.h"
+#include "apf/apf_wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Gradient-based attacks the probe can run. */
+typedef enum apf_attack {
+    APF_ATTACK_FGSM = 0,    /**< One step of size eps (Goodfellow et al.). */
+    APF_ATTACK_IFGSM = 1,   /**< Iterative FGSM, projected to the eps ball. */
+    APF_ATTACK_MIFGSM = 2,  /**< I-FGSM with momentum on the L1-normalised gradient. */
+    APF_ATTACK_DI2FGSM = 3, /**< I-FGSM with random input diversity. */
+    APF_ATTACK_MDI2FGSM = 4 /**< Momentum plus input diversity. */
+} apf_attack;
+
+/** @brief Number of ::apf_attack values. */
+#define APF_ATTACK_COUNT 5
+
+/**
+ * @brief Probe settings. Initialise with apf_probe_options_init(), then change
+ *        fields; @c struct_size lets later versions add fields compatibly.
+ */
+typedef struct apf_probe_options {
+    size_t struct_size;      /**< sizeof(apf_probe_options), set by apf_probe_options_init(). */
+    apf_attack attack;       /**< Default ::APF_ATTACK_DI2FGSM. */
+    float eps;               /**< L-inf budget in 0..255 units, default 8. */
+    float step;              /**< Step per iteration, default 2. */
+    int iterations;          /**< Iterations for iterative attacks, default 30. */
+    float momentum;          /**< Momentum decay for MI attacks, default 1. */
+    float diversity_prob;    /**< Probability of a random transform per iteration (DI), default 0.5. */
+    int enrol_offset;        /**< Eq. 13: add delta to f(x_e), default 1 (on). */
+    float offset_fraction;   /**< Fraction of embedding elements offset, default 0.1. */
+    float offset_range;      /**< Offsets are U(-range, range), default 0.07. */
+    uint64_t seed;           /**< Randomness is derived from this and each face's pixels. */
+    int threads;             /**< CPU threads, default 0 = OpenMP default. */
+} apf_probe_options;
+
+/** @brief The device-side gradient computer (opaque). */
+typedef struct apf_probe apf_probe;
+
+/**
+ * @brief Fill @p opt with the defaults listed in ::apf_probe_options.
+ * @param opt Options to initialise.
+ */
+APF_API void apf_probe_options_init(apf_probe_options *opt);
+
+/**
+ * @brief Name of an attack ("fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm").
+ * @param attack An attack.
+ * @return A static string ("?" for unknown values).
+ */
+APF_API const char *apf_attack_name(apf_attack attack);
+
+/**
+ * @brief Parse an attack name (as apf_attack_name() prints it, any case).
+ * @param name   The name.
+ * @param attack Receives the attack.
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_attack_from_name(const char *name, apf_attack *attack);
+
+/**
+ * @brief Create a probe from a `.apfm` model (normally models/mobilefacenet.apfm).
+ * @param model_path Probe model file.
+ * @param opt        Options, or NULL for the defaults.
+ * @param out        Receives the probe; free with apf_probe_free().
+ * @return ::APF_OK, ::APF_E_INVALID, or any status of apf_model_load().
+ */
+APF_API apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt,
+                                    apf_probe **out);
+
+/**
+ * @brief Release a probe. NULL is ignored.
+ * @param probe Probe to free.
+ */
+APF_API void apf_probe_free(apf_probe *probe);
+
+/**
+ * @brief Compute the ternary gradient g for a batch of aligned faces.
+ *
+ * Deterministic for a given seed and face: the same pixels always give the
+ * same g, whatever else is in the batch.
+ * @param probe    A probe.
+ * @param faces    n faces of size x size RGB bytes, contiguous.
+ * @param enrolled n enrolled faces x_e of the same shape, or NULL to push each
+ *                 face away from its own clean embedding (x_e = x).
+ * @param n        1..#APF_WIRE_MAX_FACES.
+ * @param size     Face side, 16..#APF_WIRE_MAX_SIDE (112 for aligned faces).
+ * @param g        Receives n*size*size*3 values in {-1, 0, 1}.
+ * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NOMEM or ::APF_E_BACKEND.
+ */
+APF_API apf_status apf_probe_gradient(apf_probe *probe, const uint8_t *faces, const uint8_t *enrolled,
+                                      int n, int size, int8_t *g);
+
+/**
+ * @brief apf_probe_gradient(), encoded as a wire blob ready to send.
+ * @param probe    A probe.
+ * @param faces    As apf_probe_gradient().
+ * @param enrolled As apf_probe_gradient().
+ * @param n        As apf_probe_gradient().
+ * @param size     As apf_probe_gradient().
+ * @param blob     Receives a malloc'd blob; release with free().
+ * @param blob_size Receives its length.
+ * @return As apf_probe_gradient(), or apf_wire_encode() failures.
+ */
+APF_API apf_status apf_probe_gradient_blob(apf_probe *probe, const uint8_t *faces,
+                                           const uint8_t *enrolled, int n, int size, void **blob,
+                                           size_t *blob_size);
+
+/**
+ * @brief The options a probe runs with (after defaults were applied).
+ * @param probe A probe.
+ * @param opt   Receives a copy.
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_probe_get_options(const apf_probe *probe, apf_probe_options *opt);
+
+/**
+ * @brief The probe's model (for embedding faces with it, e.g. self-checks).
+ * @param probe A probe.
+ * @return The model, owned by the probe, or NULL.
+ */
+APF_API apf_model *apf_probe_model(apf_probe *probe);
+
+/**
+ * @brief Add a perturbation to faces: out = clip(faces + scale * values, 0, 255).
+ *
+ * With g from apf_probe_gradient() and scale = eps this gives the end-only
+ * protected face APF_g; with a decoded cloud noise s and scale = 1, APF_s.
+ * @param faces  count bytes (any layout).
+ * @param values count perturbation values.
+ * @param count  Number of bytes.
+ * @param scale  Multiplier for @p values, finite, |scale| <= 255.
+ * @param out    Receives count bytes (may equal @p faces).
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_apply_perturbation(const uint8_t *faces, const int8_t *values, size_t count,
+                                          float scale, uint8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* APF_END_H */

@@ -1,0 +1,196 @@
+/* Gradient / noise blobs (docs/wire-format.md). The decoder treats the bytes
+ * as hostile: every header field is range-checked before anything is
+ * allocated, and inflation is capped at the size the shape implies. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "apf/apf_wire.h"
+#include "internal.h"
+
+#define MAGIC "APFW"
+enum { ENC_TERNARY2 = 0, ENC_INT8 = 1 };
+
+static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v & 0xffff), put16(p + 2, v >> 16); }
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static apf_status check_info(const apf_wire_info *in, size_t *count)
+{
+    if (in->kind != APF_WIRE_GRADIENT && in->kind != APF_WIRE_NOISE)
+        return apf_fail(APF_E_FORMAT, "wire: unknown kind %d", (int)in->kind);
+    if (in->n < 1 || in->n > APF_WIRE_MAX_FACES || in->height < 1 || in->width < 1 ||
+        in->height > APF_WIRE_MAX_SIDE || in->width > APF_WIRE_MAX_SIDE)
+        return apf_fail(APF_E_LIMIT, "wire: shape %dx%dx%d over the limits", in->n, in->height,
+                        in->width);
+    if (in->channels != 3)
+        return apf_fail(APF_E_FORMAT, "wire: %d channels (must be 3)", in->channels);
+    if (!(in->eps > 0 && in->eps <= 64))
+        return apf_fail(APF_E_FORMAT, "wire: eps %g outside (0, 64]", in->eps);
+    if (in->algorithm < 0 || in->algorithm > 255)
+        return apf_fail(APF_E_FORMAT, "wire: algorithm %d", in->algorithm);
+    *count = (size_t)in->n * in->height * in->width * 3;
+    return APF_OK;
+}
+
+static size_t raw_size(apf_wire_kind kind, size_t count)
+{
+    return kind == APF_WIRE_GRADIENT ? (count + 3) / 4 : count;
+}
+
+apf_status apf_wire_encode(const apf_wire_info *info, const int8_t *values, void **blob,
+                           size_t *size)
+{
+    if (!info || !values || !blob || !size)
+        return apf_fail(APF_E_INVALID, "wire: NULL argument");
+    size_t count;
+    apf_status st = check_info(info, &count);
+    if (st)
+        return st == APF_E_FORMAT ? apf_fail(APF_E_INVALID, "%s", apf_last_error()) : st;
+    int lim = info->kind == APF_WIRE_GRADIENT ? 1 : (int)lroundf(info->eps);
+    size_t rn = raw_size(info->kind, count);
+    uint8_t *raw = calloc(rn, 1);
+    if (!raw)
+        return apf_fail(APF_E_NOMEM, "wire: out of memory");
+    for (size_t i = 0; i < count; i++) {
+        int v = values[i];
+        if (v < -lim || v > lim) {
+            free(raw);
+            return apf_fail(APF_E_INVALID, "wire: value %d at %zu outside [-%d, %d]", v, i, lim, lim);
+        }
+        if (info->kind == APF_WIRE_GRADIENT)
+            raw[i / 4] |= (uint8_t)((v == 0 ? 0 : v > 0 ? 1 : 2) << (2 * (i % 4)));
+        else
+            raw[i] = (uint8_t)(int8_t)v;
+    }
+    uLongf cn = compressBound((uLong)rn);
+    uint8_t *out = malloc(APF_WIRE_HEADER_SIZE + cn);
+    if (!out) {
+        free(raw);
+        return apf_fail(APF_E_NOMEM, "wire: out of memory");
+    }
+    int zr = compress2(out + APF_WIRE_HEADER_SIZE, &cn, raw, (uLong)rn, 9);
+    free(raw);
+    if (zr != Z_OK) {
+        free(out);
+        return apf_fail(APF_E_NOMEM, "wire: compression failed");
+    }
+    uint8_t *h = out;
+    memset(h, 0, APF_WIRE_HEADER_SIZE);
+    memcpy(h, MAGIC, 4);
+    put16(h + 4, APF_WIRE_VERSION);
+    h[6] = (uint8_t)info->kind;
+    h[7] = info->kind == APF_WIRE_GRADIENT ? ENC_TERNARY2 : ENC_INT8;
+    h[8] = (uint8_t)info->algorithm;
+    put32(h + 12, (uint32_t)info->n);
+    put32(h + 16, (uint32_t)info->height);
+    put32(h + 20, (uint32_t)info->width);
+    put32(h + 24, 3);
+    memcpy(h + 28, &info->eps, 4);
+    put32(h + 32, (uint32_t)info->model_hash);
+    put32(h + 36, (uint32_t)(info->model_hash >> 32));
+    put32(h + 40, (uint32_t)rn);
+    put32(h + 44, (uint32_t)cn);
+    uint32_t crc = (uint32_t)crc32(0, h, 48);
+    crc = (uint32_t)crc32(crc, out + APF_WIRE_HEADER_SIZE, cn);
+    put32(h + 48, crc);
+    *blob = out;
+    *size = APF_WIRE_HEADER_SIZE + cn;
+    return APF_OK;
+}
+
+apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, int8_t **values)
+{
+    if (!blob || !info || !values)
+        return apf_fail(APF_E_INVALID, "wire: NULL argument");
+    *values = NULL;
+    const uint8_t *h = blob;
+    if (size < APF_WIRE_HEADER_SIZE)
+        return apf_fail(APF_E_FORMAT, "wire: %zu bytes is shorter than a header", size);
+    if (memcmp(h, MAGIC, 4))
+        return apf_fail(APF_E_FORMAT, "wire: bad magic");
+    if ((h[4] | h[5] << 8) != APF_WIRE_VERSION)
+        return apf_fail(APF_E_UNSUPPORTED, "wire: version %d (this library speaks %d)",
+                        h[4] | h[5] << 8, APF_WIRE_VERSION);
+    uint32_t rn = get32(h + 40), cn = get32(h + 44);
+    if ((size_t)cn != size - APF_WIRE_HEADER_SIZE)
+        return apf_fail(APF_E_FORMAT, "wire: %zu payload bytes, header says %u (truncated or trailing data)",
+                        size - APF_WIRE_HEADER_SIZE, cn);
+    uint32_t crc = (uint32_t)crc32(0, h, 48);
+    crc = (uint32_t)crc32(crc, h + APF_WIRE_HEADER_SIZE, cn);
+    if (crc != get32(h + 48))
+        return apf_fail(APF_E_CHECKSUM, "wire: checksum mismatch");
+    if (h[9] || h[10] || h[11])
+        return apf_fail(APF_E_FORMAT, "wire: reserved bytes are not zero");
+    memset(info, 0, sizeof *info);
+    info->kind = (apf_wire_kind)h[6];
+    info->algorithm = h[8];
+    info->n = (int)get32(h + 12);
+    info->height = (int)get32(h + 16);
+    info->width = (int)get32(h + 20);
+    info->channels = (int)get32(h + 24);
+    memcpy(&info->eps, h + 28, 4);
+    info->model_hash = (uint64_t)get32(h + 32) | (uint64_t)get32(h + 36) << 32;
+    if (get32(h + 12) > APF_WIRE_MAX_FACES || get32(h + 16) > APF_WIRE_MAX_SIDE ||
+        get32(h + 20) > APF_WIRE_MAX_SIDE)
+        return apf_fail(APF_E_LIMIT, "wire: shape over the limits");
+    size_t count;
+    apf_status st = check_info(info, &count);
+    if (st)
+        return st;
+    int enc = info->kind == APF_WIRE_GRADIENT ? ENC_TERNARY2 : ENC_INT8;
+    if (h[7] != enc)
+        return apf_fail(APF_E_FORMAT, "wire: encoding %d does not fit kind %d", h[7], (int)info->kind);
+    if (rn != raw_size(info->kind, count))
+        return apf_fail(APF_E_FORMAT, "wire: declared %u raw bytes, shape needs %zu", rn,
+                        raw_size(info->kind, count));
+    uint8_t *raw = malloc(rn + 1); /* one spare byte to detect over-long output */
+    int8_t *v = malloc(count);
+    if (!raw || !v) {
+        free(raw);
+        free(v);
+        return apf_fail(APF_E_NOMEM, "wire: out of memory");
+    }
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    inflateInit(&z);
+    z.next_in = (Bytef *)(h + APF_WIRE_HEADER_SIZE);
+    z.avail_in = cn;
+    z.next_out = raw;
+    z.avail_out = rn + 1;
+    int zr = inflate(&z, Z_FINISH);
+    size_t produced = rn + 1 - z.avail_out;
+    int leftover = z.avail_in != 0;
+    inflateEnd(&z);
+    st = APF_OK;
+    if (zr != Z_STREAM_END || produced != rn || leftover)
+        st = apf_fail(APF_E_FORMAT, "wire: payload is corrupt, truncated or larger than declared");
+    int lim = (int)lroundf(info->eps);
+    for (size_t i = 0; !st && i < count; i++) {
+        if (enc == ENC_TERNARY2) {
+            int code = (raw[i / 4] >> (2 * (i % 4))) & 3;
+            if (code == 3)
+                st = apf_fail(APF_E_FORMAT, "wire: invalid ternary code at %zu", i);
+            v[i] = (int8_t)(code == 0 ? 0 : code == 1 ? 1 : -1);
+        } else {
+            v[i] = (int8_t)raw[i];
+            if (v[i] < -lim || v[i] > lim)
+                st = apf_fail(APF_E_FORMAT, "wire: noise %d at %zu outside [-%d, %d]", v[i], i, lim, lim);
+        }
+    }
+    /* unused bits of the last ternary byte must be zero */
+    if (!st && enc == ENC_TERNARY2 && count % 4 && (raw[rn - 1] >> (2 * (count % 4))))
+        st = apf_fail(APF_E_FORMAT, "wire: padding bits are not zero");
+    free(raw);
+    if (st) {
+        free(v);
+        return st;
+    }
+    *values = v;
+    return APF_OK;
+}

@@ -1,0 +1,63 @@
+#include "diversity.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "apf/apf_core.h"
+
+/* Ranges follow the DI paper's spirit for 112-pixel faces: up to 10% rescale,
+ * a few degrees of rotation, a few pixels of shift, and mild colour change. */
+#define DI_SCALE 0.10f
+#define DI_ROT_DEG 10.0f
+#define DI_SHIFT 0.04f
+#define DI_GAIN 0.10f
+#define DI_OFFSET 10.0f
+
+void di_draw(rng *r, float p, int size, di_transform *t)
+{
+    memset(t, 0, sizeof *t);
+    float u = rng_uniform(r, 0.0f, 1.0f);
+    /* draw everything unconditionally so the stream does not depend on p */
+    float s = 1.0f + rng_uniform(r, -DI_SCALE, DI_SCALE);
+    float th = rng_uniform(r, -DI_ROT_DEG, DI_ROT_DEG) * (float)M_PI / 180.0f;
+    float tx = rng_uniform(r, -DI_SHIFT, DI_SHIFT) * size, ty = rng_uniform(r, -DI_SHIFT, DI_SHIFT) * size;
+    for (int c = 0; c < 3; c++) {
+        t->gain[c] = 1.0f + rng_uniform(r, -DI_GAIN, DI_GAIN);
+        t->offset[c] = rng_uniform(r, -DI_OFFSET, DI_OFFSET);
+    }
+    t->active = u < p;
+    if (!t->active)
+        return;
+    /* source = centre + R(-th)/s * (dest - centre - shift) */
+    double c = (size - 1) / 2.0, cs = cos(th) / s, sn = sin(th) / s;
+    t->m[0] = cs, t->m[1] = sn, t->m[3] = -sn, t->m[4] = cs;
+    t->m[2] = c - cs * (c + tx) - sn * (c + ty);
+    t->m[5] = c + sn * (c + tx) - cs * (c + ty);
+}
+
+void di_forward(const di_transform *t, const float *src, float *dst, int size)
+{
+    size_t n = (size_t)size * size;
+    if (!t->active) {
+        memcpy(dst, src, n * 3 * sizeof(float));
+        return;
+    }
+    apf_warp_affine((float *)src, size, size, 3, dst, size, size, t->m, 0);
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++)
+            dst[3 * i + c] = t->gain[c] * dst[3 * i + c] + t->offset[c];
+}
+
+void di_backward(const di_transform *t, const float *d_dst, float *d_src, float *scratch, int size)
+{
+    size_t n = (size_t)size * size;
+    if (!t->active) {
+        for (size_t i = 0; i < 3 * n; i++)
+            d_src[i] += d_dst[i];
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++)
+            scratch[3 * i + c] = t->gain[c] * d_dst[3 * i + c];
+    apf_warp_affine(d_src, size, size, 3, scratch, size, size, t->m, 1);
+}

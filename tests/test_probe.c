@@ -1,0 +1,234 @@
+/* apf_probe: invariants for every attack, agreement with the golden
+ * gradient, determinism, effectiveness against the probe itself. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apf/apf_end.h"
+#include "testutil.h"
+
+#define S 112
+#define PER (S * S * 3)
+
+static const char *FACES[4] = {"Aaron_Peirsol/Aaron_Peirsol_0001.jpg", "Aaron_Peirsol/Aaron_Peirsol_0002.jpg",
+                               "Abel_Pacheco/Abel_Pacheco_0001.jpg", "Akhmed_Zakayev/Akhmed_Zakayev_0001.jpg"};
+static uint8_t faces[4 * PER];
+
+static void load_faces(void)
+{
+    for (int k = 0; k < 4; k++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "data/lfw/aligned112/%s", FACES[k]);
+        apf_image *im;
+        ck_assert_int_eq(apf_image_load(tu_path(tu_shared_dir(), rel), &im), APF_OK);
+        memcpy(faces + k * PER, apf_image_pixels(im), PER);
+        apf_image_free(im);
+    }
+}
+
+static apf_probe *make(apf_attack a, int iters, uint64_t seed, int offset)
+{
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = a;
+    o.iterations = iters;
+    o.seed = seed;
+    o.enrol_offset = offset;
+    o.threads = 2;
+    apf_probe *p;
+    apf_status st = apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p);
+    ck_assert_msg(st == APF_OK, "%s", apf_last_error());
+    return p;
+}
+
+START_TEST(invariants_every_attack)
+{
+    load_faces();
+    apf_probe *p = make((apf_attack)_i, 5, 1, 1);
+    int8_t *g = malloc(2 * PER);
+    uint8_t *adv = malloc(2 * PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g), APF_OK);
+    ck_assert_int_eq(apf_apply_perturbation(faces, g, 2 * PER, 8.0f, adv), APF_OK);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < 2 * PER; i++) {
+        ck_assert(g[i] >= -1 && g[i] <= 1);
+        nonzero += g[i] != 0;
+        ck_assert_int_le(abs((int)adv[i] - (int)faces[i]), 8);
+    }
+    ck_assert_msg(nonzero > PER, "%s: only %zu nonzero", apf_attack_name((apf_attack)_i), nonzero);
+    free(g), free(adv);
+    apf_probe_free(p);
+}
+END_TEST
+
+static float *read_f32(const char *name, size_t n)
+{
+    size_t size;
+    float *v = tu_read_file(tu_path(tu_shared_dir(), name), &size);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(size, n * 4);
+    return v;
+}
+
+START_TEST(fgsm_sign_matches_golden)
+{
+    /* Golden: d/d realA of sum((e(realA) - e(realB))^2) on normalised
+     * embeddings, which is exactly our D with x = realA, x_e = realB,
+     * no offset. The input tensor is (pixel - 127.5) / 128. */
+    float *a = read_f32("reference/models/mobilefacenet-tflite.input.realA.f32", PER);
+    float *b = read_f32("reference/models/mobilefacenet-tflite.input.realB.f32", PER);
+    float *ref = read_f32("reference/models/mobilefacenet-tflite.grad.real.f32", PER);
+    uint8_t *xa = malloc(PER), *xb = malloc(PER);
+    for (int i = 0; i < PER; i++) {
+        xa[i] = (uint8_t)lroundf(a[i] * 128.0f + 127.5f);
+        xb[i] = (uint8_t)lroundf(b[i] * 128.0f + 127.5f);
+    }
+    apf_probe *p = make(APF_ATTACK_FGSM, 1, 1, 0);
+    int8_t *g = malloc(PER);
+    ck_assert_int_eq(apf_probe_gradient(p, xa, xb, 1, S, g), APF_OK);
+    float mx = 0;
+    for (int i = 0; i < PER; i++)
+        mx = fmaxf(mx, fabsf(ref[i]));
+    int counted = 0, agree = 0;
+    for (int i = 0; i < PER; i++)
+        if (fabsf(ref[i]) > 1e-3f * mx) {
+            counted++;
+            agree += g[i] == (ref[i] > 0 ? 1 : -1);
+        }
+    ck_assert_int_gt(counted, PER / 2);
+    ck_assert_msg(agree >= counted - counted / 1000, "sign agreement %d of %d", agree, counted);
+    free(a), free(b), free(ref), free(xa), free(xb), free(g);
+    apf_probe_free(p);
+}
+END_TEST
+
+START_TEST(deterministic_for_seed)
+{
+    load_faces();
+    apf_probe *p = make(APF_ATTACK_MDI2FGSM, 4, 42, 1), *q = make(APF_ATTACK_MDI2FGSM, 4, 43, 1);
+    int8_t *g1 = malloc(2 * PER), *g2 = malloc(2 * PER), *g3 = malloc(2 * PER), *g4 = malloc(PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g1), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g2), APF_OK);
+    ck_assert_mem_eq(g1, g2, 2 * PER);
+    ck_assert_int_eq(apf_probe_gradient(q, faces, NULL, 2, S, g3), APF_OK);
+    ck_assert_int_ne(memcmp(g1, g3, 2 * PER), 0);
+    /* the second face alone draws the same randomness as in the batch */
+    ck_assert_int_eq(apf_probe_gradient(p, faces + PER, NULL, 1, S, g4), APF_OK);
+    int same = 0;
+    for (int i = 0; i < PER; i++)
+        same += g4[i] == g1[PER + i];
+    ck_assert_msg(same > PER * 99 / 100, "batch vs single agree on %d of %d", same, PER);
+    free(g1), free(g2), free(g3), free(g4);
+    apf_probe_free(p);
+    apf_probe_free(q);
+}
+END_TEST
+
+static float cosine(const float *a, const float *b, int d)
+{
+    double s = 0;
+    for (int k = 0; k < d; k++)
+        s += (double)a[k] * b[k];
+    return (float)s;
+}
+
+START_TEST(protection_works_white_box)
+{
+    /* DI2-FGSM, 30 iterations, self mode: the probe no longer matches the
+     * protected face to the original (LFW threshold 0.351, docs/README). */
+    load_faces();
+    apf_probe *p = make(APF_ATTACK_DI2FGSM, 30, 7, 1);
+    apf_model *m = apf_probe_model(p);
+    int dim = apf_model_embedding_dim(m);
+    int8_t *g = malloc(4 * PER);
+    uint8_t *adv = malloc(4 * PER);
+    float *fx = malloc(4 * PER * 4), *fa = malloc(4 * PER * 4), *e0 = malloc(4 * dim * 4),
+          *e1 = malloc(4 * dim * 4);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 4, S, g), APF_OK);
+    apf_apply_perturbation(faces, g, 4 * PER, 8.0f, adv);
+    for (int i = 0; i < 4 * PER; i++)
+        fx[i] = faces[i], fa[i] = adv[i];
+    ck_assert_int_eq(apf_model_embed(m, fx, 4, S, e0), APF_OK);
+    ck_assert_int_eq(apf_model_embed(m, fa, 4, S, e1), APF_OK);
+    for (int k = 0; k < 4; k++) {
+        float c = cosine(e0 + k * dim, e1 + k * dim, dim);
+        ck_assert_msg(c < 0.351f, "face %d: cosine to original %.3f", k, c);
+    }
+    free(g), free(adv), free(fx), free(fa), free(e0), free(e1);
+    apf_probe_free(p);
+}
+END_TEST
+
+START_TEST(blob_round_trip)
+{
+    load_faces();
+    apf_probe *p = make(APF_ATTACK_FGSM, 1, 1, 1);
+    void *blob;
+    size_t size;
+    ck_assert_int_eq(apf_probe_gradient_blob(p, faces, NULL, 1, S, &blob, &size), APF_OK);
+    apf_wire_info info;
+    int8_t *v, *g = malloc(PER);
+    ck_assert_int_eq(apf_wire_decode(blob, size, &info, &v), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g), APF_OK);
+    ck_assert_mem_eq(v, g, PER);
+    ck_assert_uint_eq(info.model_hash, apf_model_hash(apf_probe_model(p)));
+    ck_assert_int_eq(info.algorithm, APF_ATTACK_FGSM);
+    free(blob), free(v), free(g);
+    apf_probe_free(p);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    apf_probe *p = (apf_probe *)0x1;
+    const char *model = tu_path(tu_models_dir(), "mobilefacenet.apfm");
+    o.eps = -1;
+    ck_assert_int_eq(apf_probe_create(model, &o, &p), APF_E_INVALID);
+    ck_assert_ptr_null(p);
+    apf_probe_options_init(&o);
+    o.iterations = 0;
+    ck_assert_int_eq(apf_probe_create(model, &o, &p), APF_E_INVALID);
+    apf_probe_options_init(&o);
+    o.attack = (apf_attack)9;
+    ck_assert_int_eq(apf_probe_create(model, &o, &p), APF_E_INVALID);
+    apf_probe_options_init(&o);
+    o.struct_size = 4;
+    ck_assert_int_eq(apf_probe_create(model, &o, &p), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_create("/nonexistent.apfm", NULL, &p), APF_E_IO);
+    ck_assert_int_eq(apf_probe_create(model, NULL, NULL), APF_E_INVALID);
+    p = make(APF_ATTACK_FGSM, 1, 1, 1);
+    int8_t g[PER];
+    ck_assert_int_eq(apf_probe_gradient(p, NULL, NULL, 1, S, g), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 0, S, g), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, 8, g), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1000, S, g), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_gradient(NULL, faces, NULL, 1, S, g), APF_E_INVALID);
+    apf_attack a;
+    ck_assert_int_eq(apf_attack_from_name("M-DI2-FGSM", &a), APF_OK);
+    ck_assert_int_eq(a, APF_ATTACK_MDI2FGSM);
+    ck_assert_int_eq(apf_attack_from_name("pgd", &a), APF_E_INVALID);
+    ck_assert_str_eq(apf_attack_name(APF_ATTACK_IFGSM), "i-fgsm");
+    ck_assert_int_eq(apf_apply_perturbation(faces, g, 10, NAN, faces), APF_E_INVALID);
+    apf_probe_free(p);
+    apf_probe_free(NULL);
+}
+END_TEST
+
+Suite *probe_suite(void)
+{
+    Suite *s = suite_create("probe");
+    TCase *t = tcase_create("probe");
+    tcase_set_timeout(t, 600);
+    tcase_add_loop_test(t, invariants_every_attack, 0, APF_ATTACK_COUNT);
+    tcase_add_test(t, fgsm_sign_matches_golden);
+    tcase_add_test(t, deterministic_for_seed);
+    tcase_add_test(t, protection_works_white_box);
+    tcase_add_test(t, blob_round_trip);
+    tcase_add_test(t, bad_arguments);
+    suite_add_tcase(s, t);
+    return s;
+}
