@@ -145,6 +145,12 @@ apf_status apf_model_set_threads(apf_model *m, int threads)
 static apf_status get_plan(apf_model *m, int n, int train, gplan **out)
 {
     gplan **slot = train ? &m->train : &m->infer;
+    if (train && m->infer && gplan_batch(m->infer) == n) {
+        /* embed() will use the training plan from now on: drop the
+         * inference plan before building it so both are never resident. */
+        gplan_free(m->infer);
+        m->infer = NULL;
+    }
     if (!*slot || gplan_batch(*slot) != n) {
         gplan_free(*slot);
         *slot = NULL;
@@ -268,7 +274,11 @@ apf_status apf_model_embed(apf_model *m, const float *faces, int n, int size, fl
     apf_use_threads(m->threads);
     gplan *p = NULL;
     st = reserve(m, n);
-    if (!st)
+    /* A training plan of this batch size computes the same forward pass:
+     * reuse it rather than holding a second plan (and its weight copies). */
+    if (!st && m->train && gplan_batch(m->train) == n)
+        p = m->train;
+    else if (!st)
         st = get_plan(m, n, 0, &p);
     if (!st) {
         preprocess(m, faces, n, size);

@@ -179,7 +179,8 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
         x0[i] = faces[i];
     for (int k = 0; k < n; k++)
         seed_face(&r[k], o->seed, faces + k * per, per);
-    /* target embeddings t = f(x_e) + delta */
+    /* target embeddings t = f(x_e) + delta (computed on the training plan,
+     * which the attack needs anyway, so only one plan is resident) */
     if (enrolled) {
         for (size_t i = 0; i < all; i++)
             xin[i] = enrolled[i];
