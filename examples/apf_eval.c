@@ -9,6 +9,7 @@
  * rows APF_g and "original accessible", columns the attacks), DIR/results.json,
  * DIR/examples.png (original | protected | noise x10), DIR/ssim.csv and
  * DIR/ssim_hist.png. Progress goes to stderr. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,20 @@
 #define S 112
 #define PER ((size_t)S * S * 3)
 #define MAXM 8
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *q = buf + 1; *q; q++)
+        if (*q == '/') {
+            *q = 0;
+            mkdir(buf, 0755);
+            *q = '/';
+        }
+    return mkdir(buf, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
 
 static double now_s(void)
 {
@@ -188,7 +203,10 @@ int main(int argc, char **argv)
     apf_attack adv_att;
     if (apf_attack_from_name(adv_adv, &adv_att))
         die("--adv-adv");
-    mkdir(out_dir, 0755);
+    if (make_dirs(out_dir)) {
+        fprintf(stderr, "apf-eval: cannot create %s: %s\n", out_dir, strerror(errno));
+        return 1;
+    }
 
     lfw_set set;
     if (lfw_load(pairs, faces_dir, fold, &set)) {

@@ -23,16 +23,16 @@ P
 "$exe" --faces "$work/faces" --pairs "$work/pairs.txt" --fold 1 \
   --models "$models/mobilefacenet.apfm,$models/mobileface.apfm" --probe "$models/mobilefacenet.apfm" \
   --attacks fgsm,i-fgsm --iterations 2 --adv-adv i-fgsm --accessible --accessible-pairs 2 \
-  --out "$work/out" > "$work/stdout.txt" 2> "$work/stderr.txt"
+  --out "$work/out/nested" > "$work/stdout.txt" 2> "$work/stderr.txt"
 fail() { echo "FAIL: $*"; exit 1; }
 for f in table.md results.json examples.png ssim.csv ssim_hist.png; do
-  [ -s "$work/out/$f" ] || fail "missing $f"
+  [ -s "$work/out/nested/$f" ] || fail "missing $f"
 done
-grep -q "| mobilefacenet " "$work/out/table.md" || fail "no mobilefacenet block"
-grep -q "original accessible (2 pairs)" "$work/out/table.md" || fail "no accessible row"
-grep -q "adv-adv" "$work/out/table.md" || fail "no Table 4"
-[ "$(wc -l < "$work/out/ssim.csv")" -eq 7 ] || fail "ssim.csv should have 2 attacks x 3 pairs + header"
-/usr/bin/python3 - "$work/out/results.json" <<'PY'
+grep -q "| mobilefacenet " "$work/out/nested/table.md" || fail "no mobilefacenet block"
+grep -q "original accessible (2 pairs)" "$work/out/nested/table.md" || fail "no accessible row"
+grep -q "adv-adv" "$work/out/nested/table.md" || fail "no Table 4"
+[ "$(wc -l < "$work/out/nested/ssim.csv")" -eq 7 ] || fail "ssim.csv should have 2 attacks x 3 pairs + header"
+/usr/bin/python3 - "$work/out/nested/results.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["positive_pairs"] == 3, r["positive_pairs"]

@@ -188,7 +188,7 @@ START_TEST(crafted_payloads_rejected)
         uint8_t *q = malloc(n);
         memcpy(q, p, n);
         float nan = NAN;
-        memcpy(q + n - 8, &nan, 4); /* inside the last tensor */
+        memcpy(q + n - 16, &nan, 4); /* inside the last tensor (before the 8-byte output list) */
         f = craft(q, n, n, nodes, &fn);
         ck_assert_int_eq(try_load(f, fn), APF_E_NUMERIC);
         free(f);

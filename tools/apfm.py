@@ -121,9 +121,11 @@ class Graph:
         return cons
 
     def prune(self, out):
-        """Keep only nodes the output depends on; renumber."""
+        """Keep only nodes the output(s) depend on; renumber. `out` is a node
+        index or a list of them; returns the same shape, renumbered."""
+        outs = out if isinstance(out, list) else [out]
         keep = set()
-        stack = [out]
+        stack = list(outs)
         while stack:
             k = stack.pop()
             if k in keep:
@@ -139,7 +141,7 @@ class Graph:
             n.inputs = [remap[i] for i in n.inputs]
             nodes.append(n)
         self.nodes = nodes
-        return remap[out]
+        return [remap[o] for o in outs] if isinstance(out, list) else remap[out]
 
     def _bypass(self, victim, replacement):
         for n in self.nodes:
@@ -147,7 +149,12 @@ class Graph:
 
     def simplify(self, out):
         """Fold affine ops into convs/FCs, merge clips, fold zero pads into convs,
-        recognise PReLU spelled as max(x,0) + a*min(x,0). Returns the new output."""
+        recognise PReLU spelled as max(x,0) + a*min(x,0). Returns the new
+        output index (or list of them)."""
+        if isinstance(out, list):
+            self.outs = list(out)
+        else:
+            self.outs = [out]
         changed = True
         while changed:
             changed = False
@@ -157,15 +164,14 @@ class Graph:
                     continue
                 p = n.inputs[0]
                 pn = self.nodes[p]
-                single = len(cons[p]) == 1 and p != out
+                single = len(cons[p]) == 1 and p not in self.outs
                 # conv/fc followed by per-channel affine: fold
                 if n.op == "SCALE_SHIFT" and pn.op in ("CONV", "FC") and single:
                     a, b = n.t
                     w, bias = pn.t
                     pn.t = [w * a.reshape((-1,) + (1,) * (w.ndim - 1)), bias * a + b]
                     self._bypass(j, p)
-                    if out == j:
-                        out = p
+                    self.outs = [p if o == j else o for o in self.outs]
                     changed = True
                     break
                 if n.op == "SCALE_SHIFT" and pn.op == "SCALE_SHIFT" and single:
@@ -173,15 +179,13 @@ class Graph:
                     a2, b2 = n.t
                     pn.t = [a1 * a2, b1 * a2 + b2]
                     self._bypass(j, p)
-                    if out == j:
-                        out = p
+                    self.outs = [p if o == j else o for o in self.outs]
                     changed = True
                     break
                 if n.op == "CLIP" and pn.op == "CLIP" and single:
                     pn.f = dict(lo=max(pn.f["lo"], n.f["lo"]), hi=min(pn.f["hi"], n.f["hi"]))
                     self._bypass(j, p)
-                    if out == j:
-                        out = p
+                    self.outs = [p if o == j else o for o in self.outs]
                     changed = True
                     break
                 if (n.op == "CONV" and pn.op == "PAD" and single and pn.i["cpad"] == 0):
@@ -200,8 +204,8 @@ class Graph:
                         changed = True
                         break
             if changed:
-                out = self.prune(out)
-        return out
+                self.outs = self.prune(self.outs)
+        return self.outs if isinstance(out, list) else self.outs[0]
 
     def _match_prelu(self, n, cons):
         """max(x,0) + a*min(x,0)  ->  PReLU(x, a)."""
@@ -228,8 +232,10 @@ assert HEADER.size == 96
 
 
 def write_apfm(path, graph, out, name, channel_order, mean, scale, flags=1):
-    out = graph.prune(out)
-    assert out == len(graph.nodes) - 1
+    """out: the embedding node, or a list of output nodes (a detector: flags bit 1)."""
+    outs = graph.prune(out if isinstance(out, list) else [out])
+    if not isinstance(out, list) or len(out) == 1:
+        assert outs == [len(graph.nodes) - 1], outs
     payload = bytearray()
     nb = name.encode()
     payload += struct.pack("<I", len(nb)) + nb
@@ -247,10 +253,11 @@ def write_apfm(path, graph, out, name, channel_order, mean, scale, flags=1):
         for t in n.t:
             a = np.ascontiguousarray(t, dtype="<f4").reshape(-1)
             payload += struct.pack("<I", a.size) + a.tobytes()
+    payload += struct.pack("<I", len(outs)) + struct.pack("<%di" % len(outs), *outs)
     raw = bytes(payload)
     comp = zlib.compress(raw, 9)
     h, w, c = graph.nodes[0].shape
-    embed = graph.nodes[-1].shape[2]
+    embed = graph.nodes[-1].shape[2] if len(outs) == 1 else 0
     head = HEADER.pack(b"APFM", 1, 0, HEADER.size, len(graph.nodes), h, w, c,
                        channel_order, *mean, *scale, embed, flags,
                        len(raw), len(comp), zlib.crc32(raw), 0)

@@ -132,8 +132,8 @@ def load(json_path, output, input_hw):
             val[name] = ("t", g.clip(t[0][1], lo, hi, name=name))
         elif op == "Pad":
             p = args[1][1].astype(int)
-            assert p[0].tolist() == [0, 0] and p[3].tolist() == [0, 0]
-            val[name] = ("t", g.pad(args[0][1], p[1][0], p[1][1], p[2][0], p[2][1], name=name))
+            assert p[0].tolist() == [0, 0] and p[3][0] == 0, p
+            val[name] = ("t", g.pad(args[0][1], p[1][0], p[1][1], p[2][0], p[2][1], int(p[3][1]), name=name))
         elif op == "Mean":
             axes = sorted(args[1][1].astype(int).reshape(-1).tolist())
             assert axes == [1, 2]
@@ -169,7 +169,8 @@ def load(json_path, output, input_hw):
             raise SystemExit("tfjs: unsupported op %s (%s)" % (op, name))
         if op not in ("Reshape", "Identity") and val[name][0] == "t":
             g.nodes[val[name][1]].name = name
-    out = val[output][1]
-    out = g.prune(out)
-    out = g.simplify(out)
-    return g, out
+    names = output.split(",")
+    outs = [val[o][1] for o in names]
+    outs = g.prune(outs)
+    outs = g.simplify(outs)
+    return g, (outs if len(names) > 1 else outs[0])

@@ -71,6 +71,11 @@ if need "$force" faceres.apfm; then
   $imp tfjs "$human/faceres.json" "$out/faceres.apfm" --output global_pooling/Mean --size 224 \
     --order BGR --mean 103.939 116.779 123.68
 fi
+if need "$force" blazeface.apfm; then
+  # The face detector (issue 6): four heads, 256x256 input scaled to [-1, 1].
+  $imp tfjs "$human/blazeface.json" "$out/blazeface.apfm" --output Identity,Identity_1,Identity_2,Identity_3 \
+    --size 256 --mean 127.5 127.5 127.5 --scale 0.00784313725 0.00784313725 0.00784313725
+fi
 if need "$force" faceapi-recognition.apfm; then
   # The dlib ResNet-34: 150x150, normalisation inside the network.
   $imp faceapi "$faceapi/face_recognition_model-weights_manifest.json" "$out/faceapi-recognition.apfm"

@@ -312,6 +312,36 @@ APF_API apf_status apf_model_forward_raw(apf_model *model, const float *input, i
 APF_API apf_status apf_model_backward_raw(apf_model *model, const float *d_output, int n,
                                           float *d_input);
 
+/**
+ * @brief Number of outputs: 1 for a recognizer, one per head for a detector
+ *        such as BlazeFace.
+ * @param model A model.
+ * @return Count, or 0 when @p model is NULL.
+ */
+APF_API int apf_model_output_count(const apf_model *model);
+
+/**
+ * @brief Shape of output @p k (per batch element).
+ * @param model A model.
+ * @param k     Output index.
+ * @param h     Receives the height.
+ * @param w     Receives the width.
+ * @param c     Receives the channels.
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_model_output_shape(const apf_model *model, int k, int *h, int *w, int *c);
+
+/**
+ * @brief Run the bare network and copy every output (for detectors).
+ * @param model   A model.
+ * @param input   n*S*S*3 floats, the network's own input tensor.
+ * @param n       Batch size, 1..1024.
+ * @param outputs apf_model_output_count() buffers; buffer k receives n*h*w*c floats.
+ * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NUMERIC, ::APF_E_NOMEM or ::APF_E_BACKEND.
+ */
+APF_API apf_status apf_model_forward_outputs(apf_model *model, const float *input, int n,
+                                             float *const *outputs);
+
 /* ------------------------------------------------------------------ */
 /* Geometry                                                            */
 /* ------------------------------------------------------------------ */

@@ -275,7 +275,9 @@ static apf_status assign_buffers(gplan *p)
                     first_writer[nd->in[k]] = j; /* backward reaches it first from here */
             }
     }
-    last[OWNER(n - 1)] = n; /* the output is read after the pass */
+    last[OWNER(n - 1)] = n; /* outputs are read after the pass */
+    for (int k = 0; k < g->n_out; k++)
+        last[OWNER(g->out[k])] = n;
     for (int j = 0; j < n; j++)
         if (train && read_by_backward(g, j, p->flags, cons_ops))
             keep[OWNER(j)] = 1;
@@ -402,6 +404,11 @@ nomem:
 fail:
     gplan_free(p);
     return st;
+}
+
+const float *gplan_output(const gplan *p, int k)
+{
+    return k >= 0 && k < p->g->n_out ? p->act[p->g->out[k]] : NULL;
 }
 
 int gplan_batch(const gplan *p)

@@ -37,9 +37,13 @@ typedef struct gnode {
     int fused_into;     /* CLIP fused into its producing conv: that conv's index, else -1 */
 } gnode;
 
+#define GRAPH_MAX_OUTPUTS 16
+
 typedef struct graph {
     int n;
     gnode *nodes;
+    int n_out;                    /* outputs: 1 (the last node) for recognizers */
+    int out[GRAPH_MAX_OUTPUTS];   /* node indices; a detector lists its heads */
 } graph;
 
 /* Check every node's inputs, attributes, output shape and tensor sizes, and
@@ -56,6 +60,8 @@ int gplan_batch(const gplan *p);
 int gplan_flags(const gplan *p);
 /* in: batch x H x W x C of node 0; out: batch x (output node size). */
 apf_status gplan_forward(gplan *p, const float *in, float *out);
+/* Output k's activations after the last forward (batch x h x w x c). */
+const float *gplan_output(const gplan *p, int k);
 /* Requires a forward on this plan first. d_in may be NULL (weights only). */
 apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
 void gplan_free(gplan *p);

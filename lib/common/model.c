@@ -166,7 +166,8 @@ static apf_status get_plan(apf_model *m, int n, int train, gplan **out)
 static apf_status reserve(apf_model *m, int n)
 {
     size_t in = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
-    size_t out = (size_t)n * m->meta.embed_dim;
+    const gnode *last = &m->g.nodes[m->g.n - 1];
+    size_t out = (size_t)n * last->h * last->w * last->c;
     if (in > m->in_cap) {
         free(m->in_buf);
         free(m->din_buf);
@@ -192,6 +193,8 @@ static apf_status check_faces(const apf_model *m, const float *faces, int n, int
 {
     if (!m || !faces)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
+    if (m->meta.flags & APFM_FLAG_DETECTOR)
+        return apf_fail(APF_E_INVALID, "model: %s is a detector, not a recognizer", m->meta.name);
     if (n < 1 || n > MAX_BATCH)
         return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
     if (size < 16 || size > 1024)
@@ -371,6 +374,50 @@ apf_status apf_model_forward_raw(apf_model *m, const float *input, int n, int tr
     if (!st) {
         memcpy(m->in_buf, input, count * sizeof(float));
         st = gplan_forward(p, m->in_buf, output);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return st;
+}
+
+int apf_model_output_count(const apf_model *m)
+{
+    return m ? m->g.n_out : 0;
+}
+
+apf_status apf_model_output_shape(const apf_model *m, int k, int *h, int *w, int *c)
+{
+    if (!m || k < 0 || k >= m->g.n_out || !h || !w || !c)
+        return apf_fail(APF_E_INVALID, "model: bad output index");
+    const gnode *o = &m->g.nodes[m->g.out[k]];
+    *h = o->h, *w = o->w, *c = o->c;
+    return APF_OK;
+}
+
+apf_status apf_model_forward_outputs(apf_model *m, const float *input, int n, float *const *outputs)
+{
+    if (!m || !input || !outputs)
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    if (n < 1 || n > MAX_BATCH)
+        return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
+    for (int k = 0; k < m->g.n_out; k++)
+        if (!outputs[k])
+            return apf_fail(APF_E_INVALID, "model: output buffer %d is NULL", k);
+    size_t count = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
+    if (apf_has_nonfinite(input, count))
+        return apf_fail(APF_E_NUMERIC, "model: input contains NaN or infinity");
+    pthread_mutex_lock(&m->lock);
+    apf_use_threads(m->threads);
+    gplan *p = NULL;
+    apf_status st = reserve(m, n);
+    if (!st)
+        st = get_plan(m, n, 0, &p);
+    if (!st) {
+        memcpy(m->in_buf, input, count * sizeof(float));
+        st = gplan_forward(p, m->in_buf, m->raw_buf);
+    }
+    for (int k = 0; !st && k < m->g.n_out; k++) {
+        const gnode *o = &m->g.nodes[m->g.out[k]];
+        memcpy(outputs[k], gplan_output(p, k), (size_t)n * o->h * o->w * o->c * sizeof(float));
     }
     pthread_mutex_unlock(&m->lock);
     return st;

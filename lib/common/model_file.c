@@ -117,6 +117,21 @@ static apf_status parse_nodes(cursor *c, apfm_meta *meta, graph *g, uint32_t n_n
             }
         }
     }
+    if (take(c, 4, &p))
+        return apf_fail(APF_E_FORMAT, "model: payload truncated (output list)");
+    uint32_t n_out = rd32(p);
+    if (n_out < 1 || n_out > GRAPH_MAX_OUTPUTS || take(c, 4 * (size_t)n_out, &p))
+        return apf_fail(APF_E_FORMAT, "model: bad output count %u", n_out);
+    g->n_out = (int)n_out;
+    for (uint32_t k = 0; k < n_out; k++) {
+        int32_t o = (int32_t)rd32(p + 4 * k);
+        if (o < 1 || o >= (int32_t)n_nodes)
+            return apf_fail(APF_E_FORMAT, "model: output %u names node %d", k, o);
+        for (uint32_t q = 0; q < k; q++)
+            if (g->out[q] == o)
+                return apf_fail(APF_E_FORMAT, "model: output node %d listed twice", o);
+        g->out[k] = o;
+    }
     if (c->left)
         return apf_fail(APF_E_FORMAT, "model: %zu trailing bytes in payload", c->left);
     return APF_OK;
@@ -186,9 +201,11 @@ apf_status apfm_parse(const uint8_t *d, size_t size, apfm_meta *meta, graph *g)
     }
     if (!st)
         st = graph_finalize(g);
-    if (!st) {
+    if (!st && !(meta->flags & APFM_FLAG_DETECTOR)) {
         const gnode *o = &g->nodes[g->n - 1];
-        if (o->h != 1 || o->w != 1 || o->c != meta->embed_dim)
+        if (g->n_out != 1 || g->out[0] != g->n - 1)
+            st = apf_fail(APF_E_FORMAT, "model: a recognizer has one output, the last node");
+        else if (o->h != 1 || o->w != 1 || o->c != meta->embed_dim || meta->embed_dim < 1)
             st = apf_fail(APF_E_FORMAT, "model: output %dx%dx%d is not a %d-d embedding", o->h,
                           o->w, o->c, meta->embed_dim);
     }

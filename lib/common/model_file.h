@@ -9,6 +9,8 @@
 #define APFM_HEADER_SIZE 96
 #define APFM_MAX_NODES 4096
 #define APFM_MAX_PAYLOAD ((uint64_t)512 << 20) /* 512 MiB of weights */
+#define APFM_FLAG_NORMALISE 1u /* embeddings are compared after L2 normalisation */
+#define APFM_FLAG_DETECTOR 2u  /* outputs are feature maps (e.g. BlazeFace), not an embedding */
 
 typedef struct apfm_meta {
     char name[64];
