@@ -283,6 +283,60 @@ START_TEST(embed_backward_matches_fd)
 }
 END_TEST
 
+START_TEST(blazeface_detector_outputs)
+{
+    /* The imported detector: four heads; a real face photo scores far
+     * higher than a blank image on the best anchor. */
+    apf_model *m;
+    ck_assert_int_eq(apf_model_load(tu_path(tu_models_dir(), "blazeface.apfm"), &m), APF_OK);
+    ck_assert_int_eq(apf_model_output_count(m), 4);
+    int h, w, c, total_scores = 0;
+    for (int k = 0; k < 4; k++) {
+        ck_assert_int_eq(apf_model_output_shape(m, k, &h, &w, &c), APF_OK);
+        if (c == 2 || c == 6)
+            total_scores += h * w * c;
+    }
+    ck_assert_int_eq(total_scores, 16 * 16 * 2 + 8 * 8 * 6); /* 896 anchors */
+    float emb[4];
+    float face[112 * 112 * 3] = {0};
+    ck_assert_int_eq(apf_model_embed(m, face, 1, 112, emb), APF_E_INVALID); /* not a recognizer */
+    apf_image *im;
+    const char *photo = tu_path(tu_shared_dir(), "data/lfw/photos150/Aaron_Eckhart/Aaron_Eckhart_0001.jpg");
+    ck_assert_int_eq(apf_image_load(photo, &im), APF_OK);
+    int S = apf_model_input_size(m);
+    float *src = malloc(150 * 150 * 3 * 4), *in = malloc((size_t)S * S * 3 * 4);
+    for (int i = 0; i < 150 * 150 * 3; i++)
+        src[i] = apf_image_pixels(im)[i];
+    ck_assert_int_eq(apf_resize(src, 150, 150, 3, in, S, S, 0), APF_OK);
+    for (int i = 0; i < S * S * 3; i++)
+        in[i] = (in[i] - 127.5f) / 127.5f;
+    float *outs[4];
+    float best[2] = {-1e30f, -1e30f};
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            for (int i = 0; i < S * S * 3; i++)
+                in[i] = 0.0f; /* mid-grey */
+        for (int k = 0; k < 4; k++) {
+            apf_model_output_shape(m, k, &h, &w, &c);
+            outs[k] = malloc((size_t)h * w * c * 4);
+        }
+        ck_assert_int_eq(apf_model_forward_outputs(m, in, 1, outs), APF_OK);
+        for (int k = 0; k < 4; k++) {
+            apf_model_output_shape(m, k, &h, &w, &c);
+            if (c == 2 || c == 6)
+                for (int i = 0; i < h * w * c; i++)
+                    best[pass] = fmaxf(best[pass], outs[k][i]);
+            free(outs[k]);
+        }
+    }
+    /* sigmoid(logit) > 0.5 is a detection: the face is found, the blank is not */
+    ck_assert_msg(best[0] > 1.0f && best[1] < -1.0f, "face logit %.2f, blank %.2f", best[0], best[1]);
+    free(src), free(in);
+    apf_image_free(im);
+    apf_model_free(m);
+}
+END_TEST
+
 Suite *model_file_suite(void)
 {
     Suite *s = suite_create("model_file");
@@ -298,6 +352,7 @@ Suite *model_file_suite(void)
     tcase_add_test(t, file_errors);
     tcase_add_test(t, model_calls_validate_arguments);
     tcase_add_loop_test(t, embed_backward_matches_fd, 0, 2);
+    tcase_add_test(t, blazeface_detector_outputs);
     suite_add_tcase(s, t);
     return s;
 }
