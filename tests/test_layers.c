@@ -291,6 +291,76 @@ START_TEST(conv_weight_gradient_matches_fd)
 }
 END_TEST
 
+START_TEST(unet_ops_backward)
+{
+    /* conv(s2) -> upsample x2 -> concat with the input -> conv: the U-Net's skeleton */
+    g_begin(8, 8, 3);
+    gnode *c = add_conv(0, 4, 3, 2, 0, 1, 0, 1, 1, 1); /* 4x4x4 */
+    gnode *up = g_add(OP_UPSAMPLE, 1, -1, 8, 8, 4);
+    up->a[A_KH] = 2, up->a[A_KW] = 2;
+    g_add(OP_CONCAT, 2, 0, 8, 8, 7);
+    add_conv(3, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    (void)c;
+    check_backward(2, 1e-2f);
+}
+END_TEST
+
+START_TEST(plan_weight_gradients)
+{
+    /* L = sum(w * f(x)) over a small U-Net-like graph with a ReLU; every
+     * conv's weight gradient from the plan matches central differences. */
+    g_begin(8, 8, 3);
+    add_conv(0, 4, 3, 2, 0, 1, 0, 1, 1, 1);
+    gnode *r = g_add(OP_CLIP, 1, -1, 4, 4, 4);
+    r->f[0] = 0, r->f[1] = 3e38f;
+    gnode *up = g_add(OP_UPSAMPLE, 2, -1, 8, 8, 4);
+    up->a[A_KH] = 2, up->a[A_KW] = 2;
+    g_add(OP_CONCAT, 3, 0, 8, 8, 7);
+    add_conv(4, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+    gplan *p;
+    ck_assert_int_eq(gplan_create(ctx, &G, 2, ENG_TRAIN_DATA | ENG_TRAIN_WEIGHTS, &p), APF_OK);
+    size_t nin = 2 * 8 * 8 * 3, nout = nin;
+    float *x = malloc(nin * 4), *y = malloc(nout * 4), *w = malloc(nout * 4);
+    for (size_t i = 0; i < nin; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < nout; i++)
+        w[i] = frand();
+    ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
+    ck_assert_int_eq(gplan_backward(p, w, NULL), APF_OK);
+    int convs[2] = {1, 5};
+    for (int ci = 0; ci < 2; ci++) {
+        int j = convs[ci];
+        const float *db, *dw = gplan_weight_grad(p, j, &db);
+        ck_assert_ptr_nonnull(dw);
+        float *dwc = malloc(G.nodes[j].tn[0] * 4);
+        memcpy(dwc, dw, G.nodes[j].tn[0] * 4);
+        for (int probe = 0; probe < 4; probe++) {
+            size_t k = (size_t)(probe * 7919 + ci * 13) % G.nodes[j].tn[0];
+            float keep = G.nodes[j].t[0][k];
+            double L[2];
+            for (int s2 = 0; s2 < 2; s2++) {
+                G.nodes[j].t[0][k] = keep + (s2 ? -1e-3f : 1e-3f);
+                ck_assert_int_eq(gplan_refresh_weights(p, j), APF_OK);
+                ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
+                L[s2] = 0;
+                for (size_t i = 0; i < nout; i++)
+                    L[s2] += (double)w[i] * y[i];
+            }
+            G.nodes[j].t[0][k] = keep;
+            gplan_refresh_weights(p, j);
+            double fd = (L[0] - L[1]) / 2e-3;
+            ck_assert_msg(fabs(fd - dwc[k]) <= 1e-2 * (1 + fabs(fd)), "conv %d dw[%zu] %f vs fd %f", j, k,
+                          dwc[k], fd);
+        }
+        free(dwc);
+    }
+    ck_assert_ptr_null(gplan_weight_grad(p, 2, NULL));
+    free(x), free(y), free(w);
+    gplan_free(p);
+}
+END_TEST
+
 START_TEST(inference_plan_reuses_buffers)
 {
     /* A long chain must give identical results with recycled buffers. */
@@ -361,6 +431,8 @@ Suite *layers_suite(void)
     tcase_add_test(t, pool_backward);
     tcase_add_test(t, fc_on_spatial_input);
     tcase_add_test(t, inference_plan_reuses_buffers);
+    tcase_add_test(t, unet_ops_backward);
+    tcase_add_test(t, plan_weight_gradients);
     tcase_add_test(t, graph_rejects_bad_shapes);
     suite_add_tcase(s, t);
     return s;

@@ -26,7 +26,7 @@ static int in_range(int v, int lo, int hi)
 static apf_status node_check(const graph *g, int j)
 {
     const gnode *n = &g->nodes[j];
-    int nin = (n->op == OP_ADD) ? 2 : (n->op == OP_INPUT ? 0 : 1);
+    int nin = (n->op == OP_ADD || n->op == OP_CONCAT) ? 2 : (n->op == OP_INPUT ? 0 : 1);
     for (int k = 0; k < 2; k++) {
         if (k < nin) {
             if (n->in[k] < 0 || n->in[k] >= j)
@@ -37,8 +37,17 @@ static apf_status node_check(const graph *g, int j)
     }
     if (!in_range(n->h, 1, MAX_SIDE) || !in_range(n->w, 1, MAX_SIDE) || !in_range(n->c, 1, MAX_CH))
         return apf_fail(APF_E_FORMAT, "model: node %d shape %dx%dx%d out of range", j, n->h, n->w, n->c);
-    if (j == 0)
-        return n->op == OP_INPUT ? APF_OK : apf_fail(APF_E_FORMAT, "model: node 0 is not the input");
+    if (j == 0) {
+        if (n->op != OP_INPUT)
+            return apf_fail(APF_E_FORMAT, "model: node 0 is not the input");
+        /* an input may carry a stored tensor (the enhancer's universal perturbation) */
+        size_t hwc = (size_t)n->h * n->w * n->c;
+        if ((n->tn[0] != 0 && n->tn[0] != hwc) || n->tn[1] != 0)
+            return apf_fail(APF_E_FORMAT, "model: stored input has %zu values, expected %zu", n->tn[0], hwc);
+        if (n->tn[0] && apf_has_nonfinite(n->t[0], n->tn[0]))
+            return apf_fail(APF_E_NUMERIC, "model: stored input is not finite");
+        return APF_OK;
+    }
     const gnode *x = &g->nodes[n->in[0]];
     const int *a = n->a;
     size_t need0 = 0, need1 = 0;
@@ -96,6 +105,19 @@ static apf_status node_check(const graph *g, int j)
         need0 = (size_t)ec * x->h * x->w * x->c;
         need1 = (size_t)ec;
         break;
+    case OP_UPSAMPLE:
+        if (!in_range(a[A_KH], 1, 16) || !in_range(a[A_KW], 1, 16))
+            return apf_fail(APF_E_FORMAT, "model: node %d upsampling factor out of range", j);
+        eh = x->h * a[A_KH];
+        ew = x->w * a[A_KW];
+        break;
+    case OP_CONCAT: {
+        const gnode *y = &g->nodes[n->in[1]];
+        if (x->h != y->h || x->w != y->w)
+            return apf_fail(APF_E_FORMAT, "model: node %d concatenates different sizes", j);
+        ec = x->c + y->c;
+        break;
+    }
     case OP_PAD:
         for (int k = A_PT; k <= A_PR; k++)
             if (!in_range(a[k], 0, 1024))
@@ -172,6 +194,7 @@ struct gplan {
     int *uses;           /* consumers per node */
     size_t *size;        /* floats per node output (whole batch) */
     float *scratch;      /* largest node size, for accumulating gradients */
+    float **dw, **db;    /* per conv node, with ENG_TRAIN_WEIGHTS */
     float **bufs;        /* owned activation buffers (act[] points into these) */
     int n_bufs;
     int has_forward;
@@ -192,6 +215,12 @@ void gplan_free(gplan *p)
     }
     for (int b = 0; b < p->n_bufs; b++)
         free(p->bufs[b]);
+    for (int j = 0; p->dw && j < p->g->n; j++) {
+        free(p->dw[j]);
+        free(p->db[j]);
+    }
+    free(p->dw);
+    free(p->db);
     free(p->bufs);
     free(p->layer);
     free(p->act);
@@ -395,6 +424,15 @@ apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gpla
     }
     if ((flags & ENG_TRAIN_DATA) && !(p->scratch = apf_calloc(biggest, sizeof(float))))
         goto nomem;
+    if (flags & ENG_TRAIN_WEIGHTS) {
+        if (!(p->dw = calloc((size_t)n, sizeof *p->dw)) || !(p->db = calloc((size_t)n, sizeof *p->db)))
+            goto nomem;
+        for (int j = 0; j < n; j++)
+            if (g->nodes[j].op == OP_CONV &&
+                (!(p->dw[j] = apf_calloc(g->nodes[j].tn[0], sizeof(float))) ||
+                 !(p->db[j] = apf_calloc(g->nodes[j].tn[1], sizeof(float)))))
+                goto nomem;
+    }
     if ((st = assign_buffers(p)))
         goto fail;
     *out = p;
@@ -491,6 +529,57 @@ static void pad_copy(const float *small, float *big, const gnode *n, const gnode
             }
 }
 
+/* Nearest upsampling (or, adjoint, summing each block back). */
+static void upsample(const float *x, float *y, const gnode *xn, const gnode *n, int batch, int adjoint)
+{
+    int fh = n->a[A_KH], fw = n->a[A_KW], c = n->c;
+    if (adjoint)
+        memset((float *)x, 0, (size_t)batch * xn->h * xn->w * c * sizeof(float));
+    for (int b = 0; b < batch; b++)
+        for (int i = 0; i < n->h; i++)
+            for (int j = 0; j < n->w; j++) {
+                float *src = (float *)x + (((size_t)b * xn->h + i / fh) * xn->w + j / fw) * c;
+                float *dst = y + (((size_t)b * n->h + i) * n->w + j) * c;
+                if (adjoint)
+                    for (int k = 0; k < c; k++)
+                        src[k] += dst[k];
+                else
+                    memcpy(dst, src, (size_t)c * sizeof(float));
+            }
+}
+
+/* Channel concatenation (or, split: the adjoint). */
+static void concat(const float *a, const float *b, float *y, int ca, int cb, size_t pixels, int split)
+{
+    for (size_t q = 0; q < pixels; q++) {
+        float *yq = y + q * (ca + cb);
+        if (split) {
+            memcpy((float *)a + q * ca, yq, (size_t)ca * sizeof(float));
+            memcpy((float *)b + q * cb, yq + ca, (size_t)cb * sizeof(float));
+        } else {
+            memcpy(yq, a + q * ca, (size_t)ca * sizeof(float));
+            memcpy(yq + ca, b + q * cb, (size_t)cb * sizeof(float));
+        }
+    }
+}
+
+const float *gplan_weight_grad(const gplan *p, int j, const float **bias_grad)
+{
+    if (!p->dw || j < 0 || j >= p->g->n || !p->dw[j])
+        return NULL;
+    if (bias_grad)
+        *bias_grad = p->db[j];
+    return p->dw[j];
+}
+
+apf_status gplan_refresh_weights(gplan *p, int j)
+{
+    const gnode *nd = &p->g->nodes[j];
+    if (!p->layer[j] || nd->op != OP_CONV)
+        return apf_fail(APF_E_INVALID, "plan: node %d has no weights", j);
+    return eng_layer_set_weights(p->layer[j], nd->t[0], nd->t[1]);
+}
+
 apf_status gplan_forward(gplan *p, const float *in, float *out)
 {
     const graph *g = p->g;
@@ -545,6 +634,12 @@ apf_status gplan_forward(gplan *p, const float *in, float *out)
             memset(y, 0, p->size[j] * sizeof(float));
             pad_copy(x, y, n, xn, p->batch, 1);
             break;
+        case OP_UPSAMPLE:
+            upsample(x, y, xn, n, p->batch, 0);
+            break;
+        case OP_CONCAT:
+            concat(x, p->act[n->in[1]], y, xn->c, g->nodes[n->in[1]].c, pixels, 0);
+            break;
         default:
             return apf_fail(APF_E_UNSUPPORTED, "plan: op %d", n->op);
         }
@@ -590,6 +685,11 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
         return apf_fail(APF_E_NOMEM, "backward: out of memory");
     memcpy(p->grad[g->n - 1], d_out, p->size[g->n - 1] * sizeof(float));
     written[g->n - 1] = 1;
+    for (int j = 0; p->dw && j < g->n; j++)
+        if (p->dw[j]) {
+            memset(p->dw[j], 0, g->nodes[j].tn[0] * sizeof(float));
+            memset(p->db[j], 0, g->nodes[j].tn[1] * sizeof(float));
+        }
     for (int j = g->n - 1; j >= 1; j--) {
         const gnode *n = &g->nodes[j];
         int xi = n->in[0];
@@ -601,6 +701,9 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
         size_t pixels = (size_t)p->batch * n->h * n->w;
         size_t nx = p->size[xi];
         float *tmp = grad_dst(p, xi, written);
+        if (n->op == OP_CONV && p->dw &&
+            (st = eng_layer_backward_weights(p->layer[j], x, dy, p->dw[j], p->db[j])))
+            goto out;
         switch (n->op) {
         case OP_CONV:
         case OP_FC:
@@ -652,6 +755,19 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
             pad_copy(tmp, dy, n, xn, p->batch, 0);
             grad_add(p, xi, tmp, written);
             break;
+        case OP_UPSAMPLE:
+            upsample(tmp, dy, xn, n, p->batch, 1);
+            grad_add(p, xi, tmp, written);
+            break;
+        case OP_CONCAT: {
+            /* split into scratch halves, then accumulate each */
+            int x2 = n->in[1], ca = xn->c, cb = g->nodes[x2].c;
+            float *ta = p->scratch, *tb = p->scratch + p->size[xi];
+            concat(ta, tb, dy, ca, cb, pixels, 1);
+            grad_add(p, xi, ta, written);
+            grad_add(p, x2, tb, written);
+            break;
+        }
         default:
             st = apf_fail(APF_E_UNSUPPORTED, "plan: op %d", n->op);
             goto out;

@@ -19,6 +19,8 @@ enum {
     OP_FC = 8,          /* t0: weights OI over the NHWC-flattened input, t1: bias */
     OP_PAD = 9,         /* zero pad: pt, pb, pl, pr spatially, cpad channels after */
     OP_SCALE_SHIFT = 10,/* t0: per-channel scale, t1: per-channel shift */
+    OP_UPSAMPLE = 11,   /* nearest-neighbour, integer factor kh (rows) x kw (columns) */
+    OP_CONCAT = 12,     /* channels of input 0, then channels of input 1 */
     OP_COUNT
 };
 
@@ -62,8 +64,15 @@ int gplan_flags(const gplan *p);
 apf_status gplan_forward(gplan *p, const float *in, float *out);
 /* Output k's activations after the last forward (batch x h x w x c). */
 const float *gplan_output(const gplan *p, int k);
-/* Requires a forward on this plan first. d_in may be NULL (weights only). */
+/* Requires a forward on this plan first. d_in may be NULL (weights only).
+ * d_out is the gradient of the last node; for multi-output graphs use
+ * gplan_backward_outputs. */
 apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
+/* Plans built with ENG_TRAIN_WEIGHTS: after a backward pass, the weight and
+ * bias gradients of conv node j (plain OHWI layout), else NULL. */
+const float *gplan_weight_grad(const gplan *p, int j, const float **bias_grad);
+/* Load new weights for conv node j from the graph (after an update). */
+apf_status gplan_refresh_weights(gplan *p, int j);
 void gplan_free(gplan *p);
 
 #endif
