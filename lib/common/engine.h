@@ -38,8 +38,10 @@ typedef struct eng_pool_desc {
     int is_max;              /* max pooling, else average excluding padding */
 } eng_pool_desc;
 
-apf_status eng_ctx_create(eng_ctx **out);
-void eng_ctx_free(eng_ctx *ctx);
+#define eng_ctx_create apf__eng_ctx_create
+#define eng_ctx_free apf__eng_ctx_free
+APF_PRIVATE apf_status eng_ctx_create(eng_ctx **out);
+APF_PRIVATE void eng_ctx_free(eng_ctx *ctx);
 
 apf_status eng_conv_create(eng_ctx *ctx, const eng_conv_desc *d, int flags, eng_layer **out);
 /* n x ic -> n x oc; the input is any NHWC tensor flattened. */

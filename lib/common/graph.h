@@ -6,6 +6,19 @@
 
 #include "engine.h"
 
+/* exported to the other libapf libraries as apf__<name> (internal.h) */
+#define graph_finalize apf__graph_finalize
+#define graph_free apf__graph_free
+#define gplan_create apf__gplan_create
+#define gplan_batch apf__gplan_batch
+#define gplan_flags apf__gplan_flags
+#define gplan_forward apf__gplan_forward
+#define gplan_output apf__gplan_output
+#define gplan_backward apf__gplan_backward
+#define gplan_weight_grad apf__gplan_weight_grad
+#define gplan_refresh_weights apf__gplan_refresh_weights
+#define gplan_free apf__gplan_free
+
 /* Node kinds; the numbers are the .apfm op codes (docs/model-format.md). */
 enum {
     OP_INPUT = 0,
@@ -50,29 +63,29 @@ typedef struct graph {
 
 /* Check every node's inputs, attributes, output shape and tensor sizes, and
  * mark conv+clip pairs for fusion. */
-apf_status graph_finalize(graph *g);
-void graph_free(graph *g);
+APF_PRIVATE apf_status graph_finalize(graph *g);
+APF_PRIVATE void graph_free(graph *g);
 
 typedef struct gplan gplan;
 
 /* flags: ENG_TRAIN_DATA for backward to the input, ENG_TRAIN_WEIGHTS for
  * weight gradients (not needed for frozen recognizers). */
-apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gplan **out);
-int gplan_batch(const gplan *p);
-int gplan_flags(const gplan *p);
+APF_PRIVATE apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gplan **out);
+APF_PRIVATE int gplan_batch(const gplan *p);
+APF_PRIVATE int gplan_flags(const gplan *p);
 /* in: batch x H x W x C of node 0; out: batch x (output node size). */
-apf_status gplan_forward(gplan *p, const float *in, float *out);
+APF_PRIVATE apf_status gplan_forward(gplan *p, const float *in, float *out);
 /* Output k's activations after the last forward (batch x h x w x c). */
-const float *gplan_output(const gplan *p, int k);
+APF_PRIVATE const float *gplan_output(const gplan *p, int k);
 /* Requires a forward on this plan first. d_in may be NULL (weights only).
  * d_out is the gradient of the last node; for multi-output graphs use
  * gplan_backward_outputs. */
-apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
+APF_PRIVATE apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
 /* Plans built with ENG_TRAIN_WEIGHTS: after a backward pass, the weight and
  * bias gradients of conv node j (plain OHWI layout), else NULL. */
-const float *gplan_weight_grad(const gplan *p, int j, const float **bias_grad);
+APF_PRIVATE const float *gplan_weight_grad(const gplan *p, int j, const float **bias_grad);
 /* Load new weights for conv node j from the graph (after an update). */
-apf_status gplan_refresh_weights(gplan *p, int j);
-void gplan_free(gplan *p);
+APF_PRIVATE apf_status gplan_refresh_weights(gplan *p, int j);
+APF_PRIVATE void gplan_free(gplan *p);
 
 #endif

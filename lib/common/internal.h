@@ -8,6 +8,10 @@
 #include "apf/apf_core.h"
 
 #define APF_HIDDEN __attribute__((visibility("hidden")))
+/* Internal functions the end, cloud and eval libraries call in libapf-core.
+ * Exported under the apf__ prefix, declared in no public header and not part
+ * of the stable ABI (docs/abi.md): one copy of the core serves every half. */
+#define APF_PRIVATE __attribute__((visibility("default")))
 
 /* Record a message for apf_last_error() and return the status, so call
  * sites read `return apf_fail(APF_E_FORMAT, "bad %s", what);`.
@@ -27,13 +31,16 @@ static inline int apf_mul_size(size_t a, size_t b, size_t *out)
     return 0;
 }
 
+#define apf_calloc apf__calloc
+#define apf_has_nonfinite apf__has_nonfinite
+#define apf_use_threads apf__use_threads
 /* calloc of n*size bytes with overflow check; NULL on failure. */
-APF_HIDDEN void *apf_calloc(size_t n, size_t size);
+APF_PRIVATE void *apf_calloc(size_t n, size_t size);
 
 /* Nonzero when any of n floats is NaN or infinite. */
-APF_HIDDEN int apf_has_nonfinite(const float *x, size_t n);
+APF_PRIVATE int apf_has_nonfinite(const float *x, size_t n);
 
 /* Sets the OpenMP thread count for the calling thread when threads > 0. */
-APF_HIDDEN void apf_use_threads(int threads);
+APF_PRIVATE void apf_use_threads(int threads);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
 #include <zlib.h>
 
 #include "model_file.h"
@@ -212,4 +213,112 @@ apf_status apfm_parse(const uint8_t *d, size_t size, apfm_meta *meta, graph *g)
     if (st)
         graph_free(g);
     return st;
+}
+
+/* ---- writer (the cloud side saves trained networks) ---- */
+
+typedef struct wbuf {
+    uint8_t *d;
+    size_t n, cap;
+    int oom;
+} wbuf;
+
+static void wput(wbuf *b, const void *p, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
+        uint8_t *d = realloc(b->d, cap);
+        if (!d) {
+            b->oom = 1;
+            return;
+        }
+        b->d = d, b->cap = cap;
+    }
+    memcpy(b->d + b->n, p, n);
+    b->n += n;
+}
+
+static void w32(wbuf *b, uint32_t v)
+{
+    uint8_t q[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    wput(b, q, 4);
+}
+
+static void wf(wbuf *b, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    w32(b, u);
+}
+
+apf_status apfm_write(const char *path, const apfm_meta *meta, const graph *g)
+{
+    wbuf b = {0};
+    size_t nl = strlen(meta->name);
+    w32(&b, (uint32_t)nl);
+    wput(&b, meta->name, nl);
+    for (int j = 0; j < g->n; j++) {
+        const gnode *n = &g->nodes[j];
+        w32(&b, (uint32_t)n->op);
+        w32(&b, (uint32_t)n->in[0]);
+        w32(&b, (uint32_t)n->in[1]);
+        for (int k = 0; k < A_COUNT; k++)
+            w32(&b, (uint32_t)n->a[k]);
+        for (int k = 0; k < 4; k++)
+            wf(&b, n->f[k]);
+        w32(&b, (uint32_t)n->h), w32(&b, (uint32_t)n->w), w32(&b, (uint32_t)n->c);
+        int nt = n->tn[1] ? 2 : (n->tn[0] ? 1 : 0);
+        w32(&b, (uint32_t)nt);
+        for (int k = 0; k < nt; k++) {
+            w32(&b, (uint32_t)n->tn[k]);
+            for (size_t q = 0; q < n->tn[k]; q++)
+                wf(&b, n->t[k][q]);
+        }
+    }
+    w32(&b, (uint32_t)g->n_out);
+    for (int k = 0; k < g->n_out; k++)
+        w32(&b, (uint32_t)g->out[k]);
+    if (b.oom) {
+        free(b.d);
+        return apf_fail(APF_E_NOMEM, "model: out of memory writing %s", path);
+    }
+    uLongf cn = compressBound((uLong)b.n);
+    uint8_t *out = malloc(APFM_HEADER_SIZE + cn);
+    if (!out || compress2(out + APFM_HEADER_SIZE, &cn, b.d, (uLong)b.n, 9) != Z_OK) {
+        free(out), free(b.d);
+        return apf_fail(APF_E_NOMEM, "model: compression failed");
+    }
+    uint8_t *h = out;
+    memset(h, 0, APFM_HEADER_SIZE);
+    memcpy(h, APFM_MAGIC, 4);
+    h[4] = APFM_VERSION_MAJOR;
+    wbuf hb = {h + 8, 0, APFM_HEADER_SIZE - 8, 0};
+#define HPUT32(v) w32(&hb, (uint32_t)(v))
+    HPUT32(APFM_HEADER_SIZE), HPUT32(g->n), HPUT32(meta->in_h), HPUT32(meta->in_w), HPUT32(meta->in_c);
+    HPUT32(meta->bgr);
+    for (int k = 0; k < 3; k++)
+        wf(&hb, meta->mean[k]);
+    for (int k = 0; k < 3; k++)
+        wf(&hb, meta->scale[k]);
+    HPUT32(meta->embed_dim), HPUT32(meta->flags);
+    HPUT32(b.n), HPUT32(0), HPUT32(cn), HPUT32(0);
+    HPUT32(crc32(0, b.d, (uInt)b.n));
+#undef HPUT32
+    uint32_t hc = (uint32_t)crc32(0, h, 84);
+    h[84] = (uint8_t)hc, h[85] = (uint8_t)(hc >> 8), h[86] = (uint8_t)(hc >> 16), h[87] = (uint8_t)(hc >> 24);
+    free(b.d);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    size_t total = APFM_HEADER_SIZE + cn;
+    int ok = f && fwrite(out, 1, total, f) == total;
+    ok = (f && fclose(f) == 0) && ok;
+    free(out);
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return apf_fail(APF_E_IO, "model: cannot write %s", path);
+    }
+    return APF_OK;
 }

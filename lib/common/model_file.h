@@ -10,7 +10,7 @@
 #define APFM_MAX_NODES 4096
 #define APFM_MAX_PAYLOAD ((uint64_t)512 << 20) /* 512 MiB of weights */
 #define APFM_FLAG_NORMALISE 1u /* embeddings are compared after L2 normalisation */
-#define APFM_FLAG_DETECTOR 2u  /* outputs are feature maps (e.g. BlazeFace), not an embedding */
+#define APFM_FLAG_DETECTOR 2u  /* outputs are feature maps (e.g. BlazeFace, the transfer U-Net), not an embedding */
 
 typedef struct apfm_meta {
     char name[64];
@@ -21,7 +21,12 @@ typedef struct apfm_meta {
     uint32_t flags;
 } apfm_meta;
 
+/* Write a graph as an .apfm file (via a temporary file and rename). */
+#define apfm_write apf__apfm_write
+#define apfm_parse apf__apfm_parse
+APF_PRIVATE apf_status apfm_write(const char *path, const apfm_meta *meta, const graph *g);
+
 /* Parse a whole .apfm image. On success g is finalized. */
-apf_status apfm_parse(const uint8_t *data, size_t size, apfm_meta *meta, graph *g);
+APF_PRIVATE apf_status apfm_parse(const uint8_t *data, size_t size, apfm_meta *meta, graph *g);
 
 #endif

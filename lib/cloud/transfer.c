@@ -1,0 +1,343 @@
+/* apf_transfer: the U-Net T (paper section 3.4), built on the core's graph
+ * plans with weight gradients, trained with Adam. */
+#include <math.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apf/apf_cloud.h"
+#include "../common/model_file.h"
+#include "../end/rng.h"
+#include "adam.h"
+
+#define S APF_CLOUD_SIZE
+
+struct apf_transfer {
+    apfm_meta meta;
+    graph g;
+    eng_ctx *ctx;
+    gplan *infer, *train;
+    adam *opt;       /* per node: [0] weights, [1] bias (conv nodes only) */
+    long steps;
+    int threads;
+    int have_grad;
+    pthread_mutex_t lock;
+};
+
+/* ---- building the U-Net ---- */
+
+typedef struct builder {
+    graph *g;
+    int cap;
+    rng r;
+    int fail;
+} builder;
+
+static gnode *add(builder *b, int op, int in0, int in1, int h, int w, int c)
+{
+    if (b->g->n >= b->cap) {
+        b->fail = 1;
+        return NULL;
+    }
+    gnode *n = &b->g->nodes[b->g->n++];
+    memset(n, 0, sizeof *n);
+    n->op = op, n->in[0] = in0, n->in[1] = in1, n->h = h, n->w = w, n->c = c;
+    n->fused_into = -1;
+    return n;
+}
+
+static float gauss(rng *r)
+{
+    float u1 = rng_uniform(r, 1e-7f, 1.0f), u2 = rng_uniform(r, 0.0f, 1.0f);
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+}
+
+/* conv k x k (stride s, SAME padding) with He-normal weights; relu adds a clip. */
+static int conv(builder *b, int in, int cout, int k, int s, int relu, float gain)
+{
+    const gnode *x = &b->g->nodes[in];
+    int oh = (x->h + s - 1) / s, ow = (x->w + s - 1) / s;
+    int pad = (oh - 1) * s + k - x->h, padw = (ow - 1) * s + k - x->w;
+    gnode *n = add(b, OP_CONV, in, -1, oh, ow, cout);
+    if (!n)
+        return -1;
+    int a[A_COUNT] = {[A_KH] = k, [A_KW] = k, [A_SH] = s, [A_SW] = s, [A_PT] = pad / 2,
+                      [A_PB] = pad - pad / 2, [A_PL] = padw / 2, [A_PR] = padw - padw / 2,
+                      [A_GROUPS] = 1, [A_DH] = 1, [A_DW] = 1, [A_COUT] = cout};
+    memcpy(n->a, a, sizeof a);
+    n->tn[0] = (size_t)cout * k * k * x->c;
+    n->tn[1] = (size_t)cout;
+    n->t[0] = calloc(n->tn[0], sizeof(float));
+    n->t[1] = calloc(n->tn[1], sizeof(float));
+    if (!n->t[0] || !n->t[1]) {
+        b->fail = 1;
+        return -1;
+    }
+    float std = gain * sqrtf(2.0f / (float)(k * k * x->c));
+    for (size_t i = 0; i < n->tn[0]; i++)
+        n->t[0][i] = std * gauss(&b->r);
+    int id = b->g->n - 1;
+    if (relu) {
+        gnode *c = add(b, OP_CLIP, id, -1, oh, ow, cout);
+        if (!c)
+            return -1;
+        c->f[0] = 0.0f, c->f[1] = 3e38f;
+        id = b->g->n - 1;
+    }
+    return id;
+}
+
+static int scale(builder *b, int in, float k)
+{
+    const gnode *x = &b->g->nodes[in];
+    gnode *n = add(b, OP_SCALE_SHIFT, in, -1, x->h, x->w, x->c);
+    if (!n)
+        return -1;
+    n->tn[0] = n->tn[1] = (size_t)x->c;
+    n->t[0] = malloc(x->c * sizeof(float));
+    n->t[1] = calloc(x->c, sizeof(float));
+    if (!n->t[0] || !n->t[1]) {
+        b->fail = 1;
+        return -1;
+    }
+    for (int c = 0; c < x->c; c++)
+        n->t[0][c] = k;
+    return b->g->n - 1;
+}
+
+static int up_cat(builder *b, int low, int skip)
+{
+    const gnode *x = &b->g->nodes[low], *y = &b->g->nodes[skip];
+    gnode *u = add(b, OP_UPSAMPLE, low, -1, x->h * 2, x->w * 2, x->c);
+    if (!u)
+        return -1;
+    u->a[A_KH] = u->a[A_KW] = 2;
+    if (!add(b, OP_CONCAT, b->g->n - 1, skip, y->h, y->w, x->c + y->c))
+        return -1;
+    return b->g->n - 1;
+}
+
+/* g (pixels) -> /eps -> enc 112 (c) -> enc 56 (2c) -> enc 28 (4c)
+ *   -> up, cat enc56 -> conv 2c -> up, cat enc112 -> conv c -> 1x1 -> 3 -> *eps */
+static apf_status build_unet(graph *g, int c, float eps, uint64_t seed)
+{
+    builder b = {g, 32, {seed}, 0};
+    g->nodes = calloc((size_t)b.cap, sizeof(gnode));
+    if (!g->nodes)
+        return apf_fail(APF_E_NOMEM, "transfer: out of memory");
+    g->n = 0;
+    gnode *in = add(&b, OP_INPUT, -1, -1, S, S, 3);
+    (void)in;
+    int x = scale(&b, 0, 1.0f / eps);
+    int e1 = conv(&b, x, c, 3, 1, 1, 1.0f);
+    int e2 = conv(&b, e1, 2 * c, 3, 2, 1, 1.0f);
+    int e3 = conv(&b, e2, 4 * c, 3, 2, 1, 1.0f);
+    int d2 = conv(&b, up_cat(&b, e3, e2), 2 * c, 3, 1, 1, 1.0f);
+    int d1 = conv(&b, up_cat(&b, d2, e1), c, 3, 1, 1, 1.0f);
+    int o = conv(&b, d1, 3, 1, 1, 0, 0.5f);
+    scale(&b, o, eps);
+    if (b.fail)
+        return apf_fail(APF_E_NOMEM, "transfer: building the U-Net failed");
+    g->n_out = 1;
+    g->out[0] = g->n - 1;
+    return graph_finalize(g);
+}
+
+/* ---- handle ---- */
+
+static apf_status finish(apf_transfer *t, apf_transfer **out)
+{
+    apf_status st = eng_ctx_create(&t->ctx);
+    if (st) {
+        graph_free(&t->g);
+        free(t);
+        return st;
+    }
+    pthread_mutex_init(&t->lock, NULL);
+    *out = t;
+    return APF_OK;
+}
+
+apf_status apf_transfer_create(int base, float eps, uint64_t seed, apf_transfer **out)
+{
+    if (!out)
+        return apf_fail(APF_E_INVALID, "transfer: out is NULL");
+    *out = NULL;
+    if (base < 4 || base > 64 || !(eps > 0 && eps <= 64))
+        return apf_fail(APF_E_INVALID, "transfer: base channels 4..64, eps (0, 64]");
+    apf_transfer *t = calloc(1, sizeof *t);
+    if (!t)
+        return apf_fail(APF_E_NOMEM, "transfer: out of memory");
+    apf_status st = build_unet(&t->g, base, eps, seed ? seed : 1);
+    if (st) {
+        graph_free(&t->g);
+        free(t);
+        return st;
+    }
+    snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d", base);
+    t->meta.in_h = t->meta.in_w = S, t->meta.in_c = 3;
+    t->meta.scale[0] = t->meta.scale[1] = t->meta.scale[2] = 1.0f;
+    t->meta.flags = APFM_FLAG_DETECTOR; /* outputs a map, not an embedding */
+    return finish(t, out);
+}
+
+apf_status apf_transfer_load(const char *path, apf_transfer **out)
+{
+    if (!path || !out)
+        return apf_fail(APF_E_INVALID, "transfer: NULL argument");
+    *out = NULL;
+    size_t size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return apf_fail(APF_E_IO, "transfer: cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = len > 0 && len < (1L << 28) ? malloc((size_t)len) : NULL;
+    if (buf)
+        size = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    if (!buf || size != (size_t)len) {
+        free(buf);
+        return apf_fail(APF_E_IO, "transfer: cannot read %s", path);
+    }
+    apf_transfer *t = calloc(1, sizeof *t);
+    if (!t) {
+        free(buf);
+        return apf_fail(APF_E_NOMEM, "transfer: out of memory");
+    }
+    apf_status st = apfm_parse(buf, size, &t->meta, &t->g);
+    free(buf);
+    if (!st) {
+        const gnode *o = &t->g.nodes[t->g.n - 1];
+        if (t->meta.in_h != S || t->g.n_out != 1 || o->h != S || o->w != S || o->c != 3)
+            st = apf_fail(APF_E_FORMAT, "transfer: %s is not a 112x112x3 -> 112x112x3 network", path);
+    }
+    if (st) {
+        graph_free(&t->g);
+        free(t);
+        return st;
+    }
+    return finish(t, out);
+}
+
+apf_status apf_transfer_save(const apf_transfer *t, const char *path)
+{
+    if (!t || !path)
+        return apf_fail(APF_E_INVALID, "transfer: NULL argument");
+    return apfm_write(path, &t->meta, &t->g);
+}
+
+static void free_opt(apf_transfer *t)
+{
+    for (int j = 0; t->opt && j < t->g.n; j++)
+        for (int k = 0; k < 2; k++) {
+            free(t->opt[2 * j + k].m);
+            free(t->opt[2 * j + k].v);
+        }
+    free(t->opt);
+    t->opt = NULL;
+}
+
+void apf_transfer_free(apf_transfer *t)
+{
+    if (!t)
+        return;
+    gplan_free(t->infer);
+    gplan_free(t->train);
+    free_opt(t);
+    eng_ctx_free(t->ctx);
+    graph_free(&t->g);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+apf_status apf_transfer_set_threads(apf_transfer *t, int threads)
+{
+    if (!t || threads < 1 || threads > 256)
+        return apf_fail(APF_E_INVALID, "transfer: threads must be 1..256");
+    t->threads = threads;
+    return APF_OK;
+}
+
+apf_status apf_transfer_forward(apf_transfer *t, const float *g, int n, int train, float *ghat)
+{
+    if (!t || !g || !ghat || n < 1 || n > APF_WIRE_MAX_FACES)
+        return apf_fail(APF_E_INVALID, "transfer: bad arguments");
+    if (apf_has_nonfinite(g, (size_t)n * S * S * 3))
+        return apf_fail(APF_E_NUMERIC, "transfer: input is not finite");
+    pthread_mutex_lock(&t->lock);
+    apf_use_threads(t->threads);
+    gplan **slot = train ? &t->train : &t->infer;
+    apf_status st = APF_OK;
+    if (!*slot || gplan_batch(*slot) != n) {
+        gplan_free(*slot);
+        *slot = NULL;
+        st = gplan_create(t->ctx, &t->g, n, train ? ENG_TRAIN_DATA | ENG_TRAIN_WEIGHTS : 0, slot);
+    }
+    if (!st)
+        st = gplan_forward(*slot, g, ghat);
+    pthread_mutex_unlock(&t->lock);
+    return st;
+}
+
+apf_status apf_transfer_backward(apf_transfer *t, const float *d_ghat, int n)
+{
+    if (!t || !d_ghat)
+        return apf_fail(APF_E_INVALID, "transfer: bad arguments");
+    pthread_mutex_lock(&t->lock);
+    apf_use_threads(t->threads);
+    apf_status st;
+    if (!t->train || gplan_batch(t->train) != n)
+        st = apf_fail(APF_E_STATE, "transfer: backward needs a training forward with batch %d", n);
+    else
+        st = gplan_backward(t->train, d_ghat, NULL);
+    t->have_grad = !st;
+    pthread_mutex_unlock(&t->lock);
+    return st;
+}
+
+apf_status apf_transfer_adam_step(apf_transfer *t, float lr)
+{
+    if (!t || !(lr > 0 && lr < 1))
+        return apf_fail(APF_E_INVALID, "transfer: learning rate must be in (0, 1)");
+    pthread_mutex_lock(&t->lock);
+    apf_status st = APF_OK;
+    if (!t->have_grad) {
+        st = apf_fail(APF_E_STATE, "transfer: no gradient to apply");
+        goto out;
+    }
+    if (!t->opt) {
+        t->opt = calloc((size_t)t->g.n * 2, sizeof *t->opt);
+        for (int j = 0; t->opt && j < t->g.n; j++)
+            for (int k = 0; k < 2 && t->g.nodes[j].op == OP_CONV; k++) {
+                t->opt[2 * j + k].m = apf_calloc(t->g.nodes[j].tn[k], sizeof(float));
+                t->opt[2 * j + k].v = apf_calloc(t->g.nodes[j].tn[k], sizeof(float));
+                if (!t->opt[2 * j + k].m || !t->opt[2 * j + k].v) {
+                    free_opt(t);
+                    break;
+                }
+            }
+        if (!t->opt) {
+            st = apf_fail(APF_E_NOMEM, "transfer: out of memory for Adam");
+            goto out;
+        }
+    }
+    t->steps++;
+    for (int j = 0; j < t->g.n && !st; j++) {
+        gnode *nd = &t->g.nodes[j];
+        if (nd->op != OP_CONV)
+            continue;
+        const float *db, *dw = gplan_weight_grad(t->train, j, &db);
+        adam_update(&t->opt[2 * j], nd->t[0], dw, nd->tn[0], lr, t->steps);
+        adam_update(&t->opt[2 * j + 1], nd->t[1], db, nd->tn[1], lr, t->steps);
+        st = gplan_refresh_weights(t->train, j);
+        if (!st && t->infer)
+            st = gplan_refresh_weights(t->infer, j);
+    }
+    t->have_grad = 0;
+out:
+    pthread_mutex_unlock(&t->lock);
+    return st;
+}

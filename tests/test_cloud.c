@@ -1,0 +1,196 @@
+/* Cloud side: U-Net shapes, save/load, training lowers its loss, enhancer
+ * gradients, the filter on good and hostile blobs. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apf/apf_cloud.h"
+#include "testutil.h"
+
+#define S APF_CLOUD_SIZE
+#define PER (S * S * 3)
+
+static unsigned rs = 3;
+static float fr(void)
+{
+    rs = rs * 1664525u + 1013904223u;
+    return (float)((rs >> 8) / 8388608.0 - 1.0);
+}
+
+static int8_t *ternary(int n)
+{
+    int8_t *g = malloc((size_t)n * PER);
+    for (size_t i = 0; i < (size_t)n * PER; i++)
+        g[i] = (int8_t)((int)(fr() * 1.5f));
+    return g;
+}
+
+START_TEST(transfer_forward_save_load)
+{
+    apf_transfer *t, *u;
+    ck_assert_int_eq(apf_transfer_create(8, 8.0f, 7, &t), APF_OK);
+    apf_transfer_set_threads(t, 2);
+    float *g = malloc(2 * PER * 4), *a = malloc(2 * PER * 4), *b = malloc(2 * PER * 4);
+    for (int i = 0; i < 2 * PER; i++)
+        g[i] = 8.0f * (float)((int)(fr() * 1.5f));
+    ck_assert_int_eq(apf_transfer_forward(t, g, 2, 0, a), APF_OK);
+    double mag = 0;
+    for (int i = 0; i < 2 * PER; i++)
+        mag += fabs(a[i]);
+    ck_assert_double_gt(mag, 0); /* a random network is not all zeros */
+    const char *path = tu_path(tu_tmpdir(), "t.apfm");
+    ck_assert_int_eq(apf_transfer_save(t, path), APF_OK);
+    ck_assert_int_eq(apf_transfer_load(path, &u), APF_OK);
+    ck_assert_int_eq(apf_transfer_forward(u, g, 2, 0, b), APF_OK);
+    for (int i = 0; i < 2 * PER; i++)
+        ck_assert_float_eq_tol(a[i], b[i], 1e-5f);
+    /* a recognizer file is not a transfer network */
+    ck_assert_int_eq(apf_transfer_load(tu_path(tu_models_dir(), "mobileface.apfm"), &u) != APF_OK, 1);
+    g[5] = NAN;
+    ck_assert_int_eq(apf_transfer_forward(t, g, 2, 0, a), APF_E_NUMERIC);
+    ck_assert_int_eq(apf_transfer_backward(t, a, 3), APF_E_STATE);
+    ck_assert_int_eq(apf_transfer_adam_step(t, 1e-3f), APF_E_STATE);
+    ck_assert_int_eq(apf_transfer_create(2, 8.0f, 1, &u), APF_E_INVALID);
+    free(g), free(a), free(b);
+    apf_transfer_free(t);
+    apf_transfer_free(NULL);
+}
+END_TEST
+
+START_TEST(training_lowers_regression_loss)
+{
+    /* Stage-1 shape: regress a fixed target (a shifted, scaled copy of g). */
+    apf_transfer *t;
+    ck_assert_int_eq(apf_transfer_create(8, 8.0f, 11, &t), APF_OK);
+    apf_transfer_set_threads(t, 2);
+    int n = 4;
+    float *g = malloc(n * PER * 4), *tg = malloc(n * PER * 4), *y = malloc(n * PER * 4), *d = malloc(n * PER * 4);
+    for (int i = 0; i < n * PER; i++) {
+        g[i] = 8.0f * (float)((int)(fr() * 1.5f));
+        tg[i] = 0.5f * g[i] + 1.0f;
+    }
+    double first = 0, last = 0;
+    for (int step = 0; step < 40; step++) {
+        ck_assert_int_eq(apf_transfer_forward(t, g, n, 1, y), APF_OK);
+        double loss = 0;
+        for (int i = 0; i < n * PER; i++) {
+            float r = y[i] - tg[i];
+            loss += r * r;
+            d[i] = 2.0f * r / (n * PER);
+        }
+        loss /= n * PER;
+        if (step == 0)
+            first = loss;
+        last = loss;
+        ck_assert_int_eq(apf_transfer_backward(t, d, n), APF_OK);
+        ck_assert_int_eq(apf_transfer_adam_step(t, 3e-3f), APF_OK);
+    }
+    ck_assert_msg(last < 0.5 * first, "loss %g -> %g", first, last);
+    free(g), free(tg), free(y), free(d);
+    apf_transfer_free(t);
+}
+END_TEST
+
+START_TEST(enhancer_identity_gradient_and_file)
+{
+    float *u = malloc(PER * 4), *eu = malloc(PER * 4), *w = malloc(PER * 4);
+    for (int i = 0; i < PER; i++)
+        u[i] = 8.0f * fr();
+    apf_enhancer *e, *f;
+    ck_assert_int_eq(apf_enhancer_create(u, &e), APF_OK);
+    ck_assert_int_eq(apf_enhancer_output(e, eu), APF_OK);
+    for (int i = 0; i < PER; i++)
+        ck_assert_float_eq(eu[i], u[i]); /* E starts as the identity */
+    /* one Adam step along dL/dE(u) = w changes E(u) against w: L drops */
+    for (int i = 0; i < PER; i++)
+        w[i] = fr();
+    double l0 = 0, l1 = 0;
+    for (int i = 0; i < PER; i++)
+        l0 += (double)w[i] * eu[i];
+    ck_assert_int_eq(apf_enhancer_backward(e, w), APF_OK);
+    ck_assert_int_eq(apf_enhancer_adam_step(e, 1e-2f), APF_OK);
+    apf_enhancer_output(e, eu);
+    for (int i = 0; i < PER; i++)
+        l1 += (double)w[i] * eu[i];
+    ck_assert_double_lt(l1, l0);
+    const char *path = tu_path(tu_tmpdir(), "e.apfm");
+    ck_assert_int_eq(apf_enhancer_save(e, path), APF_OK);
+    ck_assert_int_eq(apf_enhancer_load(path, &f), APF_OK);
+    float *eu2 = malloc(PER * 4);
+    apf_enhancer_output(f, eu2);
+    ck_assert_mem_eq(eu, eu2, PER * 4);
+    u[0] = INFINITY;
+    ck_assert_int_eq(apf_enhancer_set_universal(e, u), APF_E_NUMERIC);
+    ck_assert_int_eq(apf_enhancer_load(tu_path(tu_models_dir(), "mobileface.apfm"), &f) != APF_OK, 1);
+    free(u), free(eu), free(eu2), free(w);
+    apf_enhancer_free(e);
+}
+END_TEST
+
+START_TEST(filter_blobs)
+{
+    int8_t *g = ternary(2);
+    apf_wire_info in = {APF_WIRE_GRADIENT, 3, 2, S, S, 3, 8.0f, 42};
+    void *gb, *sb;
+    size_t gs, ss;
+    ck_assert_int_eq(apf_wire_encode(&in, g, &gb, &gs), APF_OK);
+    /* T = identity, no E: s is exactly eps * g */
+    ck_assert_int_eq(apf_cloud_filter(NULL, NULL, gb, gs, &sb, &ss), APF_OK);
+    apf_wire_info out;
+    int8_t *s;
+    ck_assert_int_eq(apf_wire_decode(sb, ss, &out, &s), APF_OK);
+    ck_assert_int_eq(out.kind, APF_WIRE_NOISE);
+    ck_assert_uint_eq(out.model_hash, 42);
+    for (int i = 0; i < 2 * PER; i++)
+        ck_assert_int_eq(s[i], 8 * g[i]);
+    free(s), free(sb);
+    /* with a network and an enhancer: within eps */
+    apf_transfer *t;
+    apf_enhancer *e;
+    float *u = malloc(PER * 4);
+    for (int i = 0; i < PER; i++)
+        u[i] = 6.0f * fr();
+    ck_assert_int_eq(apf_transfer_create(8, 8.0f, 5, &t), APF_OK);
+    ck_assert_int_eq(apf_enhancer_create(u, &e), APF_OK);
+    ck_assert_int_eq(apf_cloud_filter(t, e, gb, gs, &sb, &ss), APF_OK);
+    ck_assert_int_eq(apf_wire_decode(sb, ss, &out, &s), APF_OK);
+    int nonzero = 0;
+    for (int i = 0; i < 2 * PER; i++) {
+        ck_assert(s[i] >= -8 && s[i] <= 8);
+        nonzero += s[i] != 0;
+    }
+    ck_assert_int_gt(nonzero, PER);
+    free(s), free(sb);
+    /* hostile or wrong blobs */
+    ((uint8_t *)gb)[60] ^= 1;
+    ck_assert_int_eq(apf_cloud_filter(t, e, gb, gs, &sb, &ss), APF_E_CHECKSUM);
+    ck_assert_ptr_null(sb);
+    ck_assert_int_eq(apf_cloud_filter(t, e, gb, 10, &sb, &ss), APF_E_FORMAT);
+    free(gb);
+    in.kind = APF_WIRE_NOISE;
+    ck_assert_int_eq(apf_wire_encode(&in, g, &gb, &gs), APF_OK);
+    ck_assert_int_eq(apf_cloud_filter(t, e, gb, gs, &sb, &ss), APF_E_FORMAT);
+    free(gb);
+    apf_wire_info small = {APF_WIRE_GRADIENT, 0, 1, 32, 32, 3, 8.0f, 0};
+    ck_assert_int_eq(apf_wire_encode(&small, g, &gb, &gs), APF_OK);
+    ck_assert_int_eq(apf_cloud_filter(t, e, gb, gs, &sb, &ss), APF_E_UNSUPPORTED);
+    free(gb), free(g), free(u);
+    apf_transfer_free(t);
+    apf_enhancer_free(e);
+}
+END_TEST
+
+Suite *cloud_suite(void)
+{
+    Suite *s = suite_create("cloud");
+    TCase *t = tcase_create("cloud");
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, transfer_forward_save_load);
+    tcase_add_test(t, training_lowers_regression_loss);
+    tcase_add_test(t, enhancer_identity_gradient_and_file);
+    tcase_add_test(t, filter_blobs);
+    suite_add_tcase(s, t);
+    return s;
+}
