@@ -1,0 +1,579 @@
+/* apf-train: train the cloud side (paper Eq. 4-10) on LFW-layout faces.
+ *
+ *   apf-train [--faces DIR] [--pairs FILE] [--val-fold 8] [--train N] [--val N]
+ *             [--probe P.apfm] [--servers A.apfm,B.apfm] [--holdout C.apfm]
+ *             [--attack di2-fgsm] [--iterations 10] [--eps 8] [--batch 16] [--lr 1e-4]
+ *             [--base 16] [--universal-epochs 2] [--stage1-epochs 3] [--stage2-epochs 3]
+ *             [--compare-no-enhancer] [--seed S] [--threads T] [--out DIR] [--resume]
+ *
+ * Training faces: every identity of the folder that does not appear in the
+ * validation fold of the pairs file. Validation: the fold's first N positive
+ * pairs, ASR (Eq. 11) of APF_s at thresholds calibrated on the whole fold.
+ * Writes DIR/transfer.apfm, DIR/enhancer.apfm (u and E), checkpoints,
+ * DIR/log.csv (stage, epoch, loss, ASR per recognizer) and DIR/convergence.png.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apf/apf_cloud.h"
+#include "apf/apf_end.h"
+#include "apf/apf_eval.h"
+#include "lfw.h"
+
+#define S 112
+#define PER ((size_t)S * S * 3)
+#define MAXK 4
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "apf-train: %s: %s\n", what, apf_last_error());
+    exit(1);
+}
+
+static void progress(const char *label, int done, int total, double t0, double loss)
+{
+    double el = now_s() - t0, rate = done / (el > 0 ? el : 1e-9);
+    fprintf(stderr, "\r  %-28s %5d/%d  %6.1f faces/s  ETA %5.0fs  loss %.5g   ", label, done, total, rate,
+            (total - done) / (rate > 0 ? rate : 1), loss);
+    if (done == total)
+        fprintf(stderr, "\n");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- the server ensemble ---- */
+
+typedef struct ensemble {
+    int k;
+    apf_model *m[MAXK];
+    float w[MAXK];
+} ensemble;
+
+typedef struct dtarget {
+    const float *t; /* n x dim clean embeddings */
+    float scale;    /* dL/de = scale * 2 (e - t) */
+} dtarget;
+
+static int dist_grad(const float *e, int n, int dim, float *de, void *user)
+{
+    const dtarget *d = user;
+    for (int i = 0; i < n * dim; i++)
+        de[i] = d->scale * 2.0f * (e[i] - d->t[i]);
+    return 0;
+}
+
+/* Sum over servers of w_k * d/dx of (sign * D_k(x', x)), D_k = ||f_k(x') - f_k(x)||^2,
+ * into dx (n faces); returns the mean weighted D. clean_k: clean embeddings. */
+static double ensemble_grad(ensemble *E, float *const *clean, const float *xp, int n, float sign, float *dx,
+                            float *tmp)
+{
+    double total = 0;
+    memset(dx, 0, n * PER * sizeof(float));
+    for (int k = 0; k < E->k; k++) {
+        int dim = apf_model_embedding_dim(E->m[k]);
+        float *e = malloc((size_t)n * dim * sizeof(float));
+        dtarget dt = {clean[k], sign * E->w[k]};
+        if (apf_model_embed_backward(E->m[k], xp, n, S, e, dist_grad, NULL, &dt, tmp))
+            die("server gradient");
+        for (int i = 0; i < n; i++) {
+            double d = 0;
+            for (int q = 0; q < dim; q++) {
+                double r = e[i * dim + q] - clean[k][i * dim + q];
+                d += r * r;
+            }
+            total += E->w[k] * d / n;
+        }
+        for (size_t i = 0; i < n * PER; i++)
+            dx[i] += tmp[i];
+        free(e);
+    }
+    return total;
+}
+
+static void embed_all(apf_model *m, const float *x, int n, float *out)
+{
+    int dim = apf_model_embedding_dim(m);
+    for (int i = 0; i < n; i += 16) {
+        int c = n - i < 16 ? n - i : 16;
+        if (apf_model_embed(m, x + i * PER, c, S, out + (size_t)i * dim))
+            die("embed");
+    }
+}
+
+/* ---- plotting: ASR per epoch, one line per series ---- */
+
+static void plot(const double *y, int series, int points, const char *path)
+{
+    const int W = 480, H = 240, M = 20;
+    apf_image *im;
+    apf_image_create(W, H, &im);
+    uint8_t *px = apf_image_pixels(im);
+    memset(px, 255, (size_t)W * H * 3);
+    for (int x = M; x < W - M; x++)
+        memset(px + ((size_t)(H - M) * W + x) * 3, 0, 3);
+    for (int yy = M; yy < H - M; yy++)
+        memset(px + ((size_t)yy * W + M) * 3, 0, 3);
+    static const uint8_t col[4][3] = {{200, 30, 30}, {30, 30, 200}, {30, 150, 30}, {150, 100, 0}};
+    for (int s = 0; s < series; s++)
+        for (int p = 0; p + 1 < points || (points == 1 && p == 0); p++) {
+            int steps = 60;
+            for (int q = 0; q <= steps; q++) {
+                double f = (double)q / steps;
+                double v = points == 1 ? y[s * points] : y[s * points + p] * (1 - f) + y[s * points + p + 1] * f;
+                int x = M + (int)((points == 1 ? 0.5 : (p + f) / (points - 1)) * (W - 2 * M - 1));
+                int yy = H - M - 1 - (int)(fmax(0, fmin(1, v)) * (H - 2 * M - 1));
+                for (int d = -1; d <= 1; d++)
+                    if (yy + d >= 0 && yy + d < H)
+                        memcpy(px + ((size_t)(yy + d) * W + x) * 3, col[s % 4], 3);
+            }
+            if (points == 1)
+                break;
+        }
+    unlink(path);
+    if (apf_image_save(im, path, 0))
+        die(path);
+    apf_image_free(im);
+}
+
+int main(int argc, char **argv)
+{
+    const char *faces_dir = "../shared/data/lfw/aligned112", *pairs = "../shared/data/lfw/pairs.txt";
+    const char *probe_path = "models/mobilefacenet.apfm", *holdout = "models/faceapi-recognition.apfm";
+    const char *out_dir = "out/train", *attack = "di2-fgsm";
+    char servers_arg[2048] = "models/faceres.apfm,models/mobileface.apfm";
+    int val_fold = 8, ntrain = 512, nval = 64, iters = 10, batch = 16, base = 16, threads = 2;
+    int u_epochs = 2, s1_epochs = 3, s2_epochs = 3, compare = 0, resume = 0;
+    float eps = 8, lr = 1e-4f;
+    unsigned long long seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (!strcmp(a, name) && v && ++i)
+        if (OPT("--faces")) faces_dir = v;
+        else if (OPT("--pairs")) pairs = v;
+        else if (OPT("--val-fold")) val_fold = atoi(v);
+        else if (OPT("--train")) ntrain = atoi(v);
+        else if (OPT("--val")) nval = atoi(v);
+        else if (OPT("--probe")) probe_path = v;
+        else if (OPT("--servers")) snprintf(servers_arg, sizeof servers_arg, "%s", v);
+        else if (OPT("--holdout")) holdout = v;
+        else if (OPT("--attack")) attack = v;
+        else if (OPT("--iterations")) iters = atoi(v);
+        else if (OPT("--eps")) eps = (float)atof(v);
+        else if (OPT("--batch")) batch = atoi(v);
+        else if (OPT("--lr")) lr = (float)atof(v);
+        else if (OPT("--base")) base = atoi(v);
+        else if (OPT("--universal-epochs")) u_epochs = atoi(v);
+        else if (OPT("--stage1-epochs")) s1_epochs = atoi(v);
+        else if (OPT("--stage2-epochs")) s2_epochs = atoi(v);
+        else if (OPT("--seed")) seed = strtoull(v, NULL, 0);
+        else if (OPT("--threads")) threads = atoi(v);
+        else if (OPT("--out")) out_dir = v;
+        else if (!strcmp(a, "--compare-no-enhancer")) compare = 1;
+        else if (!strcmp(a, "--resume")) resume = 1;
+        else {
+            fprintf(stderr, "usage: see the comment at the top of examples/apf_train.c\n");
+            return 2;
+        }
+    }
+    if (batch < 1 || batch > 64 || ntrain < batch || nval < 1) {
+        fprintf(stderr, "apf-train: need 1 <= batch <= 64, train >= batch, val >= 1\n");
+        return 2;
+    }
+    mkdir(out_dir, 0755);
+    char path[4096];
+
+    /* ---- data ---- */
+    lfw_set vs;
+    if (lfw_load(pairs, faces_dir, val_fold, &vs)) {
+        fprintf(stderr, "apf-train: cannot read %s fold %d\n", pairs, val_fold);
+        return 1;
+    }
+    DIR *d = opendir(faces_dir);
+    if (!d) {
+        fprintf(stderr, "apf-train: cannot list %s\n", faces_dir);
+        return 1;
+    }
+    int nids = 0, cap = 1024;
+    char **ids = malloc(cap * sizeof *ids);
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] == '.')
+            continue;
+        int held = 0;
+        for (int i = 0; i < vs.n_images && !held; i++) {
+            const char *p = vs.paths[i] + strlen(faces_dir) + 1;
+            held = !strncmp(p, de->d_name, strlen(de->d_name)) && p[strlen(de->d_name)] == '/';
+        }
+        if (held)
+            continue;
+        if (nids == cap)
+            ids = realloc(ids, (cap *= 2) * sizeof *ids);
+        ids[nids++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(ids, nids, sizeof *ids, cmp_str);
+    /* one face per identity, identities shuffled by the seed */
+    unsigned long long r = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int i = nids - 1; i > 0; i--) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        int j = (int)((r >> 33) % (unsigned long long)(i + 1));
+        char *t = ids[i];
+        ids[i] = ids[j], ids[j] = t;
+    }
+    if (ntrain > nids)
+        ntrain = nids;
+    ntrain -= ntrain % batch;
+    lfw_set ts = {0};
+    ts.n_images = ntrain;
+    ts.paths = malloc(ntrain * sizeof *ts.paths);
+    for (int i = 0; i < ntrain; i++) {
+        snprintf(path, sizeof path, "%s/%s/%s_0001.jpg", faces_dir, ids[i], ids[i]);
+        ts.paths[i] = strdup(path);
+    }
+    fprintf(stderr, "%d training identities outside fold %d (using %d), validating on fold %d\n", nids,
+            val_fold, ntrain, val_fold);
+    float *X = malloc(ntrain * PER * sizeof(float));
+    if (lfw_read_faces(&ts, 0, ntrain, S, X))
+        return 1;
+    uint8_t *X8 = malloc(ntrain * PER);
+    for (size_t i = 0; i < ntrain * PER; i++)
+        X8[i] = (uint8_t)X[i];
+    /* validation: all fold pairs for thresholds, the first nval positives for ASR */
+    float *VF = malloc((size_t)vs.n_images * PER * sizeof(float));
+    if (lfw_read_faces(&vs, 0, vs.n_images, S, VF))
+        return 1;
+    int np = vs.n_pairs;
+    uint8_t *VA = malloc(np * PER), *VB = malloc(np * PER), *same = malloc(np);
+    for (int i = 0; i < np; i++) {
+        for (size_t q = 0; q < PER; q++) {
+            VA[i * PER + q] = (uint8_t)VF[vs.pairs[i].a * PER + q];
+            VB[i * PER + q] = (uint8_t)VF[vs.pairs[i].b * PER + q];
+        }
+        same[i] = (uint8_t)vs.pairs[i].same;
+    }
+    free(VF);
+    int npos = 0;
+    uint8_t *PA = malloc(np * PER), *PB = malloc(np * PER);
+    for (int i = 0; i < np && npos < nval; i++)
+        if (same[i]) {
+            memcpy(PA + npos * PER, VA + i * PER, PER);
+            memcpy(PB + npos * PER, VB + i * PER, PER);
+            npos++;
+        }
+    nval = npos;
+
+    /* ---- models ---- */
+    char *servers[MAXK];
+    int K = 0;
+    for (char *t = strtok(servers_arg, ","); t && K < MAXK; t = strtok(NULL, ","))
+        servers[K++] = t;
+    ensemble E;
+    memset(&E, 0, sizeof E);
+    E.k = K;
+    const char *eval_paths[MAXK + 2];
+    int ne = 0;
+    for (int k = 0; k < K; k++) {
+        if (apf_model_load(servers[k], &E.m[k]))
+            die(servers[k]);
+        apf_model_set_threads(E.m[k], threads);
+        E.w[k] = 1.0f / K; /* alpha_k = 1/K */
+        eval_paths[ne++] = servers[k];
+    }
+    if (holdout && *holdout)
+        eval_paths[ne++] = holdout;
+    eval_paths[ne++] = probe_path;
+    apf_evaluator *ev;
+    if (apf_evaluator_create(eval_paths, ne, threads, &ev) || apf_evaluator_calibrate(ev, VA, VB, same, np, S))
+        die("evaluator");
+
+    /* ---- g for training and validation faces (cached) ---- */
+    apf_probe_options po;
+    apf_probe_options_init(&po);
+    if (apf_attack_from_name(attack, &po.attack))
+        die("--attack");
+    po.iterations = iters, po.eps = eps, po.threads = threads, po.seed = seed;
+    apf_probe *probe;
+    if (apf_probe_create(probe_path, &po, &probe))
+        die(probe_path);
+    int8_t *G = malloc(ntrain * PER), *GV = malloc(nval * PER);
+    snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu.bin", out_dir, attack, iters, ntrain, seed);
+    FILE *f = fopen(path, "rb");
+    int cached = f && fread(G, 1, ntrain * PER, f) == ntrain * PER && fread(GV, 1, nval * PER, f) == nval * PER;
+    if (f)
+        fclose(f);
+    if (!cached) {
+        double t0 = now_s();
+        for (int i = 0; i < ntrain; i += batch) {
+            if (apf_probe_gradient(probe, X8 + i * PER, NULL, batch, S, G + i * PER))
+                die("probe");
+            progress("g (probe, training faces)", i + batch, ntrain, t0, 0);
+        }
+        for (int i = 0; i < nval; i += 16) {
+            int c = nval - i < 16 ? nval - i : 16;
+            if (apf_probe_gradient(probe, PA + i * PER, NULL, c, S, GV + i * PER))
+                die("probe");
+        }
+        f = fopen(path, "wb");
+        if (f) {
+            fwrite(G, 1, ntrain * PER, f);
+            fwrite(GV, 1, nval * PER, f);
+            fclose(f);
+        }
+    }
+    apf_probe_free(probe);
+
+    /* clean embeddings per server */
+    float *clean[MAXK];
+    for (int k = 0; k < K; k++) {
+        clean[k] = malloc((size_t)ntrain * apf_model_embedding_dim(E.m[k]) * sizeof(float));
+        embed_all(E.m[k], X, ntrain, clean[k]);
+    }
+    float *xp = malloc(batch * PER * sizeof(float)), *dx = malloc(batch * PER * sizeof(float));
+    float *tmp = malloc(batch * PER * sizeof(float));
+    float *cb[MAXK];
+
+    /* ---- universal perturbation u (Eq. 7) ---- */
+    float *u = calloc(PER, sizeof(float));
+    apf_enhancer *enh = NULL;
+    snprintf(path, sizeof path, "%s/enhancer.apfm", out_dir);
+    if (resume && apf_enhancer_load(path, &enh) == APF_OK) {
+        fprintf(stderr, "resumed u and E from %s\n", path);
+        u_epochs = 0;
+    }
+    unsigned long long rr = seed;
+    for (size_t i = 0; i < PER; i++) {
+        rr = rr * 6364136223846793005ull + 1442695040888963407ull;
+        u[i] = ((double)(rr >> 11) / 9007199254740992.0 * 2 - 1) * 2.0f; /* small random start */
+    }
+    for (int ep = 0; ep < u_epochs; ep++) {
+        double t0 = now_s(), dsum = 0;
+        for (int i = 0; i < ntrain; i += batch) {
+            for (size_t q = 0; q < batch * PER; q++) {
+                float v = X[i * PER + q] + u[q % PER];
+                xp[q] = v < 0 ? 0 : v > 255 ? 255 : v;
+            }
+            for (int k = 0; k < K; k++)
+                cb[k] = clean[k] + (size_t)i * apf_model_embedding_dim(E.m[k]);
+            dsum += ensemble_grad(&E, cb, xp, batch, 1.0f, dx, tmp);
+            for (size_t q = 0; q < PER; q++) {
+                double s = 0;
+                for (int b = 0; b < batch; b++)
+                    s += dx[b * PER + q];
+                float v = u[q] + 1.0f * (float)((s > 0) - (s < 0)); /* step 1 pixel */
+                u[q] = v < -eps ? -eps : v > eps ? eps : v;
+            }
+            progress("universal u", i + batch, ntrain, t0, dsum * batch / (i + batch));
+        }
+    }
+    if (!enh && apf_enhancer_create(u, &enh))
+        die("enhancer");
+
+    /* ---- T ---- */
+    apf_transfer *T;
+    snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
+    if (resume && apf_transfer_load(path, &T) == APF_OK) {
+        fprintf(stderr, "resumed T from %s\n", path);
+        s1_epochs = 0;
+    } else if (apf_transfer_create(base, eps, seed, &T)) {
+        die("transfer");
+    }
+    apf_transfer_set_threads(T, threads);
+    snprintf(path, sizeof path, "%s/log.csv", out_dir);
+    FILE *log = fopen(path, resume ? "a" : "w");
+    if (!log)
+        die(path);
+    if (!resume) {
+        fprintf(log, "stage,enhancer,epoch,loss");
+        for (int m = 0; m < ne; m++)
+            fprintf(log, ",asr_%s", apf_model_name(apf_evaluator_model(ev, m)));
+        fprintf(log, "\n");
+    }
+
+    /* validation: ASR of APF_s on the fold's positive pairs */
+    float *sv = malloc(nval * PER * sizeof(float));
+    uint8_t *adv = malloc(nval * PER);
+    double curve[2][64];
+    int npoints[2] = {0, 0};
+#define VALIDATE(stage, use_e, epoch, loss)                                                         \
+    do {                                                                                             \
+        if (apf_cloud_noise(T, (use_e) ? enh : NULL, GV, nval, eps, sv))                            \
+            die("validation");                                                                       \
+        for (size_t q = 0; q < nval * PER; q++) {                                                    \
+            float v = roundf(PA[q] + sv[q]);                                                          \
+            adv[q] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);                                        \
+        }                                                                                            \
+        fprintf(log, "%s,%d,%d,%.6g", stage, use_e, epoch, loss);                                    \
+        double mean_asr = 0;                                                                         \
+        for (int m = 0; m < ne; m++) {                                                               \
+            double a;                                                                                \
+            apf_evaluator_asr(ev, m, PA, adv, PB, nval, S, &a, NULL, NULL);                         \
+            fprintf(log, ",%.4f", a);                                                                \
+            fprintf(stderr, "    %s ASR %.1f%%", apf_model_name(apf_evaluator_model(ev, m)), 100 * a); \
+            if (m < K)                                                                               \
+                mean_asr += a / K;                                                                   \
+        }                                                                                            \
+        fprintf(stderr, "\n");                                                                       \
+        fprintf(log, "\n");                                                                          \
+        fflush(log);                                                                                 \
+        if (!strcmp(stage, "stage2") && npoints[use_e] < 64)                                         \
+            curve[use_e][npoints[use_e]++] = mean_asr;                                               \
+    } while (0)
+
+    /* ---- stage 1: regress the ensemble's gradient (Eq. 4, 5) ---- */
+    float *tgt = NULL;
+    float *gf = malloc(batch * PER * sizeof(float)), *gh = malloc(batch * PER * sizeof(float));
+    float *dgh = malloc(batch * PER * sizeof(float)), *eu = malloc(PER * sizeof(float));
+    float *deu = malloc(PER * sizeof(float));
+    if (s1_epochs > 0) {
+        /* targets: eps * sign of the ensemble's gradient at the probe's adversarial point */
+        tgt = malloc(ntrain * PER * sizeof(float));
+        double t0 = now_s();
+        for (int i = 0; i < ntrain; i += batch) {
+            for (size_t q = 0; q < batch * PER; q++) {
+                float v = X[i * PER + q] + eps * G[i * PER + q];
+                xp[q] = v < 0 ? 0 : v > 255 ? 255 : v;
+            }
+            for (int k = 0; k < K; k++)
+                cb[k] = clean[k] + (size_t)i * apf_model_embedding_dim(E.m[k]);
+            ensemble_grad(&E, cb, xp, batch, 1.0f, dx, tmp);
+            for (size_t q = 0; q < batch * PER; q++)
+                tgt[i * PER + q] = eps * (float)((dx[q] > 0) - (dx[q] < 0));
+            progress("stage 1 targets (servers)", i + batch, ntrain, t0, 0);
+        }
+    }
+    for (int ep = 0; ep < s1_epochs; ep++) {
+        double t0 = now_s(), lsum = 0;
+        for (int i = 0; i < ntrain; i += batch) {
+            for (size_t q = 0; q < batch * PER; q++)
+                gf[q] = eps * G[i * PER + q];
+            if (apf_transfer_forward(T, gf, batch, 1, gh))
+                die("T forward");
+            double l = 0;
+            for (size_t q = 0; q < batch * PER; q++) {
+                float rdiff = gh[q] - tgt[i * PER + q];
+                l += (double)rdiff * rdiff;
+                dgh[q] = 2.0f * rdiff / (float)(batch * PER);
+            }
+            lsum += l / (batch * PER);
+            if (apf_transfer_backward(T, dgh, batch) || apf_transfer_adam_step(T, lr))
+                die("T step");
+            progress("stage 1 epoch", i + batch, ntrain, t0, lsum * batch / (i + batch));
+        }
+        VALIDATE("stage1", 0, ep + 1, lsum * batch / ntrain);
+        snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
+        if (apf_transfer_save(T, path))
+            die(path);
+    }
+    free(tgt);
+
+    /* ---- stage 2: T and E jointly maximise the ensemble distance (Eq. 9, 10) ---- */
+    snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
+    if (s1_epochs == 0 && apf_transfer_save(T, path))
+        die(path);
+    int runs = compare ? 2 : 1;
+    for (int run = 0; run < runs; run++) {
+        int use_e = run == 0;
+        apf_transfer *T2 = T;
+        if (run == 1 && apf_transfer_load(path, &T2)) /* same stage-1 start, no E */
+            die(path);
+        apf_transfer_set_threads(T2, threads);
+        apf_transfer *Tsave = T;
+        T = T2;
+        VALIDATE("stage2", use_e, 0, 0.0);
+        for (int ep = 0; ep < s2_epochs; ep++) {
+            double t0 = now_s(), lsum = 0;
+            for (int i = 0; i < ntrain; i += batch) {
+                for (size_t q = 0; q < batch * PER; q++)
+                    gf[q] = eps * G[i * PER + q];
+                if (apf_transfer_forward(T2, gf, batch, 1, gh))
+                    die("T forward");
+                if (use_e)
+                    apf_enhancer_output(enh, eu);
+                for (size_t q = 0; q < batch * PER; q++) {
+                    float pre = gh[q] + (use_e ? eu[q % PER] : 0.0f);
+                    float s = pre < -eps ? -eps : pre > eps ? eps : pre;
+                    float v = X[i * PER + q] + s;
+                    xp[q] = v < 0 ? 0 : v > 255 ? 255 : v;
+                    dgh[q] = pre; /* keep pre for the mask below */
+                }
+                for (int k = 0; k < K; k++)
+                    cb[k] = clean[k] + (size_t)i * apf_model_embedding_dim(E.m[k]);
+                /* loss L = -mean D: gradient of -D / batch */
+                double D = ensemble_grad(&E, cb, xp, batch, -1.0f / batch, dx, tmp);
+                lsum += -D;
+                memset(deu, 0, PER * sizeof(float));
+                for (size_t q = 0; q < batch * PER; q++) {
+                    float pre = dgh[q], v = X[i * PER + q] + (pre < -eps ? -eps : pre > eps ? eps : pre);
+                    float g = dx[q] * (float)(v > 0 && v < 255) * (float)(pre > -eps && pre < eps);
+                    dgh[q] = g;
+                    deu[q % PER] += g;
+                }
+                if (apf_transfer_backward(T2, dgh, batch) || apf_transfer_adam_step(T2, lr))
+                    die("T step");
+                if (use_e && (apf_enhancer_backward(enh, deu) || apf_enhancer_adam_step(enh, lr)))
+                    die("E step");
+                progress(use_e ? "stage 2 (T + E)" : "stage 2 (T only)", i + batch, ntrain, t0,
+                         lsum * batch / (i + batch));
+            }
+            VALIDATE("stage2", use_e, ep + 1, lsum * batch / ntrain);
+            if (use_e) {
+                char p2[4096];
+                snprintf(p2, sizeof p2, "%s/transfer.apfm", out_dir);
+                if (apf_transfer_save(T2, p2))
+                    die(p2);
+                snprintf(p2, sizeof p2, "%s/enhancer.apfm", out_dir);
+                if (apf_enhancer_save(enh, p2))
+                    die(p2);
+            } else {
+                char p2[4096];
+                snprintf(p2, sizeof p2, "%s/transfer-no-enhancer.apfm", out_dir);
+                apf_transfer_save(T2, p2);
+            }
+        }
+        T = Tsave;
+        if (run == 1)
+            apf_transfer_free(T2);
+    }
+    if (s2_epochs == 0) {
+        snprintf(path, sizeof path, "%s/enhancer.apfm", out_dir);
+        if (apf_enhancer_save(enh, path))
+            die(path);
+    }
+    fclose(log);
+    /* convergence: mean server ASR per stage-2 epoch, with E (red) and without (blue) */
+    double y[2 * 64];
+    int pts = npoints[1] > 0 ? npoints[1] : 1;
+    if (compare && npoints[0] < pts)
+        pts = npoints[0];
+    for (int q = 0; q < pts; q++) {
+        y[q] = curve[1][q];
+        y[pts + q] = compare ? curve[0][q] : curve[1][q];
+    }
+    snprintf(path, sizeof path, "%s/convergence.png", out_dir);
+    plot(y, compare ? 2 : 1, pts, path);
+    fprintf(stderr, "wrote %s/{transfer,enhancer}.apfm, log.csv, convergence.png\n", out_dir);
+    apf_transfer_free(T);
+    apf_enhancer_free(enh);
+    apf_evaluator_free(ev);
+    for (int k = 0; k < K; k++) {
+        apf_model_free(E.m[k]);
+        free(clean[k]);
+    }
+    return 0;
+}
