@@ -4,9 +4,12 @@
  *            [--probe P.apfm] [--attacks fgsm,i-fgsm,...] [--eps 8] [--iterations 30]
  *            [--max-pairs N] [--accessible] [--accessible-pairs N] [--jpeg Q]
  *            [--adv-adv ATTACK] [--enrolled] [--threads T] [--seed S] [--out DIR]
+ *            [--transfer T.apfm [--enhancer E.apfm]]
  *
  * Writes DIR/table.md (the paper's Table 2 shape: one block per recognizer,
- * rows APF_g and "original accessible", columns the attacks), DIR/results.json,
+ * rows APF_g, APF_ĝ (with --transfer: s = clip(T(g))), APF_s (with
+ * --enhancer too: s = clip(T(g) + E(u))) and "original accessible", columns
+ * the attacks), DIR/results.json,
  * DIR/examples.png (original | protected | noise x10), DIR/ssim.csv and
  * DIR/ssim_hist.png. Progress goes to stderr. */
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apf/apf_cloud.h"
 #include "apf/apf_end.h"
 #include "apf/apf_eval.h"
 #include "lfw.h"
@@ -164,7 +168,7 @@ int main(int argc, char **argv)
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm";
-    const char *adv_adv = "di2-fgsm";
+    const char *adv_adv = "di2-fgsm", *transfer_path = NULL, *enhancer_path = NULL;
     int fold = 8, iters = 30, max_pairs = 0, accessible = 0, acc_pairs = 100, jpeg_q = 75;
     int threads = 2, enrolled_mode = 0;
     float eps = 8;
@@ -187,6 +191,8 @@ int main(int argc, char **argv)
         else if (OPT("--threads")) threads = atoi(v);
         else if (OPT("--seed")) seed = strtoull(v, NULL, 0);
         else if (OPT("--out")) out_dir = v;
+        else if (OPT("--transfer")) transfer_path = v;
+        else if (OPT("--enhancer")) enhancer_path = v;
         else if (!strcmp(a, "--accessible")) accessible = 1;
         else if (!strcmp(a, "--enrolled")) enrolled_mode = 1;
         else {
@@ -228,6 +234,14 @@ int main(int argc, char **argv)
         memcpy(B + i * PER, img + set.pairs[i].b * PER, PER);
         same[i] = (uint8_t)set.pairs[i].same;
     }
+    apf_transfer *T = NULL;
+    apf_enhancer *EN = NULL;
+    if (transfer_path && apf_transfer_load(transfer_path, &T))
+        die(transfer_path);
+    if (T)
+        apf_transfer_set_threads(T, threads);
+    if (enhancer_path && (!T || apf_enhancer_load(enhancer_path, &EN)))
+        die("--enhancer needs --transfer and a readable file");
     apf_evaluator *ev;
     if (apf_evaluator_create((const char *const *)model_paths, nm, threads, &ev))
         die("models");
@@ -248,6 +262,8 @@ int main(int argc, char **argv)
         acc_pairs = npos;
 
     double asr_g[APF_ATTACK_COUNT][MAXM], asr_jpeg[APF_ATTACK_COUNT][MAXM], asr_acc[APF_ATTACK_COUNT][MAXM];
+    double asr_gh[APF_ATTACK_COUNT][MAXM], asr_s[APF_ATTACK_COUNT][MAXM], asr_s_jpeg[APF_ATTACK_COUNT][MAXM];
+    double ssim_s_mean[APF_ATTACK_COUNT], ssim_s_min[APF_ATTACK_COUNT];
     int matched0[MAXM] = {0};
     double *ssim = malloc(sizeof(double) * na * npos), ssim_mean[APF_ATTACK_COUNT], ssim_min[APF_ATTACK_COUNT];
     double t4[2][2][MAXM]; /* [delta on/off][adv-orig, adv-adv][model] */
@@ -269,7 +285,51 @@ int main(int argc, char **argv)
             die(probe_path);
         char label[64];
         snprintf(label, sizeof label, "APF_g %s", apf_attack_name(atts[a]));
-        protect(pr, A, enrolled_mode ? B : NULL, npos, eps, P, label);
+        if (T) {
+            /* the cloud rows need g itself: compute it once, derive APF_g, APF_ĝ, APF_s */
+            int8_t *gall = malloc(npos * PER);
+            float *sn = malloc(16 * PER * sizeof(float));
+            uint8_t *GH = malloc(npos * PER), *SS = malloc(npos * PER);
+            double t0 = now_s();
+            for (int i = 0; i < npos; i += 16) {
+                int c = npos - i < 16 ? npos - i : 16;
+                if (apf_probe_gradient(pr, A + i * PER, enrolled_mode ? B + i * PER : NULL, c, S, gall + i * PER))
+                    die(label);
+                apf_apply_perturbation(A + i * PER, gall + i * PER, c * PER, eps, P + i * PER);
+                for (int pass = 0; pass < 2 && !(pass == 1 && !EN); pass++) {
+                    if (apf_cloud_noise(T, pass ? EN : NULL, gall + i * PER, c, eps, sn))
+                        die("cloud noise");
+                    uint8_t *dst = (pass ? SS : GH) + i * PER;
+                    for (size_t q = 0; q < c * PER; q++) {
+                        float v = roundf(A[i * PER + q] + sn[q]);
+                        dst[q] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                    }
+                }
+                fprintf(stderr, "\r  %-40s %4d/%d faces  %5.1f faces/s ", label, i + c, npos, (i + c) / (now_s() - t0));
+            }
+            fprintf(stderr, "\n");
+            ssim_s_mean[a] = 0, ssim_s_min[a] = 1;
+            for (int m = 0; m < nm; m++) {
+                apf_evaluator_asr(ev, m, A, GH, B, npos, S, &asr_gh[a][m], NULL, NULL);
+                asr_s[a][m] = asr_s_jpeg[a][m] = NAN;
+                if (EN) {
+                    apf_evaluator_asr(ev, m, A, SS, B, npos, S, &asr_s[a][m], NULL, NULL);
+                    jpeg_round_trip(SS, npos, jpeg_q, J);
+                    apf_evaluator_asr(ev, m, A, J, B, npos, S, &asr_s_jpeg[a][m], NULL, NULL);
+                }
+            }
+            for (int i = 0; EN && i < npos; i++) {
+                double sv;
+                apf_ssim(A + i * PER, SS + i * PER, S, S, &sv, NULL);
+                ssim_s_mean[a] += sv / npos;
+                ssim_s_min[a] = fmin(ssim_s_min[a], sv);
+            }
+            if (EN && atts[a] == APF_ATTACK_DI2FGSM)
+                write_grid(A, SS, npos, out_dir);
+            free(gall), free(sn), free(GH), free(SS);
+        } else {
+            protect(pr, A, enrolled_mode ? B : NULL, npos, eps, P, label);
+        }
         jpeg_round_trip(P, npos, jpeg_q, J);
         ssim_mean[a] = 0, ssim_min[a] = 1;
         for (int i = 0; i < npos; i++) {
@@ -286,7 +346,7 @@ int main(int argc, char **argv)
                 die("asr");
             matched0[m] = b0;
         }
-        if (a == 0 || atts[a] == APF_ATTACK_DI2FGSM)
+        if ((a == 0 || atts[a] == APF_ATTACK_DI2FGSM) && !EN)
             write_grid(A, P, npos, out_dir);
         if (atts[a] == adv_att) {
             /* Table 4: adv-orig and adv-adv, with and without the Eq. 13 offset */
@@ -367,6 +427,19 @@ int main(int argc, char **argv)
         fprintf(md, "\n| | APF_g after JPEG q%d |", jpeg_q);
         for (int a = 0; a < na; a++)
             fprintf(md, " %.1f%% |", 100 * asr_jpeg[a][m]);
+        if (T) {
+            fprintf(md, "\n| | APF_ĝ |");
+            for (int a = 0; a < na; a++)
+                fprintf(md, " %.1f%% |", 100 * asr_gh[a][m]);
+        }
+        if (EN) {
+            fprintf(md, "\n| | APF_s |");
+            for (int a = 0; a < na; a++)
+                fprintf(md, " %.1f%% |", 100 * asr_s[a][m]);
+            fprintf(md, "\n| | APF_s after JPEG q%d |", jpeg_q);
+            for (int a = 0; a < na; a++)
+                fprintf(md, " %.1f%% |", 100 * asr_s_jpeg[a][m]);
+        }
         if (accessible) {
             fprintf(md, "\n| | original accessible (%d pairs) |", acc_pairs);
             for (int a = 0; a < na; a++)
@@ -374,10 +447,16 @@ int main(int argc, char **argv)
         }
         fprintf(md, "\n");
     }
-    fprintf(md, "| SSIM | mean / min |");
+    fprintf(md, "| SSIM APF_g | mean / min |");
     for (int a = 0; a < na; a++)
         fprintf(md, " %.3f / %.3f |", ssim_mean[a], ssim_min[a]);
     fprintf(md, "\n");
+    if (EN) {
+        fprintf(md, "| SSIM APF_s | mean / min |");
+        for (int a = 0; a < na; a++)
+            fprintf(md, " %.3f / %.3f |", ssim_s_mean[a], ssim_s_min[a]);
+        fprintf(md, "\n");
+    }
     if (have_t4) {
         fprintf(md, "\nTable 4 analogue (%s): ASR of protected vs original (adv-orig) and protected vs "
                     "protected (adv-adv) photos of the same person.\n\n| recognizer | adv-orig with delta | "
@@ -402,6 +481,10 @@ int main(int argc, char **argv)
                     apf_attack_name(atts[a]), asr_g[a][m], asr_jpeg[a][m]);
             if (accessible)
                 fprintf(js, ", \"asr_original_accessible\": %.4f", asr_acc[a][m]);
+            if (T)
+                fprintf(js, ", \"asr_apf_ghat\": %.4f", asr_gh[a][m]);
+            if (EN)
+                fprintf(js, ", \"asr_apf_s\": %.4f, \"asr_apf_s_jpeg\": %.4f", asr_s[a][m], asr_s_jpeg[a][m]);
             fprintf(js, "}");
         }
         fprintf(js, "}");
@@ -415,7 +498,15 @@ int main(int argc, char **argv)
     for (int a = 0; a < na; a++)
         fprintf(js, "%s\"%s\": {\"mean\": %.5f, \"min\": %.5f}", a ? ", " : "", apf_attack_name(atts[a]),
                 ssim_mean[a], ssim_min[a]);
-    fprintf(js, "}\n}\n");
+    fprintf(js, "}");
+    if (EN) {
+        fprintf(js, ",\n  \"ssim_apf_s\": {");
+        for (int a = 0; a < na; a++)
+            fprintf(js, "%s\"%s\": {\"mean\": %.5f, \"min\": %.5f}", a ? ", " : "", apf_attack_name(atts[a]),
+                    ssim_s_mean[a], ssim_s_min[a]);
+        fprintf(js, "}");
+    }
+    fprintf(js, "\n}\n");
     fprintf(csv, "attack,pair,ssim\n");
     double lo = 1;
     for (int a = 0; a < na; a++)
@@ -433,6 +524,8 @@ int main(int argc, char **argv)
     if (f)
         fclose(f);
     apf_evaluator_free(ev);
+    apf_transfer_free(T);
+    apf_enhancer_free(EN);
     lfw_free(&set);
     free(img), free(A), free(B), free(same), free(P), free(PB), free(J), free(ssim);
     return 0;

@@ -295,7 +295,7 @@ int main(int argc, char **argv)
         E.w[k] = 1.0f / K; /* alpha_k = 1/K */
         eval_paths[ne++] = servers[k];
     }
-    if (holdout && *holdout)
+    if (holdout && *holdout) /* "" skips the held-out recognizer */
         eval_paths[ne++] = holdout;
     eval_paths[ne++] = probe_path;
     apf_evaluator *ev;

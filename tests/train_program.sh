@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# apf-train on a small folder of its own: a short run lowers its stage-1
+# loss, writes loadable T and E, and apf-eval uses them for the APF_ĝ and
+# APF_s rows.
+set -euo pipefail
+train=$1; eval=$2; models=$3; shared=$4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+src="$shared/data/lfw/aligned112"
+# validation identities (in the pairs file) and training identities (not in it)
+val_ids="Aaron_Peirsol Abel_Pacheco Akhmed_Zakayev Aleksander_Kwasniewski"
+for id in $val_ids; do
+  mkdir -p "$work/faces/$id"
+  cp "$src/$id/${id}_0001.jpg" "$src/$id/${id}_0002.jpg" "$work/faces/$id/"
+done
+n=0
+for dir in "$src"/*/; do
+  id=$(basename "$dir")
+  case " $val_ids " in *" $id "*) continue ;; esac
+  [ -f "$dir/${id}_0001.jpg" ] || continue
+  mkdir -p "$work/faces/$id" && cp "$dir/${id}_0001.jpg" "$work/faces/$id/"
+  n=$((n + 1)); [ $n -ge 8 ] && break
+done
+cat > "$work/pairs.txt" <<P
+1	3
+Aaron_Peirsol	1	2
+Abel_Pacheco	1	2
+Akhmed_Zakayev	1	2
+Aaron_Peirsol	1	Abel_Pacheco	2
+Akhmed_Zakayev	2	Aleksander_Kwasniewski	1
+Abel_Pacheco	1	Aleksander_Kwasniewski	2
+P
+fail() { echo "FAIL: $*"; exit 1; }
+"$train" --faces "$work/faces" --pairs "$work/pairs.txt" --val-fold 1 --train 8 --val 3 --batch 8 \
+  --probe "$models/mobilefacenet.apfm" --servers "$models/mobileface.apfm" --holdout "" \
+  --iterations 1 --universal-epochs 1 --stage1-epochs 4 --stage2-epochs 1 --lr 3e-3 --base 8 \
+  --out "$work/train" > "$work/train.out" 2> "$work/train.err" || { cat "$work/train.err"; fail "apf-train"; }
+for f in transfer.apfm enhancer.apfm log.csv convergence.png; do
+  [ -s "$work/train/$f" ] || fail "missing $f"
+done
+/usr/bin/python3 - "$work/train/log.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+s1 = [float(r["loss"]) for r in rows if r["stage"] == "stage1"]
+assert len(s1) == 4, s1
+assert s1[-1] < s1[0], "stage-1 loss did not fall: %s" % s1
+s2 = [r for r in rows if r["stage"] == "stage2"]
+assert len(s2) == 2, s2
+print("stage-1 loss", s1)
+PY
+grep -q "faces/s" "$work/train.err" || fail "no progress"
+"$eval" --faces "$work/faces" --pairs "$work/pairs.txt" --fold 1 --models "$models/mobileface.apfm" \
+  --probe "$models/mobilefacenet.apfm" --attacks i-fgsm --iterations 1 --adv-adv i-fgsm \
+  --transfer "$work/train/transfer.apfm" --enhancer "$work/train/enhancer.apfm" --out "$work/eval" \
+  > "$work/eval.out" 2> "$work/eval.err" || { cat "$work/eval.err"; fail "apf-eval"; }
+grep -q "APF_ĝ" "$work/eval/table.md" || fail "no APF_ĝ row"
+grep -q "| APF_s |" "$work/eval/table.md" || fail "no APF_s row"
+grep -q "SSIM APF_s" "$work/eval/table.md" || fail "no APF_s SSIM"
+echo "1 passed, 0 failed"
