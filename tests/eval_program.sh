@@ -7,19 +7,8 @@ exe=$1; models=$2; shared=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 src="$shared/data/lfw/aligned112"
-for id in Aaron_Peirsol Abel_Pacheco Akhmed_Zakayev Aleksander_Kwasniewski; do
-  mkdir -p "$work/faces/$id"
-  cp "$src/$id/${id}_0001.jpg" "$src/$id/${id}_0002.jpg" "$work/faces/$id/"
-done
-cat > "$work/pairs.txt" <<P
-1	3
-Aaron_Peirsol	1	2
-Abel_Pacheco	1	2
-Akhmed_Zakayev	1	2
-Aaron_Peirsol	1	Abel_Pacheco	2
-Akhmed_Zakayev	2	Aleksander_Kwasniewski	1
-Abel_Pacheco	1	Aleksander_Kwasniewski	2
-P
+. "$(dirname "$0")/lfw_folder.sh"
+make_lfw_folder "$work" "$src"
 "$exe" --faces "$work/faces" --pairs "$work/pairs.txt" --fold 1 \
   --models "$models/mobilefacenet.apfm,$models/mobileface.apfm" --probe "$models/mobilefacenet.apfm" \
   --attacks fgsm,i-fgsm --iterations 2 --adv-adv i-fgsm --accessible --accessible-pairs 2 \

@@ -7,12 +7,10 @@ train=$1; eval=$2; models=$3; shared=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 src="$shared/data/lfw/aligned112"
-# validation identities (in the pairs file) and training identities (not in it)
-val_ids="Aaron_Peirsol Abel_Pacheco Akhmed_Zakayev Aleksander_Kwasniewski"
-for id in $val_ids; do
-  mkdir -p "$work/faces/$id"
-  cp "$src/$id/${id}_0001.jpg" "$src/$id/${id}_0002.jpg" "$work/faces/$id/"
-done
+. "$(dirname "$0")/lfw_folder.sh"
+make_lfw_folder "$work" "$src"
+val_ids=$VAL_IDS
+# training identities: ones not in the pairs file
 n=0
 for dir in "$src"/*/; do
   id=$(basename "$dir")
@@ -21,15 +19,6 @@ for dir in "$src"/*/; do
   mkdir -p "$work/faces/$id" && cp "$dir/${id}_0001.jpg" "$work/faces/$id/"
   n=$((n + 1)); [ $n -ge 8 ] && break
 done
-cat > "$work/pairs.txt" <<P
-1	3
-Aaron_Peirsol	1	2
-Abel_Pacheco	1	2
-Akhmed_Zakayev	1	2
-Aaron_Peirsol	1	Abel_Pacheco	2
-Akhmed_Zakayev	2	Aleksander_Kwasniewski	1
-Abel_Pacheco	1	Aleksander_Kwasniewski	2
-P
 fail() { echo "FAIL: $*"; exit 1; }
 "$train" --faces "$work/faces" --pairs "$work/pairs.txt" --val-fold 1 --train 8 --val 3 --batch 8 \
   --probe "$models/mobilefacenet.apfm" --servers "$models/mobileface.apfm" --holdout "" \

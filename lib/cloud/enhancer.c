@@ -152,14 +152,11 @@ apf_status apf_enhancer_load(const char *path, apf_enhancer **out)
     if (!path || !out)
         return apf_fail(APF_E_INVALID, "enhancer: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return apf_fail(APF_E_IO, "enhancer: cannot open %s", path);
-    uint8_t *buf = malloc(1 << 22);
-    size_t size = buf ? fread(buf, 1, 1 << 22, f) : 0;
-    fclose(f);
-    if (!buf)
-        return apf_fail(APF_E_NOMEM, "enhancer: out of memory");
+    uint8_t *buf;
+    size_t size;
+    apf_status rs = apf_read_file(path, (size_t)4 << 20, "enhancer", &buf, &size);
+    if (rs)
+        return rs;
     apfm_meta meta;
     graph g;
     apf_status st = apfm_parse(buf, size, &meta, &g);

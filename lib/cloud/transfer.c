@@ -187,21 +187,11 @@ apf_status apf_transfer_load(const char *path, apf_transfer **out)
     if (!path || !out)
         return apf_fail(APF_E_INVALID, "transfer: NULL argument");
     *out = NULL;
-    size_t size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return apf_fail(APF_E_IO, "transfer: cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = len > 0 && len < (1L << 28) ? malloc((size_t)len) : NULL;
-    if (buf)
-        size = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    if (!buf || size != (size_t)len) {
-        free(buf);
-        return apf_fail(APF_E_IO, "transfer: cannot read %s", path);
-    }
+    uint8_t *buf;
+    size_t size;
+    apf_status rs = apf_read_file(path, APFM_MAX_PAYLOAD + APFM_HEADER_SIZE, "transfer", &buf, &size);
+    if (rs)
+        return rs;
     apf_transfer *t = calloc(1, sizeof *t);
     if (!t) {
         free(buf);

@@ -313,30 +313,12 @@ apf_status apf_image_load(const char *path, apf_image **out)
     if (!path || !out)
         return apf_fail(APF_E_INVALID, "image: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return apf_fail(APF_E_IO, "image: cannot open %s: %s", path, strerror(errno));
-    long size = -1;
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return apf_fail(APF_E_IO, "image: %s is not a regular file", path);
-    }
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0 || (size_t)size > MAX_FILE) {
-        fclose(f);
-        return apf_fail(size < 0 ? APF_E_IO : APF_E_LIMIT, "image: cannot read %s", path);
-    }
-    uint8_t *buf = malloc(size ? (size_t)size : 1);
-    if (!buf) {
-        fclose(f);
-        return apf_fail(APF_E_NOMEM, "image: out of memory");
-    }
-    size_t got = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    apf_status st = got == (size_t)size ? apf_image_decode(buf, got, out)
-                                        : apf_fail(APF_E_IO, "image: short read on %s", path);
+    uint8_t *buf;
+    size_t size;
+    apf_status st = apf_read_file(path, MAX_FILE, "image", &buf, &size);
+    if (st)
+        return st;
+    st = apf_image_decode(buf, size, out);
     free(buf);
     if (st && st != APF_E_IO) {
         char msg[400];

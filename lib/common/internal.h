@@ -31,6 +31,12 @@ static inline int apf_mul_size(size_t a, size_t b, size_t *out)
     return 0;
 }
 
+#define apf_read_file apf__read_file
+/* Read a regular file of at most max bytes into a malloc'd buffer; errors
+ * name `what` ("model", "image") and the path. */
+APF_PRIVATE apf_status apf_read_file(const char *path, size_t max, const char *what, uint8_t **data,
+                                     size_t *size);
+
 #define apf_calloc apf__calloc
 #define apf_has_nonfinite apf__has_nonfinite
 #define apf_use_threads apf__use_threads

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "model_file.h"
 
@@ -54,38 +53,12 @@ apf_status apf_model_load(const char *path, apf_model **out)
     if (!path || !out)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return apf_fail(APF_E_IO, "model: cannot open %s", path);
-    uint8_t *buf = NULL;
-    long size = -1;
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return apf_fail(APF_E_IO, "model: %s is not a regular file", path);
-    }
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return apf_fail(APF_E_IO, "model: cannot size %s", path);
-    }
-    if ((uint64_t)size > APFM_MAX_PAYLOAD + APFM_HEADER_SIZE) {
-        fclose(f);
-        return apf_fail(APF_E_LIMIT, "model: %s is %ld bytes, over the limit", path, size);
-    }
-    buf = malloc(size ? (size_t)size : 1);
-    if (!buf) {
-        fclose(f);
-        return apf_fail(APF_E_NOMEM, "model: out of memory");
-    }
-    size_t got = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    if (got != (size_t)size) {
-        free(buf);
-        return apf_fail(APF_E_IO, "model: short read on %s", path);
-    }
-    apf_status st = apf_model_load_memory(buf, (size_t)size, out);
+    uint8_t *buf;
+    size_t size;
+    apf_status rs = apf_read_file(path, APFM_MAX_PAYLOAD + APFM_HEADER_SIZE, "model", &buf, &size);
+    if (rs)
+        return rs;
+    apf_status st = apf_model_load_memory(buf, size, out);
     free(buf);
     if (st) {
         char msg[400];
