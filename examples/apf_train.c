@@ -4,11 +4,13 @@
  *             [--probe P.apfm] [--servers A.apfm,B.apfm] [--holdout C.apfm]
  *             [--attack di2-fgsm] [--iterations 10] [--eps 8] [--batch 16] [--lr 1e-4]
  *             [--base 16] [--universal-epochs 2] [--stage1-epochs 3] [--stage2-epochs 3]
- *             [--compare-no-enhancer] [--seed S] [--threads T] [--out DIR] [--resume]
+ *             [--u-budget B] [--compare-no-enhancer] [--seed S] [--threads T] [--out DIR] [--resume]
  *
  * Training faces: every identity of the folder that does not appear in the
  * validation fold of the pairs file. Validation: the fold's first N positive
  * pairs, ASR (Eq. 11) of APF_s at thresholds calibrated on the whole fold.
+ * u is optimised within +-B (default eps/2): a u saturated at +-eps would
+ * saturate clip(T(g) + E(u)) and leave T no gradient in stage 2.
  * Writes DIR/transfer.apfm, DIR/enhancer.apfm (u and E), checkpoints,
  * DIR/log.csv (stage, epoch, loss, ASR per recognizer) and DIR/convergence.png.
  */
@@ -160,7 +162,7 @@ int main(int argc, char **argv)
     char servers_arg[2048] = "models/faceres.apfm,models/mobileface.apfm";
     int val_fold = 8, ntrain = 512, nval = 64, iters = 10, batch = 16, base = 16, threads = 2;
     int u_epochs = 2, s1_epochs = 3, s2_epochs = 3, compare = 0, resume = 0;
-    float eps = 8, lr = 1e-4f;
+    float eps = 8, lr = 1e-4f, u_budget = -1;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -178,6 +180,7 @@ int main(int argc, char **argv)
         else if (OPT("--eps")) eps = (float)atof(v);
         else if (OPT("--batch")) batch = atoi(v);
         else if (OPT("--lr")) lr = (float)atof(v);
+        else if (OPT("--u-budget")) u_budget = (float)atof(v);
         else if (OPT("--base")) base = atoi(v);
         else if (OPT("--universal-epochs")) u_epochs = atoi(v);
         else if (OPT("--stage1-epochs")) s1_epochs = atoi(v);
@@ -196,6 +199,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-train: need 1 <= batch <= 64, train >= batch, val >= 1\n");
         return 2;
     }
+    if (u_budget < 0)
+        u_budget = eps / 2;
     mkdir(out_dir, 0755);
     char path[4096];
 
@@ -376,7 +381,7 @@ int main(int argc, char **argv)
                 for (int b = 0; b < batch; b++)
                     s += dx[b * PER + q];
                 float v = u[q] + 1.0f * (float)((s > 0) - (s < 0)); /* step 1 pixel */
-                u[q] = v < -eps ? -eps : v > eps ? eps : v;
+                u[q] = v < -u_budget ? -u_budget : v > u_budget ? u_budget : v;
             }
             progress("universal u", i + batch, ntrain, t0, dsum * batch / (i + batch));
         }
