@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine: install dependencies, fetch and
 # import the pinned face models, build, and run the main job on the bundled
-# defaults (see README.md).
+# defaults: protect the sample faces in examples/faces through the APF split
+# (device probe -> gradient blob -> cloud filter with the shipped T and E ->
+# noise blob -> device), writing out/protected/*.protected.png.
 set -euo pipefail
 cd "$(dirname "$0")"
 tools/install-deps.sh
 tools/setup-models.sh
 [ -d build ] || meson setup build
 meson compile -C build
-build/bench/apf-bench-models --models models --lfw ../shared/data/lfw --fold 8
+build/examples/protect-faces --weights weights --models models --out out/protected examples/faces/*.jpg

@@ -4,7 +4,7 @@
  *            [--probe P.apfm] [--attacks fgsm,i-fgsm,...] [--eps 8] [--iterations 30]
  *            [--max-pairs N] [--accessible] [--accessible-pairs N] [--jpeg Q]
  *            [--adv-adv ATTACK] [--enrolled] [--threads T] [--seed S] [--out DIR]
- *            [--transfer T.apfm [--enhancer E.apfm]]
+ *            [--transfer T.apfm [--enhancer E.apfm [--transfer-s T2.apfm]]]
  *
  * Writes DIR/table.md (the paper's Table 2 shape: one block per recognizer,
  * rows APF_g, APF_ĝ (with --transfer: s = clip(T(g))), APF_s (with
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm";
-    const char *adv_adv = "di2-fgsm", *transfer_path = NULL, *enhancer_path = NULL;
+    const char *adv_adv = "di2-fgsm", *transfer_path = NULL, *enhancer_path = NULL, *transfer_s_path = NULL;
     int fold = 8, iters = 30, max_pairs = 0, accessible = 0, acc_pairs = 100, jpeg_q = 75;
     int threads = 2, enrolled_mode = 0;
     float eps = 8;
@@ -193,6 +193,7 @@ int main(int argc, char **argv)
         else if (OPT("--out")) out_dir = v;
         else if (OPT("--transfer")) transfer_path = v;
         else if (OPT("--enhancer")) enhancer_path = v;
+        else if (OPT("--transfer-s")) transfer_s_path = v; /* T trained jointly with E, for APF_s */
         else if (!strcmp(a, "--accessible")) accessible = 1;
         else if (!strcmp(a, "--enrolled")) enrolled_mode = 1;
         else {
@@ -242,6 +243,11 @@ int main(int argc, char **argv)
         apf_transfer_set_threads(T, threads);
     if (enhancer_path && (!T || apf_enhancer_load(enhancer_path, &EN)))
         die("--enhancer needs --transfer and a readable file");
+    apf_transfer *TS = T;
+    if (transfer_s_path && apf_transfer_load(transfer_s_path, &TS))
+        die(transfer_s_path);
+    if (TS != T)
+        apf_transfer_set_threads(TS, threads);
     apf_evaluator *ev;
     if (apf_evaluator_create((const char *const *)model_paths, nm, threads, &ev))
         die("models");
@@ -297,7 +303,7 @@ int main(int argc, char **argv)
                     die(label);
                 apf_apply_perturbation(A + i * PER, gall + i * PER, c * PER, eps, P + i * PER);
                 for (int pass = 0; pass < 2 && !(pass == 1 && !EN); pass++) {
-                    if (apf_cloud_noise(T, pass ? EN : NULL, gall + i * PER, c, eps, sn))
+                    if (apf_cloud_noise(pass ? TS : T, pass ? EN : NULL, gall + i * PER, c, eps, sn))
                         die("cloud noise");
                     uint8_t *dst = (pass ? SS : GH) + i * PER;
                     for (size_t q = 0; q < c * PER; q++) {
@@ -405,10 +411,15 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(md, "LFW-layout faces `%s`, pairs `%s` fold %d: %d positive pairs protected (%s), eps %.0f, "
-                "%d iterations, probe `%s`, JPEG q%d.\n\nASR (Eq. 11) at each recognizer's best-accuracy threshold "
-                "(calibrated on the fold's %d clean pairs).\n\n",
-            faces_dir, pairs, fold, npos, enrolled_mode ? "x_e = the pair's other photo" : "x_e = x", eps,
-            iters, probe_path, jpeg_q, np);
+                "%d iterations, probe `%s`, JPEG q%d.\n\n", faces_dir, pairs, fold, npos,
+            enrolled_mode ? "x_e = the pair's other photo" : "x_e = x", eps, iters, probe_path, jpeg_q);
+    if (T)
+        fprintf(md, "APF_ĝ: s = clip(T(g)) with T = `%s`. ", transfer_path);
+    if (EN)
+        fprintf(md, "APF_s: s = clip(T(g) + E(u)) with T = `%s`, E and u = `%s`.", transfer_s_path ? transfer_s_path : transfer_path,
+                enhancer_path);
+    fprintf(md, "\n\nASR (Eq. 11) at each recognizer's best-accuracy threshold "
+                "(calibrated on the fold's %d clean pairs).\n\n", np);
     fprintf(md, "| recognizer | row |");
     for (int a = 0; a < na; a++)
         fprintf(md, " %s |", apf_attack_name(atts[a]));
@@ -524,6 +535,8 @@ int main(int argc, char **argv)
     if (f)
         fclose(f);
     apf_evaluator_free(ev);
+    if (TS != T)
+        apf_transfer_free(TS);
     apf_transfer_free(T);
     apf_enhancer_free(EN);
     lfw_free(&set);

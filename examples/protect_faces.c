@@ -5,7 +5,7 @@
  * For each face: the device computes g with the probe and encodes it (the
  * only bytes that would leave the device); the cloud filter turns the blob
  * into a noise blob using the trained T and E; the device decodes s, adds it
- * and writes OUT/<name>.protected.png (never over the input). It prints the
+ * and writes OUT/<name>.protected.png (or -1, -2... : never over any file). It prints the
  * bytes each way, SSIM, and each recognizer's similarity between the
  * original and the protected face. */
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "apf/apf.h"
 
@@ -55,12 +56,12 @@ int main(int argc, char **argv)
     if (apf_probe_create(p, &o, &probe))
         return fail(p);
     apf_transfer *T;
-    apf_enhancer *E;
+    apf_enhancer *E = NULL;
     snprintf(p, sizeof p, "%s/transfer.apfm", weights);
     snprintf(q, sizeof q, "%s/enhancer.apfm", weights);
     if (apf_transfer_load(p, &T))
         return fail(p);
-    if (apf_enhancer_load(q, &E))
+    if (access(q, F_OK) == 0 && apf_enhancer_load(q, &E)) /* E is optional: s = clip(T(g)) */
         return fail(q);
     apf_transfer_set_threads(T, 2);
     const char *names[3] = {"mobilefacenet", "faceres", "faceapi-recognition"};
@@ -121,8 +122,15 @@ int main(int argc, char **argv)
         char *dot = strrchr(basename(base), '.');
         if (dot)
             *dot = 0;
-        snprintf(p, sizeof p, "%s/%s.protected.png", out, basename(base));
-        apf_status st = apf_image_save(prot, p, 0);
+        /* never replace a file: take the first free name.protected[-N].png */
+        apf_status st = APF_E_EXISTS;
+        for (int k = 0; k < 1000 && st == APF_E_EXISTS; k++) {
+            if (k)
+                snprintf(p, sizeof p, "%s/%s.protected-%d.png", out, basename(base), k);
+            else
+                snprintf(p, sizeof p, "%s/%s.protected.png", out, basename(base));
+            st = apf_image_save(prot, p, 0);
+        }
         if (st)
             fprintf(stderr, "protect-faces: %s\n", apf_last_error()), errors++;
         printf("| %s | %zu | %zu | %.3f | %.3f | %.3f | %.3f |\n", basename(base), gsize, ssize, ssim,
