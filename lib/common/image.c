@@ -343,8 +343,16 @@ static apf_status write_new_file(const char *path, const void *data, size_t size
     char *tmp = malloc(n + 16);
     if (!tmp)
         return apf_fail(APF_E_NOMEM, "save: out of memory");
-    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
+    /* like mkstemp, but created with 0666 so the user's umask decides the
+     * final permissions (mkstemp would leave the photo at 0600) */
+    int fd = -1;
+    static _Thread_local unsigned seq;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        snprintf(tmp, n + 16, "%s.tmp-%06x", path, ((unsigned)getpid() * 2654435761u + seq++ * 40503u) & 0xffffff);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0) {
         apf_status st = apf_fail(APF_E_IO, "save: cannot create a file beside %s: %s", path,
                                  strerror(errno));
