@@ -270,6 +270,7 @@ int main(int argc, char **argv)
     double asr_g[APF_ATTACK_COUNT][MAXM], asr_jpeg[APF_ATTACK_COUNT][MAXM], asr_acc[APF_ATTACK_COUNT][MAXM];
     double asr_gh[APF_ATTACK_COUNT][MAXM], asr_s[APF_ATTACK_COUNT][MAXM], asr_s_jpeg[APF_ATTACK_COUNT][MAXM];
     double ssim_s_mean[APF_ATTACK_COUNT], ssim_s_min[APF_ATTACK_COUNT];
+    double ssim_gh_mean[APF_ATTACK_COUNT], ssim_gh_min[APF_ATTACK_COUNT];
     int matched0[MAXM] = {0};
     double *ssim = malloc(sizeof(double) * na * npos), ssim_mean[APF_ATTACK_COUNT], ssim_min[APF_ATTACK_COUNT];
     double t4[2][2][MAXM]; /* [delta on/off][adv-orig, adv-adv][model] */
@@ -315,6 +316,13 @@ int main(int argc, char **argv)
             }
             fprintf(stderr, "\n");
             ssim_s_mean[a] = 0, ssim_s_min[a] = 1;
+            ssim_gh_mean[a] = 0, ssim_gh_min[a] = 1;
+            for (int i = 0; i < npos; i++) {
+                double sv;
+                apf_ssim(A + i * PER, GH + i * PER, S, S, &sv, NULL);
+                ssim_gh_mean[a] += sv / npos;
+                ssim_gh_min[a] = fmin(ssim_gh_min[a], sv);
+            }
             for (int m = 0; m < nm; m++) {
                 apf_evaluator_asr(ev, m, A, GH, B, npos, S, &asr_gh[a][m], NULL, NULL);
                 asr_s[a][m] = asr_s_jpeg[a][m] = NAN;
@@ -462,6 +470,12 @@ int main(int argc, char **argv)
     for (int a = 0; a < na; a++)
         fprintf(md, " %.3f / %.3f |", ssim_mean[a], ssim_min[a]);
     fprintf(md, "\n");
+    if (T) {
+        fprintf(md, "| SSIM APF_ĝ | mean / min |");
+        for (int a = 0; a < na; a++)
+            fprintf(md, " %.3f / %.3f |", ssim_gh_mean[a], ssim_gh_min[a]);
+        fprintf(md, "\n");
+    }
     if (EN) {
         fprintf(md, "| SSIM APF_s | mean / min |");
         for (int a = 0; a < na; a++)
