@@ -329,12 +329,19 @@ apf_status apf_model_embed_backward(apf_model *m, const float *faces, int n, int
     return st;
 }
 
-apf_status apf_model_forward_raw(apf_model *m, const float *input, int n, int train, float *output)
+/* Forward on the network's own input tensor (no resize, no preprocessing).
+ * Copies the last node into `output` (may be NULL) and every listed output
+ * into `outputs` (may be NULL). */
+static apf_status forward_tensor(apf_model *m, const float *input, int n, int train, float *output,
+                                 float *const *outputs)
 {
-    if (!m || !input || !output)
+    if (!m || !input || (!output && !outputs))
         return apf_fail(APF_E_INVALID, "model: NULL argument");
     if (n < 1 || n > MAX_BATCH)
         return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
+    for (int k = 0; outputs && k < m->g.n_out; k++)
+        if (!outputs[k])
+            return apf_fail(APF_E_INVALID, "model: output buffer %d is NULL", k);
     size_t count = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
     if (apf_has_nonfinite(input, count))
         return apf_fail(APF_E_NUMERIC, "model: input contains NaN or infinity");
@@ -346,10 +353,21 @@ apf_status apf_model_forward_raw(apf_model *m, const float *input, int n, int tr
         st = get_plan(m, n, train, &p);
     if (!st) {
         memcpy(m->in_buf, input, count * sizeof(float));
-        st = gplan_forward(p, m->in_buf, output);
+        st = gplan_forward(p, m->in_buf, output ? output : m->raw_buf);
+    }
+    for (int k = 0; !st && outputs && k < m->g.n_out; k++) {
+        const gnode *o = &m->g.nodes[m->g.out[k]];
+        memcpy(outputs[k], gplan_output(p, k), (size_t)n * o->h * o->w * o->c * sizeof(float));
     }
     pthread_mutex_unlock(&m->lock);
     return st;
+}
+
+apf_status apf_model_forward_raw(apf_model *m, const float *input, int n, int train, float *output)
+{
+    if (!output)
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    return forward_tensor(m, input, n, train, output, NULL);
 }
 
 int apf_model_output_count(const apf_model *m)
@@ -368,32 +386,9 @@ apf_status apf_model_output_shape(const apf_model *m, int k, int *h, int *w, int
 
 apf_status apf_model_forward_outputs(apf_model *m, const float *input, int n, float *const *outputs)
 {
-    if (!m || !input || !outputs)
+    if (!outputs)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
-    if (n < 1 || n > MAX_BATCH)
-        return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
-    for (int k = 0; k < m->g.n_out; k++)
-        if (!outputs[k])
-            return apf_fail(APF_E_INVALID, "model: output buffer %d is NULL", k);
-    size_t count = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
-    if (apf_has_nonfinite(input, count))
-        return apf_fail(APF_E_NUMERIC, "model: input contains NaN or infinity");
-    pthread_mutex_lock(&m->lock);
-    apf_use_threads(m->threads);
-    gplan *p = NULL;
-    apf_status st = reserve(m, n);
-    if (!st)
-        st = get_plan(m, n, 0, &p);
-    if (!st) {
-        memcpy(m->in_buf, input, count * sizeof(float));
-        st = gplan_forward(p, m->in_buf, m->raw_buf);
-    }
-    for (int k = 0; !st && k < m->g.n_out; k++) {
-        const gnode *o = &m->g.nodes[m->g.out[k]];
-        memcpy(outputs[k], gplan_output(p, k), (size_t)n * o->h * o->w * o->c * sizeof(float));
-    }
-    pthread_mutex_unlock(&m->lock);
-    return st;
+    return forward_tensor(m, input, n, 0, NULL, outputs);
 }
 
 apf_status apf_model_backward_raw(apf_model *m, const float *d_output, int n, float *d_input)
