@@ -1,7 +1,8 @@
 /* Cloud-side benchmark: milliseconds per face of the cloud filter (blob in,
  * blob out) at batch 1 and 32, and training throughput of T (forward +
- * backward + Adam) at batch 16. Uses the shipped weights when present,
- * else a fresh U-Net of the same shape.
+ * backward + Adam) at batch 16. Uses the shipped T (and E when
+ * DIR/enhancer.apfm exists), else a fresh U-Net of the same shape; the
+ * gradients are uniform random ternary maps.
  *
  *   apf-bench-cloud [--weights DIR] [--threads T]
  */
@@ -32,11 +33,12 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
     }
-    char p[4096];
+    char p[4096], what_buf[4096];
     apf_transfer *T;
     apf_enhancer *E = NULL;
     snprintf(p, sizeof p, "%s/transfer.apfm", weights);
-    const char *what = p;
+    snprintf(what_buf, sizeof what_buf, "%s", p);
+    const char *what = what_buf;
     if (apf_transfer_load(p, &T)) {
         what = "a fresh U-Net (base 16)";
         if (apf_transfer_create(16, 8.0f, 1, &T)) {
@@ -45,11 +47,12 @@ int main(int argc, char **argv)
         }
     }
     snprintf(p, sizeof p, "%s/enhancer.apfm", weights);
-    if (apf_enhancer_load(p, &E))
+    int have_e = apf_enhancer_load(p, &E) == APF_OK;
+    if (!have_e)
         apf_enhancer_create(NULL, &E);
     apf_transfer_set_threads(T, threads);
-    printf("cloud side: %s, %d threads\n\n| batch | filter ms/face | blob bytes in/face | blob bytes out/face |\n|---|---|---|---|\n",
-           what, threads);
+    printf("cloud side: T %s, E %s, %d threads\n\n| batch | filter ms/face | blob bytes in/face | blob bytes out/face |\n|---|---|---|---|\n",
+           what, have_e ? p : "none (identity, u = 0)", threads);
     int8_t *g = malloc(32 * PER);
     unsigned r = 1;
     for (size_t i = 0; i < 32 * PER; i++) {

@@ -535,8 +535,12 @@ static void upsample(const float *x, float *y, const gnode *xn, const gnode *n, 
     int fh = n->a[A_KH], fw = n->a[A_KW], c = n->c;
     if (adjoint)
         memset((float *)x, 0, (size_t)batch * xn->h * xn->w * c * sizeof(float));
+    /* adjoint: each source row i/fh is written by fh consecutive rows, so
+     * parallelise over source rows to keep writers apart */
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)batch * n->h * n->w * c >= PAR_MIN)
     for (int b = 0; b < batch; b++)
-        for (int i = 0; i < n->h; i++)
+        for (int si = 0; si < xn->h; si++)
+            for (int i = si * fh; i < (si + 1) * fh; i++)
             for (int j = 0; j < n->w; j++) {
                 float *src = (float *)x + (((size_t)b * xn->h + i / fh) * xn->w + j / fw) * c;
                 float *dst = y + (((size_t)b * n->h + i) * n->w + j) * c;
@@ -551,6 +555,7 @@ static void upsample(const float *x, float *y, const gnode *xn, const gnode *n, 
 /* Channel concatenation (or, split: the adjoint). */
 static void concat(const float *a, const float *b, float *y, int ca, int cb, size_t pixels, int split)
 {
+#pragma omp parallel for schedule(static) if (pixels * (size_t)(ca + cb) >= PAR_MIN)
     for (size_t q = 0; q < pixels; q++) {
         float *yq = y + q * (ca + cb);
         if (split) {
