@@ -386,7 +386,6 @@ int main(int argc, char **argv)
                     apf_probe_free(q);
             }
             have_t4 = 1;
-            jpeg_round_trip(P, npos, jpeg_q, J); /* J was reused above */
         }
         apf_probe_free(pr);
         /* original accessible: the same attack run directly on each recognizer */

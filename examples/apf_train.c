@@ -415,9 +415,9 @@ int main(int argc, char **argv)
     uint8_t *adv = malloc(nval * PER);
     double curve[2][64];
     int npoints[2] = {0, 0};
-#define VALIDATE(stage, use_e, epoch, loss)                                                         \
+#define VALIDATE(net, stage, use_e, epoch, loss)                                                    \
     do {                                                                                             \
-        if (apf_cloud_noise(T, (use_e) ? enh : NULL, GV, nval, eps, sv))                            \
+        if (apf_cloud_noise(net, (use_e) ? enh : NULL, GV, nval, eps, sv))                          \
             die("validation");                                                                       \
         for (size_t q = 0; q < nval * PER; q++) {                                                    \
             float v = roundf(PA[q] + sv[q]);                                                          \
@@ -480,7 +480,7 @@ int main(int argc, char **argv)
                 die("T step");
             progress("stage 1 epoch", i + batch, ntrain, t0, lsum * batch / (i + batch));
         }
-        VALIDATE("stage1", 0, ep + 1, lsum * batch / ntrain);
+        VALIDATE(T, "stage1", 0, ep + 1, lsum * batch / ntrain);
         snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
         if (apf_transfer_save(T, path))
             die(path);
@@ -498,9 +498,7 @@ int main(int argc, char **argv)
         if (run == 1 && apf_transfer_load(path, &T2)) /* same stage-1 start, no E */
             die(path);
         apf_transfer_set_threads(T2, threads);
-        apf_transfer *Tsave = T;
-        T = T2;
-        VALIDATE("stage2", use_e, 0, 0.0);
+        VALIDATE(T2, "stage2", use_e, 0, 0.0);
         for (int ep = 0; ep < s2_epochs; ep++) {
             double t0 = now_s(), lsum = 0;
             for (int i = 0; i < ntrain; i += batch) {
@@ -536,7 +534,7 @@ int main(int argc, char **argv)
                 progress(use_e ? "stage 2 (T + E)" : "stage 2 (T only)", i + batch, ntrain, t0,
                          lsum * batch / (i + batch));
             }
-            VALIDATE("stage2", use_e, ep + 1, lsum * batch / ntrain);
+            VALIDATE(T2, "stage2", use_e, ep + 1, lsum * batch / ntrain);
             if (use_e) {
                 char p2[4096];
                 snprintf(p2, sizeof p2, "%s/transfer.apfm", out_dir);
@@ -551,7 +549,6 @@ int main(int argc, char **argv)
                 apf_transfer_save(T2, p2);
             }
         }
-        T = Tsave;
         if (run == 1)
             apf_transfer_free(T2);
     }
