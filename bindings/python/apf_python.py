@@ -1,0 +1,412 @@
+# ---- The Pythonic layer of the `apf` module (appended by SWIG) ----------
+# Images are numpy uint8 arrays of shape (H, W, 3) (RGB); batches of
+# aligned faces are (N, S, S, 3) or a single (S, S, 3); gradients g and
+# noise values are int8, embeddings and input gradients float32.
+import numpy as _np
+
+#: Status codes (the C library's apf_status values).
+OK, E_INVALID, E_NOMEM, E_IO, E_FORMAT, E_UNSUPPORTED, E_CHECKSUM, E_LIMIT, \
+    E_BACKEND, E_STATE, E_EXISTS, E_NUMERIC = range(12)
+
+#: The wire blob kinds.
+WIRE_GRADIENT, WIRE_NOISE = 0, 1
+
+#: Attack names accepted by Probe (case-insensitive).
+ATTACKS = ("fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm")
+
+
+class Error(Exception):
+    """A libapf call failed.
+
+    ``status`` is the C status code (one of the E_* constants),
+    ``status_name`` its short description, and the message is the
+    library's own explanation (apf_last_error()).
+    """
+
+    def __init__(self, status, message):
+        self.status = status
+        self.status_name = _c_status_string(status)
+        super().__init__("%s: %s" % (self.status_name, message))
+
+
+def _check(status):
+    if status != OK:
+        raise Error(status, _c_last_error())
+
+
+def _checked(result):
+    """Split a (value, status) pair from a handle-returning call."""
+    # SWIG folds a NULL (None) result into the output: a bare int is a failure.
+    if isinstance(result, (list, tuple)):
+        value, status = result
+    else:
+        value, status = None, result
+    _check(status)
+    if value is None:
+        raise Error(E_STATE, "the library returned no handle")
+    return value
+
+
+def _take_buffer(result):
+    buf = _checked(result)
+    try:
+        out = _np.empty(_c_buffer_size(buf), dtype=_np.uint8)
+        _check(_c_buffer_copy(buf, out))
+        return out.tobytes()
+    finally:
+        _c_buffer_free(buf)
+
+
+def _faces_u8(faces, name="faces"):
+    """Validate an aligned-face batch; returns (flat array, n, size)."""
+    a = _np.ascontiguousarray(faces)
+    if a.dtype != _np.uint8:
+        raise TypeError("%s must be uint8, got %s" % (name, a.dtype))
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or a.shape[3] != 3 or a.shape[1] != a.shape[2]:
+        raise ValueError("%s must be (S, S, 3) or (N, S, S, 3), got %s" % (name, faces.shape))
+    return a.reshape(-1), a.shape[0], a.shape[1]
+
+
+def _bytes_u8(data):
+    return _np.frombuffer(bytes(data), dtype=_np.uint8)
+
+
+def version():
+    """The loaded C library's version string, e.g. "0.1.0"."""
+    return _c_version()
+
+
+class _Handle:
+    """Base of every handle: close() frees it; usable as a context manager."""
+
+    _free = None
+
+    def __init__(self, ptr):
+        self._ptr = ptr
+
+    def _live(self):
+        if self._ptr is None:
+            raise Error(E_STATE, "%s is closed" % type(self).__name__)
+        return self._ptr
+
+    def close(self):
+        """Release the C handle now (also done on garbage collection)."""
+        if self._ptr is not None:
+            type(self)._free(self._ptr)
+            self._ptr = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def load_image(path):
+    """Load a JPEG or PNG (EXIF orientation applied) as a (H, W, 3) uint8 array."""
+    img = _checked(_c_image_load(str(path)))
+    try:
+        out = _np.empty((_c_image_height(img), _c_image_width(img), 3), dtype=_np.uint8)
+        _check(_c_image_copy(img, out.reshape(-1)))
+        return out
+    finally:
+        _c_image_free(img)
+
+
+def save_image(image, path, jpeg_quality=95):
+    """Save a (H, W, 3) uint8 array as PNG or JPEG (by extension).
+
+    Never overwrites: raises Error with status E_EXISTS if path exists.
+    """
+    a = _np.ascontiguousarray(image)
+    if a.dtype != _np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError("image must be a (H, W, 3) uint8 array")
+    _check(_c_image_save(a.reshape(-1), a.shape[1], a.shape[0], str(path), int(jpeg_quality)))
+
+
+def apply_perturbation(faces, values, scale):
+    """clip(faces + scale * values, 0, 255) as uint8 (values int8, same shape).
+
+    With a probe's g and scale=eps this is APF_g; with a decoded cloud noise
+    and scale=1 it is the protected face APF_s.
+    """
+    f = _np.ascontiguousarray(faces, dtype=_np.uint8)
+    v = _np.ascontiguousarray(values, dtype=_np.int8)
+    if f.shape != v.shape:
+        raise ValueError("faces %s and values %s differ in shape" % (f.shape, v.shape))
+    out = _np.empty_like(f)
+    _check(_c_apply(f.reshape(-1), v.reshape(-1), float(scale), out.reshape(-1)))
+    return out
+
+
+def ssim(a, b):
+    """SSIM (Wang et al. 2004, 11x11 Gaussian) of two (H, W, 3) uint8 images."""
+    a = _np.ascontiguousarray(a, dtype=_np.uint8)
+    b = _np.ascontiguousarray(b, dtype=_np.uint8)
+    if a.shape != b.shape or a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError("ssim needs two (H, W, 3) images of one shape")
+    status, value = _c_ssim(a.reshape(-1), b.reshape(-1), a.shape[1], a.shape[0])
+    _check(status)
+    return value
+
+
+class Blob:
+    """A decoded wire blob: ``kind`` (WIRE_GRADIENT or WIRE_NOISE),
+    ``algorithm``, ``eps``, ``model_hash`` and ``values`` (int8, (N, H, W, 3))."""
+
+    def __init__(self, kind, algorithm, eps, model_hash, values):
+        self.kind, self.algorithm, self.eps = kind, algorithm, eps
+        self.model_hash, self.values = model_hash, values
+
+    def __repr__(self):
+        return "Blob(kind=%d, algorithm=%d, eps=%g, shape=%s)" % (
+            self.kind, self.algorithm, self.eps, self.values.shape)
+
+
+def decode_blob(data):
+    """Decode and strictly validate a gradient or noise blob (bytes) into a Blob."""
+    w = _checked(_c_wire_decode(_bytes_u8(data)))
+    try:
+        values = _np.empty((_c_wire_n(w), _c_wire_height(w), _c_wire_width(w), 3), dtype=_np.int8)
+        _check(_c_wire_values(w, values.reshape(-1)))
+        return Blob(_c_wire_kind(w), _c_wire_algorithm(w), _c_wire_eps(w),
+                    _c_wire_model_hash(w), values)
+    finally:
+        _c_wire_free(w)
+
+
+def encode_blob(values, kind=WIRE_GRADIENT, eps=8.0, algorithm=0, model_hash=0):
+    """Encode int8 values of shape (N, H, W, 3) as a wire blob (bytes)."""
+    v = _np.ascontiguousarray(values, dtype=_np.int8)
+    if v.ndim == 3:
+        v = v[None]
+    if v.ndim != 4 or v.shape[3] != 3:
+        raise ValueError("values must be (N, H, W, 3)")
+    return _take_buffer(_c_wire_encode(int(kind), int(algorithm), v.shape[0], v.shape[1],
+                                       v.shape[2], float(eps), int(model_hash), v.reshape(-1)))
+
+
+class Model(_Handle):
+    """A face-recognition model loaded from a `.apfm` file.
+
+    ``embed(faces)`` takes aligned faces as uint8 or float32 0..255 RGB,
+    (N, S, S, 3), and returns L2-normalised float32 embeddings (N, dim).
+    """
+
+    _free = staticmethod(lambda p: _c_model_free(p))
+
+    def __init__(self, path, threads=0):
+        super().__init__(_checked(_c_model_load(str(path))))
+        if threads:
+            _check(_c_model_set_threads(self._ptr, int(threads)))
+
+    name = property(lambda self: _c_model_name(self._live()), doc="The model's name.")
+    dim = property(lambda self: _c_model_dim(self._live()), doc="Embedding length.")
+    input_size = property(lambda self: _c_model_input_size(self._live()), doc="Network input side.")
+    hash = property(lambda self: _c_model_hash(self._live()), doc="64-bit hash of the weights.")
+
+    @staticmethod
+    def _float_faces(faces):
+        a = _np.ascontiguousarray(faces, dtype=_np.float32)
+        if a.ndim == 3:
+            a = a[None]
+        if a.ndim != 4 or a.shape[3] != 3 or a.shape[1] != a.shape[2]:
+            raise ValueError("faces must be (S, S, 3) or (N, S, S, 3)")
+        return a
+
+    def embed(self, faces):
+        """L2-normalised embeddings, float32 (N, dim)."""
+        a = self._float_faces(faces)
+        out = _np.empty((a.shape[0], self.dim), dtype=_np.float32)
+        _check(_c_model_embed(self._live(), a.reshape(-1), a.shape[0], a.shape[1], out.reshape(-1)))
+        return out
+
+    def gradient(self, faces, d_embedding):
+        """Back-propagate dL/d(embedding) (float32 (N, dim)) to the faces:
+        returns dL/d(faces) as float32 (N, S, S, 3), per 0..255 pixel unit."""
+        a = self._float_faces(faces)
+        d = _np.ascontiguousarray(d_embedding, dtype=_np.float32).reshape(-1)
+        out = _np.empty(a.shape, dtype=_np.float32)
+        _check(_c_model_gradient(self._live(), a.reshape(-1), a.shape[0], a.shape[1], d,
+                                 out.reshape(-1)))
+        return out
+
+
+class Probe(_Handle):
+    """The device side: computes the ternary adversarial gradient g.
+
+    Probe(model_path, attack="di2-fgsm", eps=8, step=2, iterations=30,
+    momentum=1, diversity_prob=0.5, enrol_offset=True, seed=0, threads=0).
+    Deterministic for a seed; use one Probe per thread.
+    """
+
+    _free = staticmethod(lambda p: _c_probe_free(p))
+
+    def __init__(self, model_path, attack="di2-fgsm", eps=8.0, step=2.0, iterations=30,
+                 momentum=1.0, diversity_prob=0.5, enrol_offset=True, seed=0, threads=0):
+        super().__init__(_checked(_c_probe_create(
+            str(model_path), str(attack), float(eps), float(step), int(iterations),
+            float(momentum), float(diversity_prob), int(bool(enrol_offset)), int(seed),
+            int(threads))))
+        self.eps = float(eps)
+
+    def _inputs(self, faces, enrolled):
+        f, n, size = _faces_u8(faces)
+        if enrolled is None:
+            e = _np.empty(0, dtype=_np.uint8)
+        else:
+            e, n2, size2 = _faces_u8(enrolled, "enrolled")
+            if (n2, size2) != (n, size):
+                raise ValueError("enrolled faces must match faces in shape")
+        return f, e, n, size
+
+    def gradient(self, faces, enrolled=None):
+        """g in {-1, 0, 1}, int8 (N, S, S, 3). Without ``enrolled`` each face is
+        pushed from its own clean embedding (x_e = x)."""
+        f, e, n, size = self._inputs(faces, enrolled)
+        g = _np.empty((n, size, size, 3), dtype=_np.int8)
+        _check(_c_probe_gradient(self._live(), f, e, n, size, g.reshape(-1)))
+        return g
+
+    def gradient_blob(self, faces, enrolled=None):
+        """gradient() encoded as the wire blob (bytes) sent to the cloud."""
+        f, e, n, size = self._inputs(faces, enrolled)
+        return _take_buffer(_c_probe_gradient_blob(self._live(), f, e, n, size))
+
+    def protect_local(self, faces, enrolled=None):
+        """The end-only protected faces APF_g = clip(x + eps * g)."""
+        g = self.gradient(faces, enrolled).reshape(_np.shape(faces))
+        return apply_perturbation(faces, g, self.eps)
+
+
+class Transfer(_Handle):
+    """The cloud's transfer U-Net T, loaded from a `.apfm` file."""
+
+    _free = staticmethod(lambda p: _c_transfer_free(p))
+
+    def __init__(self, path, threads=0):
+        super().__init__(_checked(_c_transfer_load(str(path))))
+        if threads:
+            _check(_c_transfer_set_threads(self._ptr, int(threads)))
+
+
+class Enhancer(_Handle):
+    """The cloud's universal perturbation and enhancement module E(u)."""
+
+    _free = staticmethod(lambda p: _c_enhancer_free(p))
+
+    def __init__(self, path):
+        super().__init__(_checked(_c_enhancer_load(str(path))))
+
+
+class CloudFilter:
+    """The privacy server's job: gradient blob in, noise blob out.
+
+    CloudFilter(transfer=None, enhancer=None) takes Transfer / Enhancer
+    objects or paths; None leaves that term out (T = identity, no E(u)).
+    The filter never sees the photo, only g.
+    """
+
+    def __init__(self, transfer=None, enhancer=None, threads=0):
+        self._own = []
+        if isinstance(transfer, (str, bytes)) or hasattr(transfer, "__fspath__"):
+            transfer = Transfer(transfer, threads)
+            self._own.append(transfer)
+        if isinstance(enhancer, (str, bytes)) or hasattr(enhancer, "__fspath__"):
+            enhancer = Enhancer(enhancer)
+            self._own.append(enhancer)
+        self.transfer, self.enhancer = transfer, enhancer
+
+    def _ptrs(self):
+        t = self.transfer._live() if self.transfer is not None else None
+        e = self.enhancer._live() if self.enhancer is not None else None
+        return t, e
+
+    def filter(self, g_blob):
+        """Decode and validate a gradient blob; return the noise blob (bytes)."""
+        t, e = self._ptrs()
+        return _take_buffer(_c_cloud_filter(t, e, _bytes_u8(g_blob)))
+
+    def noise(self, g, eps=8.0):
+        """s = clip_eps(T(eps * g) + E(u)) as float32 for int8 g (N, 112, 112, 3)."""
+        t, e = self._ptrs()
+        gv = _np.ascontiguousarray(g, dtype=_np.int8)
+        if gv.ndim == 3:
+            gv = gv[None]
+        s = _np.empty(gv.shape, dtype=_np.float32)
+        _check(_c_cloud_noise(t, e, gv.reshape(-1), gv.shape[0], float(eps), s.reshape(-1)))
+        return s
+
+    def close(self):
+        """Close the Transfer / Enhancer this filter opened from paths."""
+        for h in self._own:
+            h.close()
+        self._own = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class Evaluator(_Handle):
+    """Recognizers for measuring protection: similarity, calibration, ASR.
+
+    Evaluator([model paths], threads=0).
+    """
+
+    _free = staticmethod(lambda p: _c_evaluator_free(p))
+
+    def __init__(self, model_paths, threads=0):
+        paths = [str(p) for p in model_paths]
+        if not paths or any("\n" in p for p in paths):
+            raise ValueError("need one or more model paths without newlines")
+        super().__init__(_checked(_c_evaluator_create("\n".join(paths), int(threads))))
+
+    @property
+    def model_names(self):
+        """Names of the loaded recognizers, in order."""
+        ev = self._live()
+        return [_c_evaluator_model_name(ev, i) for i in range(_c_evaluator_model_count(ev))]
+
+    def similarity(self, model, a, b):
+        """Cosine similarities (float32 (N,)) of pairs of aligned faces."""
+        fa, n, size = _faces_u8(a, "a")
+        fb, _, _ = _faces_u8(b, "b")
+        out = _np.empty(n, dtype=_np.float32)
+        _check(_c_evaluator_similarity(self._live(), int(model), fa, fb, n, size, out))
+        return out
+
+    def calibrate(self, a, b, same):
+        """Fit each recognizer's thresholds on clean labelled pairs."""
+        fa, n, size = _faces_u8(a, "a")
+        fb, _, _ = _faces_u8(b, "b")
+        s = _np.ascontiguousarray(same, dtype=_np.uint8).reshape(-1)
+        _check(_c_evaluator_calibrate(self._live(), fa, fb, s, n, size))
+
+    def threshold(self, model):
+        """(best-accuracy threshold, clean accuracy) after calibrate()."""
+        status, thr, acc = _c_evaluator_threshold(self._live(), int(model))
+        _check(status)
+        return thr, acc
+
+    def asr(self, model, original, protected, other):
+        """Attack success rate (Eq. 11) over positive pairs:
+        returns (asr, matched_before, matched_after)."""
+        fo, n, size = _faces_u8(original, "original")
+        fp, _, _ = _faces_u8(protected, "protected")
+        fx, _, _ = _faces_u8(other, "other")
+        status, asr, before, after = _c_evaluator_asr(self._live(), int(model), fo, fp, fx, n, size)
+        _check(status)
+        return asr, before, after

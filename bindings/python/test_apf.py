@@ -1,0 +1,216 @@
+"""Tests of the Python module `apf` (run by `meson test`, unittest).
+
+Uses the real models (APF_MODELS_DIR), the shipped cloud weights and the
+sample faces in examples/faces (APF_SOURCE_DIR).
+"""
+import os
+import tempfile
+import threading
+import unittest
+
+import numpy as np
+
+import apf
+
+SRC = os.environ.get("APF_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+MODELS = os.environ.get("APF_MODELS_DIR", os.path.join(SRC, "models"))
+PROBE = os.path.join(MODELS, "mobilefacenet.apfm")
+FACES = os.path.join(SRC, "examples", "faces")
+TRANSFER = os.path.join(SRC, "weights", "transfer.apfm")
+
+
+def face(i=0):
+    names = sorted(os.listdir(FACES))
+    return apf.load_image(os.path.join(FACES, names[i]))
+
+
+class ImageTest(unittest.TestCase):
+    def test_load_shape_and_dtype(self):
+        img = face()
+        self.assertEqual(img.shape, (112, 112, 3))
+        self.assertEqual(img.dtype, np.uint8)
+        self.assertGreater(img.std(), 10)
+
+    def test_save_round_trip_and_never_overwrite(self):
+        img = face()
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.png")
+            apf.save_image(img, path)
+            np.testing.assert_array_equal(apf.load_image(path), img)
+            with self.assertRaises(apf.Error) as cm:
+                apf.save_image(np.zeros_like(img), path)
+            self.assertEqual(cm.exception.status, apf.E_EXISTS)
+            np.testing.assert_array_equal(apf.load_image(path), img)
+
+    def test_errors_carry_status_and_message(self):
+        with self.assertRaises(apf.Error) as cm:
+            apf.load_image("/nonexistent/photo.jpg")
+        self.assertEqual(cm.exception.status, apf.E_IO)
+        self.assertIn("/nonexistent/photo.jpg", str(cm.exception))
+        with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+            f.write(b"\xff\xd8\xff\xe0 not really a jpeg")
+            f.flush()
+            with self.assertRaises(apf.Error) as cm:
+                apf.load_image(f.name)
+            self.assertEqual(cm.exception.status, apf.E_FORMAT)
+
+    def test_bad_arrays_rejected_before_c(self):
+        with self.assertRaises(ValueError):
+            apf.save_image(np.zeros((4, 4), np.uint8), "/tmp/never-written.png")
+        with self.assertRaises(ValueError):
+            apf.ssim(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8))
+
+
+class ProbeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.x = face(0)
+
+    def test_fgsm_gradient_is_ternary_and_deterministic(self):
+        with apf.Probe(PROBE, attack="fgsm", seed=7) as p:
+            g1 = p.gradient(self.x)
+            g2 = p.gradient(self.x[None])
+        self.assertEqual(g1.shape, (1, 112, 112, 3))
+        self.assertEqual(g1.dtype, np.int8)
+        self.assertTrue(set(np.unique(g1)) <= {-1, 0, 1})
+        self.assertGreater(np.abs(g1).mean(), 0.9)
+        np.testing.assert_array_equal(g1, g2)
+
+    def test_blob_matches_gradient_and_protect_local_in_eps_ball(self):
+        with apf.Probe(PROBE, attack="i-fgsm", iterations=5, seed=3) as p:
+            g = p.gradient(self.x)
+            blob = p.gradient_blob(self.x)
+            xg = p.protect_local(self.x)
+        b = apf.decode_blob(blob)
+        self.assertEqual(b.kind, apf.WIRE_GRADIENT)
+        self.assertEqual(b.eps, 8.0)
+        np.testing.assert_array_equal(b.values, g)
+        diff = xg.astype(int) - self.x.astype(int)
+        self.assertLessEqual(np.abs(diff).max(), 8)
+        self.assertGreater(np.abs(diff).mean(), 4)
+
+    def test_closed_handle_and_bad_options(self):
+        p = apf.Probe(PROBE, attack="fgsm")
+        p.close()
+        with self.assertRaises(apf.Error) as cm:
+            p.gradient(self.x)
+        self.assertEqual(cm.exception.status, apf.E_STATE)
+        with self.assertRaises(apf.Error) as cm:
+            apf.Probe(PROBE, attack="no-such-attack")
+        self.assertEqual(cm.exception.status, apf.E_INVALID)
+        with self.assertRaises(apf.Error) as cm:
+            apf.Probe(os.path.join(MODELS, "missing.apfm"))
+        self.assertEqual(cm.exception.status, apf.E_IO)
+        with apf.Probe(PROBE, attack="fgsm") as q:
+            with self.assertRaises(TypeError):
+                q.gradient(self.x.astype(np.float32))
+            with self.assertRaises(ValueError):
+                q.gradient(self.x[:, :100])
+
+    def test_threads_release_the_gil_and_agree(self):
+        faces = [face(i) for i in range(2)]
+        with apf.Probe(PROBE, attack="fgsm", seed=1) as p:
+            expect = [p.gradient(f) for f in faces]
+        got = [None, None]
+
+        def run(i):
+            with apf.Probe(PROBE, attack="fgsm", seed=1, threads=1) as q:
+                got[i] = q.gradient(faces[i])
+
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for i in range(2):
+            np.testing.assert_array_equal(got[i], expect[i])
+
+
+class WireTest(unittest.TestCase):
+    def test_round_trip_and_hostile_blobs(self):
+        rng = np.random.default_rng(0)
+        v = rng.integers(-1, 2, size=(2, 112, 112, 3)).astype(np.int8)
+        blob = apf.encode_blob(v, eps=8, algorithm=3, model_hash=0x1234)
+        b = apf.decode_blob(blob)
+        np.testing.assert_array_equal(b.values, v)
+        self.assertEqual((b.algorithm, b.model_hash), (3, 0x1234))
+        for bad in (b"", b"APFW", blob[:-1], blob + b"\0", b"XXXX" + blob[4:]):
+            with self.assertRaises(apf.Error):
+                apf.decode_blob(bad)
+        flipped = bytearray(blob)
+        flipped[len(blob) // 2] ^= 0x40
+        with self.assertRaises(apf.Error) as cm:
+            apf.decode_blob(bytes(flipped))
+        self.assertIn(cm.exception.status, (apf.E_CHECKSUM, apf.E_FORMAT))
+        with self.assertRaises(apf.Error) as cm:
+            apf.encode_blob(np.full((1, 8, 8, 3), 2, np.int8))
+        self.assertEqual(cm.exception.status, apf.E_INVALID)
+
+
+class SplitTest(unittest.TestCase):
+    """The end/cloud split: only the gradient blob crosses to the filter."""
+
+    def test_split_protects_within_budget(self):
+        x = np.stack([face(0), face(2)])
+        with apf.Probe(PROBE, seed=5) as probe, apf.CloudFilter(TRANSFER) as cloud:
+            g_blob = probe.gradient_blob(x)
+            s_blob = cloud.filter(g_blob)
+            s = apf.decode_blob(s_blob)
+            self.assertEqual(s.kind, apf.WIRE_NOISE)
+            self.assertLessEqual(np.abs(s.values.astype(int)).max(), 8)
+            xs = apf.apply_perturbation(x, s.values, 1.0)
+            m = apf.Model(PROBE)
+            e0, e1 = m.embed(x), m.embed(xs)
+            m.close()
+        for i in range(2):
+            self.assertGreater(apf.ssim(x[i], xs[i]), 0.7)
+            self.assertLess(float(e0[i] @ e1[i]), 0.9)
+        noise = apf.CloudFilter().noise(apf.decode_blob(g_blob).values, eps=8)
+        self.assertEqual(noise.dtype, np.float32)
+        self.assertLessEqual(np.abs(noise).max(), 8.0)
+
+    def test_filter_rejects_hostile_payload(self):
+        with apf.CloudFilter(TRANSFER) as cloud:
+            with self.assertRaises(apf.Error):
+                cloud.filter(b"APFW" + b"\xff" * 100)
+
+
+class ModelTest(unittest.TestCase):
+    def test_embed_unit_norm_and_gradient_ascends(self):
+        with apf.Model(PROBE) as m:
+            self.assertEqual(m.dim, 192)
+            x = face(0).astype(np.float32)
+            e = m.embed(x)
+            self.assertAlmostEqual(float(np.linalg.norm(e)), 1.0, places=4)
+            target = m.embed(face(2))
+            # L = <f(x), target>: stepping along dL/dx raises L.
+            grad = m.gradient(x, target)
+            x2 = np.clip(x + 2.0 * np.sign(grad), 0, 255)
+            self.assertGreater(float(m.embed(x2)[0] @ target[0]), float(e[0] @ target[0]))
+            with self.assertRaises(apf.Error) as cm:
+                m.embed(np.full((1, 112, 112, 3), np.nan, np.float32))
+            self.assertEqual(cm.exception.status, apf.E_NUMERIC)
+
+
+class EvaluatorTest(unittest.TestCase):
+    def test_similarity_and_asr(self):
+        paths = [PROBE, os.path.join(MODELS, "mobileface.apfm")]
+        with apf.Evaluator(paths) as ev:
+            self.assertEqual(len(ev.model_names), 2)
+            a = np.stack([face(0), face(0), face(2), face(3)])
+            b = np.stack([face(1), face(0), face(3), face(0)])
+            sim = ev.similarity(0, a, b)
+            self.assertAlmostEqual(float(sim[1]), 1.0, places=4)
+            self.assertGreater(float(sim[0]), float(sim[3]))
+            ev.calibrate(a, b, [1, 1, 0, 0])
+            thr, acc = ev.threshold(0)
+            self.assertEqual(acc, 1.0)
+            with apf.Probe(PROBE, seed=2) as p:
+                prot = p.protect_local(face(0))
+            asr, before, after = ev.asr(0, face(0), prot, face(1))
+            self.assertEqual(before, 1)
+            self.assertEqual(asr, before - after)
+
+
+if __name__ == "__main__":
+    unittest.main()

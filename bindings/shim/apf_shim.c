@@ -1,0 +1,458 @@
+/* The flat binding layer (apf_shim.h): length checks, handle returns,
+ * owned result buffers. Compiled into each language binding. */
+#include "apf_shim.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct apfs_buffer {
+    unsigned char *data;
+    int size;
+};
+
+struct apfs_wire {
+    apf_wire_info info;
+    int8_t *values;
+    int count;
+};
+
+/* The shim's own failures (a buffer of the wrong length) need a message
+ * too; it is per thread like the library's, and apfs_last_error() returns
+ * whichever failed last on this thread. */
+static __thread int shim_failed_last;
+static __thread char shim_msg[256];
+
+static int shim_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(shim_msg, sizeof shim_msg, fmt, ap);
+    va_end(ap);
+    shim_failed_last = 1;
+    return status;
+}
+
+/* Every library call goes through this so the right message is reported. */
+static int lib(apf_status st)
+{
+    if (st != APF_OK)
+        shim_failed_last = 0;
+    return (int)st;
+}
+
+static int check_len(const char *what, int len, long long want)
+{
+    if (want <= 0 || want > 0x7fffffffLL)
+        return shim_fail(APF_E_INVALID, "%s: shape gives %lld elements", what, want);
+    if (len != want)
+        return shim_fail(APF_E_INVALID, "%s has %d elements, the shape needs %lld", what, len, want);
+    return 0;
+}
+
+static long long face_elems(int n, int size) { return (long long)n * size * size * 3; }
+
+const char *apfs_last_error(void) { return shim_failed_last ? shim_msg : apf_last_error(); }
+const char *apfs_status_string(int status) { return apf_status_string((apf_status)status); }
+const char *apfs_version(void) { return apf_version_string(); }
+
+/* ---- buffers ---- */
+
+static apfs_buffer *buffer_take(void *data, size_t size, int *status)
+{
+    if (size > 0x7fffffff) {
+        free(data);
+        *status = shim_fail(APF_E_LIMIT, "result of %zu bytes is too large for the binding", size);
+        return NULL;
+    }
+    apfs_buffer *b = malloc(sizeof *b);
+    if (!b) {
+        free(data);
+        *status = shim_fail(APF_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    b->data = data;
+    b->size = (int)size;
+    *status = 0;
+    return b;
+}
+
+int apfs_buffer_size(const apfs_buffer *b) { return b ? b->size : 0; }
+
+int apfs_buffer_copy(const apfs_buffer *b, unsigned char *dst, int dst_len)
+{
+    if (!b || !dst)
+        return shim_fail(APF_E_INVALID, "NULL buffer");
+    int st = check_len("destination", dst_len, b->size);
+    if (st)
+        return st;
+    memcpy(dst, b->data, (size_t)b->size);
+    return 0;
+}
+
+void apfs_buffer_free(apfs_buffer *b)
+{
+    if (b) {
+        free(b->data);
+        free(b);
+    }
+}
+
+/* ---- images ---- */
+
+apf_image *apfs_image_load(const char *path, int *status)
+{
+    apf_image *img = NULL;
+    *status = lib(apf_image_load(path, &img));
+    return img;
+}
+
+int apfs_image_width(const apf_image *img) { return apf_image_width(img); }
+int apfs_image_height(const apf_image *img) { return apf_image_height(img); }
+
+int apfs_image_copy(const apf_image *img, unsigned char *dst, int dst_len)
+{
+    if (!img || !dst)
+        return shim_fail(APF_E_INVALID, "NULL image or destination");
+    int st = check_len("destination", dst_len,
+                       (long long)apf_image_width(img) * apf_image_height(img) * 3);
+    if (st)
+        return st;
+    memcpy(dst, apf_image_pixels_const(img), (size_t)dst_len);
+    return 0;
+}
+
+void apfs_image_free(apf_image *img) { apf_image_free(img); }
+
+int apfs_image_save(const unsigned char *pixels, int pixels_len, int width, int height,
+                    const char *path, int jpeg_quality)
+{
+    if (width < 1 || height < 1 || width > APF_IMAGE_MAX_SIDE || height > APF_IMAGE_MAX_SIDE)
+        return shim_fail(APF_E_INVALID, "image size %dx%d out of range", width, height);
+    int st = check_len("pixels", pixels_len, (long long)width * height * 3);
+    if (st)
+        return st;
+    apf_image *img = NULL;
+    if ((st = lib(apf_image_create(width, height, &img))))
+        return st;
+    memcpy(apf_image_pixels(img), pixels, (size_t)pixels_len);
+    st = lib(apf_image_save(img, path, jpeg_quality));
+    apf_image_free(img);
+    return st;
+}
+
+/* ---- models ---- */
+
+apf_model *apfs_model_load(const char *path, int *status)
+{
+    apf_model *m = NULL;
+    *status = lib(apf_model_load(path, &m));
+    return m;
+}
+
+void apfs_model_free(apf_model *m) { apf_model_free(m); }
+const char *apfs_model_name(const apf_model *m) { return m ? apf_model_name(m) : ""; }
+int apfs_model_dim(const apf_model *m) { return apf_model_embedding_dim(m); }
+int apfs_model_input_size(const apf_model *m) { return apf_model_input_size(m); }
+unsigned long long apfs_model_hash(const apf_model *m) { return apf_model_hash(m); }
+int apfs_model_set_threads(apf_model *m, int threads) { return lib(apf_model_set_threads(m, threads)); }
+
+int apfs_model_embed(apf_model *m, const float *faces, int faces_len, int n, int size,
+                     float *embedding, int embedding_len)
+{
+    if (!m)
+        return shim_fail(APF_E_INVALID, "closed model");
+    int st = check_len("faces", faces_len, face_elems(n, size));
+    if (!st)
+        st = check_len("embedding", embedding_len, (long long)n * apf_model_embedding_dim(m));
+    return st ? st : lib(apf_model_embed(m, faces, n, size, embedding));
+}
+
+int apfs_model_gradient(apf_model *m, const float *faces, int faces_len, int n, int size,
+                        const float *d_embedding, int d_embedding_len, float *d_faces,
+                        int d_faces_len)
+{
+    if (!m)
+        return shim_fail(APF_E_INVALID, "closed model");
+    int st = check_len("faces", faces_len, face_elems(n, size));
+    if (!st)
+        st = check_len("d_embedding", d_embedding_len, (long long)n * apf_model_embedding_dim(m));
+    if (!st)
+        st = check_len("d_faces", d_faces_len, face_elems(n, size));
+    return st ? st
+              : lib(apf_model_embed_backward(m, faces, n, size, NULL, NULL, d_embedding, NULL,
+                                             d_faces));
+}
+
+/* ---- end side ---- */
+
+apf_probe *apfs_probe_create(const char *model_path, const char *attack, float eps, float step,
+                             int iterations, float momentum, float diversity_prob,
+                             int enrol_offset, unsigned long long seed, int threads, int *status)
+{
+    apf_probe_options opt;
+    apf_probe_options_init(&opt);
+    if ((*status = lib(apf_attack_from_name(attack ? attack : "", &opt.attack))))
+        return NULL;
+    opt.eps = eps;
+    opt.step = step;
+    opt.iterations = iterations;
+    opt.momentum = momentum;
+    opt.diversity_prob = diversity_prob;
+    opt.enrol_offset = enrol_offset;
+    opt.seed = seed;
+    opt.threads = threads;
+    apf_probe *p = NULL;
+    *status = lib(apf_probe_create(model_path, &opt, &p));
+    return p;
+}
+
+void apfs_probe_free(apf_probe *p) { apf_probe_free(p); }
+
+static int probe_inputs(apf_probe *p, int faces_len, int enrolled_len, int n, int size)
+{
+    if (!p)
+        return shim_fail(APF_E_INVALID, "closed probe");
+    int st = check_len("faces", faces_len, face_elems(n, size));
+    if (!st && enrolled_len)
+        st = check_len("enrolled", enrolled_len, face_elems(n, size));
+    return st;
+}
+
+int apfs_probe_gradient(apf_probe *p, const unsigned char *faces, int faces_len,
+                        const unsigned char *enrolled, int enrolled_len, int n, int size,
+                        signed char *g, int g_len)
+{
+    int st = probe_inputs(p, faces_len, enrolled_len, n, size);
+    if (!st)
+        st = check_len("g", g_len, face_elems(n, size));
+    return st ? st
+              : lib(apf_probe_gradient(p, faces, enrolled_len ? enrolled : NULL, n, size,
+                                       (int8_t *)g));
+}
+
+apfs_buffer *apfs_probe_gradient_blob(apf_probe *p, const unsigned char *faces, int faces_len,
+                                      const unsigned char *enrolled, int enrolled_len, int n,
+                                      int size, int *status)
+{
+    if ((*status = probe_inputs(p, faces_len, enrolled_len, n, size)))
+        return NULL;
+    void *blob = NULL;
+    size_t blob_size = 0;
+    if ((*status = lib(apf_probe_gradient_blob(p, faces, enrolled_len ? enrolled : NULL, n, size,
+                                               &blob, &blob_size))))
+        return NULL;
+    return buffer_take(blob, blob_size, status);
+}
+
+int apfs_apply(const unsigned char *faces, int faces_len, const signed char *values,
+               int values_len, float scale, unsigned char *out, int out_len)
+{
+    int st = check_len("values", values_len, faces_len);
+    if (!st)
+        st = check_len("out", out_len, faces_len);
+    return st ? st
+              : lib(apf_apply_perturbation(faces, (const int8_t *)values, (size_t)faces_len, scale,
+                                           out));
+}
+
+/* ---- wire ---- */
+
+apfs_buffer *apfs_wire_encode(int kind, int algorithm, int n, int height, int width, float eps,
+                              unsigned long long model_hash, const signed char *values,
+                              int values_len, int *status)
+{
+    apf_wire_info info = {(apf_wire_kind)kind, algorithm, n, height, width, 3, eps, model_hash};
+    if (n < 1 || height < 1 || width < 1 || n > APF_WIRE_MAX_FACES || height > APF_WIRE_MAX_SIDE ||
+        width > APF_WIRE_MAX_SIDE) {
+        *status = shim_fail(APF_E_LIMIT, "blob shape %dx%dx%d out of range", n, height, width);
+        return NULL;
+    }
+    if ((*status = check_len("values", values_len, (long long)n * height * width * 3)))
+        return NULL;
+    void *blob = NULL;
+    size_t size = 0;
+    if ((*status = lib(apf_wire_encode(&info, (const int8_t *)values, &blob, &size))))
+        return NULL;
+    return buffer_take(blob, size, status);
+}
+
+apfs_wire *apfs_wire_decode(const unsigned char *blob, int blob_len, int *status)
+{
+    apfs_wire *w = calloc(1, sizeof *w);
+    if (!w) {
+        *status = shim_fail(APF_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if ((*status = lib(apf_wire_decode(blob, blob_len < 0 ? 0 : (size_t)blob_len, &w->info,
+                                       &w->values)))) {
+        free(w);
+        return NULL;
+    }
+    w->count = w->info.n * w->info.height * w->info.width * w->info.channels;
+    return w;
+}
+
+int apfs_wire_kind(const apfs_wire *w) { return w ? (int)w->info.kind : -1; }
+int apfs_wire_algorithm(const apfs_wire *w) { return w ? w->info.algorithm : -1; }
+int apfs_wire_n(const apfs_wire *w) { return w ? w->info.n : 0; }
+int apfs_wire_height(const apfs_wire *w) { return w ? w->info.height : 0; }
+int apfs_wire_width(const apfs_wire *w) { return w ? w->info.width : 0; }
+float apfs_wire_eps(const apfs_wire *w) { return w ? w->info.eps : 0.0f; }
+unsigned long long apfs_wire_model_hash(const apfs_wire *w) { return w ? w->info.model_hash : 0; }
+
+int apfs_wire_values(const apfs_wire *w, signed char *dst, int dst_len)
+{
+    if (!w || !dst)
+        return shim_fail(APF_E_INVALID, "NULL blob or destination");
+    int st = check_len("destination", dst_len, w->count);
+    if (!st)
+        memcpy(dst, w->values, (size_t)w->count);
+    return st;
+}
+
+void apfs_wire_free(apfs_wire *w)
+{
+    if (w) {
+        free(w->values);
+        free(w);
+    }
+}
+
+/* ---- cloud side ---- */
+
+apf_transfer *apfs_transfer_load(const char *path, int *status)
+{
+    apf_transfer *t = NULL;
+    *status = lib(apf_transfer_load(path, &t));
+    return t;
+}
+
+void apfs_transfer_free(apf_transfer *t) { apf_transfer_free(t); }
+int apfs_transfer_set_threads(apf_transfer *t, int threads)
+{
+    return lib(apf_transfer_set_threads(t, threads));
+}
+
+apf_enhancer *apfs_enhancer_load(const char *path, int *status)
+{
+    apf_enhancer *e = NULL;
+    *status = lib(apf_enhancer_load(path, &e));
+    return e;
+}
+
+void apfs_enhancer_free(apf_enhancer *e) { apf_enhancer_free(e); }
+
+apfs_buffer *apfs_cloud_filter(apf_transfer *t, const apf_enhancer *e, const unsigned char *blob,
+                               int blob_len, int *status)
+{
+    void *out = NULL;
+    size_t size = 0;
+    if ((*status = lib(apf_cloud_filter(t, e, blob, blob_len < 0 ? 0 : (size_t)blob_len, &out,
+                                        &size))))
+        return NULL;
+    return buffer_take(out, size, status);
+}
+
+int apfs_cloud_noise(apf_transfer *t, const apf_enhancer *e, const signed char *g, int g_len, int n,
+                     float eps, float *s, int s_len)
+{
+    int st = check_len("g", g_len, face_elems(n, 112));
+    if (!st)
+        st = check_len("s", s_len, face_elems(n, 112));
+    return st ? st : lib(apf_cloud_noise(t, e, (const int8_t *)g, n, eps, s));
+}
+
+/* ---- evaluation ---- */
+
+int apfs_ssim(const unsigned char *a, int a_len, const unsigned char *b, int b_len, int width,
+              int height, double *ssim)
+{
+    int st = check_len("a", a_len, (long long)width * height * 3);
+    if (!st)
+        st = check_len("b", b_len, (long long)width * height * 3);
+    return st ? st : lib(apf_ssim(a, b, width, height, ssim, NULL));
+}
+
+apf_evaluator *apfs_evaluator_create(const char *model_paths, int threads, int *status)
+{
+    /* Newline-separated paths: one string crosses every binding easily. */
+    enum { MAX_MODELS = 32 };
+    char *copy = model_paths ? strdup(model_paths) : NULL;
+    if (!copy) {
+        *status = shim_fail(model_paths ? APF_E_NOMEM : APF_E_INVALID, "no model paths");
+        return NULL;
+    }
+    const char *paths[MAX_MODELS];
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, "\n", &save); tok;
+         tok = strtok_r(NULL, "\n", &save)) {
+        if (n == MAX_MODELS) {
+            free(copy);
+            *status = shim_fail(APF_E_LIMIT, "more than %d models", MAX_MODELS);
+            return NULL;
+        }
+        paths[n++] = tok;
+    }
+    apf_evaluator *ev = NULL;
+    *status = lib(apf_evaluator_create(paths, n, threads, &ev));
+    free(copy);
+    return ev;
+}
+
+void apfs_evaluator_free(apf_evaluator *ev) { apf_evaluator_free(ev); }
+int apfs_evaluator_model_count(const apf_evaluator *ev) { return apf_evaluator_model_count(ev); }
+
+const char *apfs_evaluator_model_name(apf_evaluator *ev, int model)
+{
+    apf_model *m = apf_evaluator_model(ev, model);
+    return m ? apf_model_name(m) : "";
+}
+
+static int pair_inputs(apf_evaluator *ev, int a_len, int b_len, int n, int size)
+{
+    if (!ev)
+        return shim_fail(APF_E_INVALID, "closed evaluator");
+    int st = check_len("a", a_len, face_elems(n, size));
+    return st ? st : check_len("b", b_len, face_elems(n, size));
+}
+
+int apfs_evaluator_similarity(apf_evaluator *ev, int model, const unsigned char *a, int a_len,
+                              const unsigned char *b, int b_len, int n, int size, float *sim,
+                              int sim_len)
+{
+    int st = pair_inputs(ev, a_len, b_len, n, size);
+    if (!st)
+        st = check_len("sim", sim_len, n);
+    return st ? st : lib(apf_evaluator_similarity(ev, model, a, b, n, size, sim));
+}
+
+int apfs_evaluator_calibrate(apf_evaluator *ev, const unsigned char *a, int a_len,
+                             const unsigned char *b, int b_len, const unsigned char *same,
+                             int same_len, int n, int size)
+{
+    int st = pair_inputs(ev, a_len, b_len, n, size);
+    if (!st)
+        st = check_len("same", same_len, n);
+    return st ? st : lib(apf_evaluator_calibrate(ev, a, b, same, n, size));
+}
+
+int apfs_evaluator_threshold(const apf_evaluator *ev, int model, float *threshold,
+                             double *accuracy)
+{
+    return lib(apf_evaluator_thresholds(ev, model, threshold, accuracy, NULL));
+}
+
+int apfs_evaluator_asr(apf_evaluator *ev, int model, const unsigned char *original, int original_len,
+                       const unsigned char *protected_, int protected_len,
+                       const unsigned char *other, int other_len, int n, int size, double *asr,
+                       int *matched_before, int *matched_after)
+{
+    int st = pair_inputs(ev, original_len, protected_len, n, size);
+    if (!st)
+        st = check_len("other", other_len, face_elems(n, size));
+    return st ? st
+              : lib(apf_evaluator_asr(ev, model, original, protected_, other, n, size, asr,
+                                      matched_before, matched_after));
+}
