@@ -1,0 +1,517 @@
+// Package apf is the Go binding of libapf: it protects face photos from face
+// recognition (Adversarial Privacy-preserving Filter, ACM MM 2020).
+//
+// Images are RGB bytes, row-major (Image.Pix); batches of aligned faces are
+// n*size*size*3 bytes; gradients and noise are []int8; embeddings []float32.
+// Errors are values of type *Error carrying libapf's status and message.
+// Every handle has Close(); a handle may be used from one goroutine at a
+// time (each method locks it), distinct handles run in parallel.
+//
+// The package links the C library through pkg-config (`apf`). Its SWIG layer
+// (internal/capi) is generated with `go generate ./...` (swig 4.1).
+package apf
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"libapf.org/apf/internal/capi"
+)
+
+// Status is a libapf status code (apf_status in C).
+type Status int
+
+// The status codes of libapf.
+const (
+	StatusOK          Status = 0
+	StatusInvalid     Status = 1
+	StatusNoMem       Status = 2
+	StatusIO          Status = 3
+	StatusFormat      Status = 4
+	StatusUnsupported Status = 5
+	StatusChecksum    Status = 6
+	StatusLimit       Status = 7
+	StatusBackend     Status = 8
+	StatusState       Status = 9
+	StatusExists      Status = 10
+	StatusNumeric     Status = 11
+)
+
+// String is the C library's short description of the status.
+func (s Status) String() string { return capi.Apfs_status_string(int(s)) }
+
+// Error is a failed libapf call.
+type Error struct {
+	Status  Status // what kind of failure
+	Message string // libapf's explanation
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("apf: %s: %s", e.Status, e.Message) }
+
+// Is makes errors.Is(err, &apf.Error{Status: apf.StatusExists}) match by status.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	return errors.As(target, &t) && t.Status == e.Status
+}
+
+// ErrClosed is returned by methods of a handle after Close.
+var ErrClosed = &Error{Status: StatusState, Message: "handle is closed"}
+
+// call runs f on one OS thread so the thread-local message libapf leaves
+// on failure is read from the thread that failed.
+func call(f func() int) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if st := f(); st != 0 {
+		return &Error{Status: Status(st), Message: capi.Apfs_last_error()}
+	}
+	return nil
+}
+
+// takeBuffer copies and frees a result buffer of the shim.
+func takeBuffer(b capi.Struct_SS_apfs_buffer) ([]byte, error) {
+	defer capi.Apfs_buffer_free(b)
+	out := make([]byte, capi.Apfs_buffer_size(b))
+	if err := call(func() int { return capi.Apfs_buffer_copy(b, out) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Version is the loaded C library's version, e.g. "0.1.0".
+func Version() string { return capi.Apfs_version() }
+
+// faceCount checks a face batch and returns how many faces of size x size it holds.
+func faceCount(faces []byte, size int) (int, error) {
+	per := size * size * 3
+	if size <= 0 || len(faces) == 0 || len(faces)%per != 0 {
+		return 0, &Error{StatusInvalid, fmt.Sprintf("%d bytes is not a whole number of %dx%d RGB faces", len(faces), size, size)}
+	}
+	return len(faces) / per, nil
+}
+
+// Image is an 8-bit RGB image.
+type Image struct {
+	Width, Height int
+	Pix           []byte // Height*Width*3 bytes, row-major RGB
+}
+
+// LoadImage reads a JPEG or PNG file (EXIF orientation applied).
+func LoadImage(path string) (*Image, error) {
+	var img capi.Apf_image
+	if err := call(func() int {
+		st := []int{0}
+		img = capi.Apfs_image_load(path, st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	defer capi.Apfs_image_free(img)
+	out := &Image{Width: capi.Apfs_image_width(img), Height: capi.Apfs_image_height(img)}
+	out.Pix = make([]byte, out.Width*out.Height*3)
+	if err := call(func() int { return capi.Apfs_image_copy(img, out.Pix) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Save writes the image as PNG or JPEG (by the path's extension). It never
+// overwrites: an existing path gives an error with StatusExists.
+func (img *Image) Save(path string, jpegQuality int) error {
+	return call(func() int { return capi.Apfs_image_save(img.Pix, img.Width, img.Height, path, jpegQuality) })
+}
+
+// ApplyPerturbation returns clip(faces + scale*values, 0, 255). With a
+// probe's g and scale eps it is the end-only APF_g; with decoded cloud
+// noise and scale 1 the protected faces.
+func ApplyPerturbation(faces []byte, values []int8, scale float32) ([]byte, error) {
+	out := make([]byte, len(faces))
+	if err := call(func() int { return capi.Apfs_apply(faces, values, scale, out) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SSIM is the structural similarity (11x11 Gaussian, Wang et al. 2004) of two images.
+func SSIM(a, b *Image) (float64, error) {
+	if a.Width != b.Width || a.Height != b.Height {
+		return 0, &Error{StatusInvalid, "images differ in size"}
+	}
+	v := []float64{0}
+	err := call(func() int { return capi.Apfs_ssim(a.Pix, b.Pix, a.Width, a.Height, v) })
+	return v[0], err
+}
+
+// WireKind tells what a blob carries.
+type WireKind int
+
+// The blob kinds.
+const (
+	WireGradient WireKind = 0 // g from the device: values in {-1, 0, 1}
+	WireNoise    WireKind = 1 // s from the cloud: pixel offsets in [-eps, eps]
+)
+
+// Blob is a decoded wire blob.
+type Blob struct {
+	Kind             WireKind
+	Algorithm        int
+	N, Height, Width int
+	Eps              float32
+	ModelHash        uint64
+	Values           []int8 // N*Height*Width*3
+}
+
+// DecodeBlob decodes and strictly validates a gradient or noise blob.
+func DecodeBlob(data []byte) (*Blob, error) {
+	var w capi.Struct_SS_apfs_wire
+	if err := call(func() int {
+		st := []int{0}
+		w = capi.Apfs_wire_decode(data, st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	defer capi.Apfs_wire_free(w)
+	b := &Blob{Kind: WireKind(capi.Apfs_wire_kind(w)), Algorithm: capi.Apfs_wire_algorithm(w),
+		N: capi.Apfs_wire_n(w), Height: capi.Apfs_wire_height(w), Width: capi.Apfs_wire_width(w),
+		Eps: capi.Apfs_wire_eps(w), ModelHash: capi.Apfs_wire_model_hash(w)}
+	b.Values = make([]int8, b.N*b.Height*b.Width*3)
+	if err := call(func() int { return capi.Apfs_wire_values(w, b.Values) }); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Encode turns the blob back into bytes.
+func (b *Blob) Encode() ([]byte, error) {
+	var buf capi.Struct_SS_apfs_buffer
+	if err := call(func() int {
+		st := []int{0}
+		buf = capi.Apfs_wire_encode(int(b.Kind), b.Algorithm, b.N, b.Height, b.Width, b.Eps,
+			b.ModelHash, b.Values, st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	return takeBuffer(buf)
+}
+
+// handle is the lock and closed flag every wrapper shares.
+type handle struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+// use locks the handle for one call, failing once it is closed.
+func (h *handle) use(f func() error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	return f()
+}
+
+// close runs free once.
+func (h *handle) close(free func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closed {
+		free()
+		h.closed = true
+	}
+}
+
+// Model is a face-recognition model loaded from a .apfm file.
+type Model struct {
+	handle
+	p capi.Apf_model
+}
+
+// LoadModel loads a model; threads 0 keeps the OpenMP default.
+func LoadModel(path string, threads int) (*Model, error) {
+	m := &Model{}
+	if err := call(func() int {
+		st := []int{0}
+		m.p = capi.Apfs_model_load(path, st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	if threads > 0 {
+		if err := call(func() int { return capi.Apfs_model_set_threads(m.p, threads) }); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Close releases the model.
+func (m *Model) Close() error { m.close(func() { capi.Apfs_model_free(m.p) }); return nil }
+
+// Name is the model's name.
+func (m *Model) Name() string { return capi.Apfs_model_name(m.p) }
+
+// Dim is the embedding length.
+func (m *Model) Dim() int { return capi.Apfs_model_dim(m.p) }
+
+// Embed returns L2-normalised embeddings (n*Dim floats) of n faces given as
+// 0..255 RGB floats, n*size*size*3.
+func (m *Model) Embed(faces []float32, size int) ([]float32, error) {
+	if size <= 0 || len(faces)%(size*size*3) != 0 {
+		return nil, &Error{StatusInvalid, "faces are not whole size x size RGB faces"}
+	}
+	n := len(faces) / (size * size * 3)
+	out := make([]float32, n*m.Dim())
+	err := m.use(func() error {
+		return call(func() int { return capi.Apfs_model_embed(m.p, faces, n, size, out) })
+	})
+	return out, err
+}
+
+// Options configure a Probe. Zero fields take libapf's defaults (DI2-FGSM,
+// eps 8, step 2, 30 iterations, momentum 1, diversity 0.5).
+type Options struct {
+	Attack        string  // "fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm"
+	Eps, Step     float32 // in 0..255 pixel units
+	Iterations    int
+	Momentum      float32
+	DiversityProb float32
+	NoEnrolOffset bool // turn off the Eq. 13 offset delta
+	Seed          uint64
+	Threads       int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Attack == "" {
+		o.Attack = "di2-fgsm"
+	}
+	if o.Eps == 0 {
+		o.Eps = 8
+	}
+	if o.Step == 0 {
+		o.Step = 2
+	}
+	if o.Iterations == 0 {
+		o.Iterations = 30
+	}
+	if o.Momentum == 0 {
+		o.Momentum = 1
+	}
+	if o.DiversityProb == 0 {
+		o.DiversityProb = 0.5
+	}
+	return o
+}
+
+// Probe is the device side: it computes the adversarial gradient g.
+type Probe struct {
+	handle
+	p   capi.Apf_probe
+	eps float32
+}
+
+// NewProbe loads the probe model (models/mobilefacenet.apfm) with options.
+func NewProbe(modelPath string, opt Options) (*Probe, error) {
+	o := opt.withDefaults()
+	enrol := 1
+	if o.NoEnrolOffset {
+		enrol = 0
+	}
+	pr := &Probe{eps: o.Eps}
+	if err := call(func() int {
+		st := []int{0}
+		pr.p = capi.Apfs_probe_create(modelPath, strings.ToLower(o.Attack), o.Eps, o.Step,
+			o.Iterations, o.Momentum, o.DiversityProb, enrol, o.Seed, o.Threads, st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Close releases the probe.
+func (p *Probe) Close() error { p.close(func() { capi.Apfs_probe_free(p.p) }); return nil }
+
+// Gradient computes g (values -1, 0, 1) for faces (n*size*size*3 RGB bytes);
+// enrolled is nil (push each face from its own embedding) or the same shape.
+func (p *Probe) Gradient(faces, enrolled []byte, size int) ([]int8, error) {
+	n, err := faceCount(faces, size)
+	if err != nil {
+		return nil, err
+	}
+	g := make([]int8, len(faces))
+	err = p.use(func() error {
+		return call(func() int { return capi.Apfs_probe_gradient(p.p, faces, enrolled, n, size, g) })
+	})
+	return g, err
+}
+
+// GradientBlob is Gradient encoded as the wire blob sent to the cloud.
+func (p *Probe) GradientBlob(faces, enrolled []byte, size int) ([]byte, error) {
+	n, err := faceCount(faces, size)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	err = p.use(func() error {
+		var buf capi.Struct_SS_apfs_buffer
+		if err := call(func() int {
+			st := []int{0}
+			buf = capi.Apfs_probe_gradient_blob(p.p, faces, enrolled, n, size, st)
+			return st[0]
+		}); err != nil {
+			return err
+		}
+		out, err = takeBuffer(buf)
+		return err
+	})
+	return out, err
+}
+
+// ProtectLocal is the end-only protection APF_g = clip(x + eps*g).
+func (p *Probe) ProtectLocal(faces, enrolled []byte, size int) ([]byte, error) {
+	g, err := p.Gradient(faces, enrolled, size)
+	if err != nil {
+		return nil, err
+	}
+	return ApplyPerturbation(faces, g, p.eps)
+}
+
+// CloudFilter is the privacy server's job: gradient blob in, noise blob out.
+type CloudFilter struct {
+	handle
+	t capi.Apf_transfer
+	e capi.Apf_enhancer
+}
+
+// NewCloudFilter loads the transfer U-Net and the enhancer; an empty path
+// leaves that term out (T = identity, no E(u)).
+func NewCloudFilter(transferPath, enhancerPath string, threads int) (*CloudFilter, error) {
+	c := &CloudFilter{t: capi.SwigcptrApf_transfer(0), e: capi.SwigcptrApf_enhancer(0)}
+	if transferPath != "" {
+		if err := call(func() int {
+			st := []int{0}
+			c.t = capi.Apfs_transfer_load(transferPath, st)
+			return st[0]
+		}); err != nil {
+			return nil, err
+		}
+		if threads > 0 {
+			capi.Apfs_transfer_set_threads(c.t, threads)
+		}
+	}
+	if enhancerPath != "" {
+		if err := call(func() int {
+			st := []int{0}
+			c.e = capi.Apfs_enhancer_load(enhancerPath, st)
+			return st[0]
+		}); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Close releases the filter's networks.
+func (c *CloudFilter) Close() error {
+	c.close(func() {
+		capi.Apfs_transfer_free(c.t)
+		capi.Apfs_enhancer_free(c.e)
+	})
+	return nil
+}
+
+// Filter decodes and validates a gradient blob and returns the noise blob.
+func (c *CloudFilter) Filter(gBlob []byte) ([]byte, error) {
+	var out []byte
+	err := c.use(func() error {
+		var buf capi.Struct_SS_apfs_buffer
+		if err := call(func() int {
+			st := []int{0}
+			buf = capi.Apfs_cloud_filter(c.t, c.e, gBlob, st)
+			return st[0]
+		}); err != nil {
+			return err
+		}
+		var err error
+		out, err = takeBuffer(buf)
+		return err
+	})
+	return out, err
+}
+
+// Evaluator holds recognizers for measuring protection.
+type Evaluator struct {
+	handle
+	p capi.Apf_evaluator
+}
+
+// NewEvaluator loads the recognizers at paths.
+func NewEvaluator(paths []string, threads int) (*Evaluator, error) {
+	for _, p := range paths {
+		if strings.Contains(p, "\n") {
+			return nil, &Error{StatusInvalid, "model path contains a newline"}
+		}
+	}
+	ev := &Evaluator{}
+	if err := call(func() int {
+		st := []int{0}
+		ev.p = capi.Apfs_evaluator_create(strings.Join(paths, "\n"), threads, st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// Close releases the evaluator.
+func (ev *Evaluator) Close() error { ev.close(func() { capi.Apfs_evaluator_free(ev.p) }); return nil }
+
+// Similarity returns the cosine similarity of each pair (a[i], b[i]) of
+// aligned faces (n*size*size*3 bytes each) under recognizer model.
+func (ev *Evaluator) Similarity(model int, a, b []byte, size int) ([]float32, error) {
+	n, err := faceCount(a, size)
+	if err != nil {
+		return nil, err
+	}
+	sim := make([]float32, n)
+	err = ev.use(func() error {
+		return call(func() int { return capi.Apfs_evaluator_similarity(ev.p, model, a, b, n, size, sim) })
+	})
+	return sim, err
+}
+
+// Calibrate fits every recognizer's threshold on clean pairs; same[i] is 1
+// for a same-person pair.
+func (ev *Evaluator) Calibrate(a, b, same []byte, size int) error {
+	n, err := faceCount(a, size)
+	if err != nil {
+		return err
+	}
+	return ev.use(func() error {
+		return call(func() int { return capi.Apfs_evaluator_calibrate(ev.p, a, b, same, n, size) })
+	})
+}
+
+// ASR is the attack success rate (Eq. 11) over positive pairs (original[i],
+// other[i]) when original is replaced by protected; it also returns the
+// matched counts before and after.
+func (ev *Evaluator) ASR(model int, original, protected, other []byte, size int) (asr float64, before, after int, err error) {
+	n, err := faceCount(original, size)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	a, mb, ma := []float64{0}, []int{0}, []int{0}
+	err = ev.use(func() error {
+		return call(func() int {
+			return capi.Apfs_evaluator_asr(ev.p, model, original, protected, other, n, size, a, mb, ma)
+		})
+	})
+	return a[0], mb[0], ma[0], err
+}

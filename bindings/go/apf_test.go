@@ -1,0 +1,229 @@
+package apf
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+)
+
+func srcDir() string {
+	if d := os.Getenv("APF_SOURCE_DIR"); d != "" {
+		return d
+	}
+	return "../.."
+}
+
+func modelPath(name string) string {
+	if d := os.Getenv("APF_MODELS_DIR"); d != "" {
+		return filepath.Join(d, name)
+	}
+	return filepath.Join(srcDir(), "models", name)
+}
+
+func sampleFace(t *testing.T, i int) *Image {
+	t.Helper()
+	dir := filepath.Join(srcDir(), "examples", "faces")
+	names, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	if err != nil || len(names) <= i {
+		t.Fatalf("sample faces in %s: %v", dir, err)
+	}
+	sort.Strings(names)
+	img, err := LoadImage(names[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestImageAndErrors(t *testing.T) {
+	img := sampleFace(t, 0)
+	if img.Width != 112 || img.Height != 112 || len(img.Pix) != 112*112*3 {
+		t.Fatalf("sample face is %dx%d", img.Width, img.Height)
+	}
+	path := filepath.Join(t.TempDir(), "x.png")
+	if err := img.Save(path, 95); err != nil {
+		t.Fatal(err)
+	}
+	err := img.Save(path, 95)
+	if !errors.Is(err, &Error{Status: StatusExists}) {
+		t.Fatalf("second save: want StatusExists, got %v", err)
+	}
+	_, err = LoadImage("/nonexistent/photo.jpg")
+	var e *Error
+	if !errors.As(err, &e) || e.Status != StatusIO || e.Message == "" {
+		t.Fatalf("missing file: got %v", err)
+	}
+}
+
+func TestProbeGradientBlobAndClose(t *testing.T) {
+	x := sampleFace(t, 0).Pix
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "i-fgsm", Iterations: 5, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := p.Gradient(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonzero := 0
+	for _, v := range g {
+		if v < -1 || v > 1 {
+			t.Fatalf("g value %d not ternary", v)
+		}
+		if v != 0 {
+			nonzero++
+		}
+	}
+	if nonzero < len(g)/2 {
+		t.Fatalf("only %d of %d gradient values are nonzero", nonzero, len(g))
+	}
+	blob, err := p.GradientBlob(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DecodeBlob(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Kind != WireGradient || b.N != 1 || b.Eps != 8 {
+		t.Fatalf("blob header %+v", b)
+	}
+	for i := range g {
+		if g[i] != b.Values[i] {
+			t.Fatalf("blob value %d differs from gradient", i)
+		}
+	}
+	if _, err := p.Gradient(x[:1000], nil, 112); err == nil {
+		t.Fatal("a short face buffer was accepted")
+	}
+	p.Close()
+	if _, err := p.Gradient(x, nil, 112); !errors.Is(err, ErrClosed) {
+		t.Fatalf("closed probe: got %v", err)
+	}
+	if _, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "nope"}); err == nil {
+		t.Fatal("unknown attack accepted")
+	}
+}
+
+func TestSplitProtects(t *testing.T) {
+	x := sampleFace(t, 2)
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := NewCloudFilter(filepath.Join(srcDir(), "weights", "transfer.apfm"), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	gBlob, err := p.GradientBlob(x.Pix, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sBlob, err := c.Filter(gBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := DecodeBlob(sBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Kind != WireNoise {
+		t.Fatalf("cloud returned kind %d", s.Kind)
+	}
+	prot, err := ApplyPerturbation(x.Pix, s.Values, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range prot {
+		d := int(prot[i]) - int(x.Pix[i])
+		if d > 8 || d < -8 {
+			t.Fatalf("pixel %d moved by %d > eps", i, d)
+		}
+	}
+	ssim, err := SSIM(x, &Image{112, 112, prot})
+	if err != nil || ssim < 0.7 || ssim >= 1 {
+		t.Fatalf("SSIM %v, %v", ssim, err)
+	}
+	m, err := LoadModel(modelPath("mobilefacenet.apfm"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	toF := func(b []byte) []float32 {
+		f := make([]float32, len(b))
+		for i, v := range b {
+			f[i] = float32(v)
+		}
+		return f
+	}
+	e0, err := m.Embed(toF(x.Pix), 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1, _ := m.Embed(toF(prot), 112)
+	var dot float32
+	for i := range e0 {
+		dot += e0[i] * e1[i]
+	}
+	if dot > 0.9 {
+		t.Fatalf("probe still sees the protected face as the same (cos %.3f)", dot)
+	}
+	if _, err := c.Filter(append([]byte("APFW"), make([]byte, 60)...)); err == nil {
+		t.Fatal("cloud accepted a hostile blob")
+	}
+}
+
+func TestEvaluatorAndConcurrentHandles(t *testing.T) {
+	a, b := sampleFace(t, 0).Pix, sampleFace(t, 1).Pix
+	ev, err := NewEvaluator([]string{modelPath("mobilefacenet.apfm")}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	sim, err := ev.Similarity(0, append(a, a...), append(a, b...), 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sim[0] < 0.9999 || sim[1] >= sim[0] {
+		t.Fatalf("similarities %v", sim)
+	}
+	// Two goroutines with their own probes agree with one sequential probe.
+	ref, _ := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "fgsm", Seed: 1})
+	want, _ := ref.Gradient(a, nil, 112)
+	ref.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			q, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "fgsm", Seed: 1, Threads: 1})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer q.Close()
+			got, err := q.Gradient(a, nil, 112)
+			if err == nil {
+				for j := range got {
+					if got[j] != want[j] {
+						err = errors.New("concurrent gradient differs")
+						break
+					}
+				}
+			}
+			errs[i] = err
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+module libapf.org/apf
+
+go 1.19

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build and test the Go package offline, from a copy in the build tree:
+# generate the SWIG layer, go vet, go test, and run the Go examples.
+# Usage: gotest.sh SOURCE_ROOT BUILD_ROOT
+set -euo pipefail
+src=$1 build=$2
+work=$build/bindings/go-work
+rm -rf "$work"
+mkdir -p "$work/bindings"
+cp -r "$src/bindings/go" "$src/bindings/shim" "$work/bindings/"
+rm -f "$work/bindings/go/internal/capi/capi.go" "$work/bindings/go/internal/capi/capi_wrap.c"
+cd "$work/bindings/go"
+export GOPROXY=off GOFLAGS=-mod=mod GO111MODULE=on
+export GOCACHE=$build/bindings/go-cache GOPATH=$build/bindings/go-path
+export PKG_CONFIG_PATH=$build/meson-uninstalled
+export LD_LIBRARY_PATH=$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export APF_SOURCE_DIR=$src
+(cd internal/capi && go generate ./...)
+go vet -unsafeptr=false ./...
+go test -count=1 -v ./...
