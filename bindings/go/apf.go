@@ -470,6 +470,18 @@ func NewEvaluator(paths []string, threads int) (*Evaluator, error) {
 	return ev, nil
 }
 
+// ModelNames lists the recognizers' names in index order.
+func (ev *Evaluator) ModelNames() []string {
+	var names []string
+	ev.use(func() error {
+		for i := 0; i < capi.Apfs_evaluator_model_count(ev.p); i++ {
+			names = append(names, capi.Apfs_evaluator_model_name(ev.p, i))
+		}
+		return nil
+	})
+	return names
+}
+
 // Close releases the evaluator.
 func (ev *Evaluator) Close() error { ev.close(func() { capi.Apfs_evaluator_free(ev.p) }); return nil }
 
