@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `meson install` to a scratch DESTDIR, then act as an out-of-tree consumer:
+# build examples/c/split_device.c with `pkg-config apf-end` alone and
+# split_cloud.c with `pkg-config apf-cloud` alone, check neither binary
+# references the other half, run them against the installed libraries, and
+# import the installed Python module.
+# Usage: install_consumer.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1 build=$2
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+meson install -C "$build" --no-rebuild --quiet --destdir "$dest" >/dev/null
+prefix=$(meson introspect "$build" --buildoptions | /usr/bin/python3 -c \
+  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
+libdir=$(meson introspect "$build" --buildoptions | /usr/bin/python3 -c \
+  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"))')
+root=$dest$prefix
+[ -f "$root/include/apf/apf.h" ] || fail "headers not installed"
+pcdir=$root/$libdir/pkgconfig
+for pc in apf-core apf-end apf-cloud apf-eval apf; do
+  [ -f "$pcdir/$pc.pc" ] || fail "$pc.pc not installed"
+done
+# The .pc files name the real prefix; the sysroot maps it into DESTDIR.
+export PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$dest
+export LD_LIBRARY_PATH=$root/$libdir
+out=$dest/consumer
+mkdir -p "$out"
+cc -o "$out/split-device" "$src/examples/c/split_device.c" $(pkg-config --cflags --libs apf-end)
+cc -o "$out/split-cloud" "$src/examples/c/split_cloud.c" $(pkg-config --cflags --libs apf-cloud)
+# Each half: the other half's library is not needed and none of its symbols is referenced.
+readelf -d "$out/split-device" | grep NEEDED | grep -q apf-cloud && fail "device program needs libapf-cloud"
+readelf -d "$out/split-cloud" | grep NEEDED | grep -q apf-end && fail "cloud program needs libapf-end"
+nm -D "$out/split-device" | grep -Eq 'apf_(transfer|enhancer|cloud)_' && fail "device program references cloud symbols"
+nm -D "$out/split-cloud" | grep -Eq 'apf_(probe|attack)_' && fail "cloud program references end symbols"
+ldd "$out/split-device" | grep -q "$root" || fail "device program did not resolve the installed library"
+models=${APF_MODELS_DIR:-$src/models}
+face=$src/examples/faces/Ali_Naimi_0001.jpg
+"$out/split-device" gradient "$models/mobilefacenet.apfm" "$face" "$out/g.blob"
+"$out/split-cloud" "$src/weights/transfer.apfm" "$out/g.blob" "$out/s.blob"
+"$out/split-device" apply "$face" "$out/s.blob" "$out/protected.png"
+[ -s "$out/protected.png" ] || fail "installed split produced nothing"
+# The installed Python module (its extension finds libapf via LD_LIBRARY_PATH here, its rpath when installed for real).
+pydir=$(find "$root" -name apf.py -path '*-packages*' -printf '%h\n' | head -1)
+if [ -n "$pydir" ]; then
+  PYTHONPATH=$pydir /usr/bin/python3 -c "import apf, sys; assert apf.__file__.startswith('$root'), apf.__file__; print('python apf', apf.version(), 'from', apf.__file__)"
+else
+  fail "Python module not installed"
+fi
+echo "1 passed, 0 failed"
