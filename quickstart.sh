@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 tools/install-deps.sh
 tools/setup-models.sh
-[ -d build ] || meson setup build
+[ -d build ] || meson setup build -Dpython=enabled -Dgo=enabled -Ddocs=enabled
 meson compile -C build
 build/examples/protect-faces --weights weights --models models --out out/protected examples/faces/*.jpg
