@@ -88,8 +88,19 @@ START_TEST(save_never_overwrites)
 }
 END_TEST
 
-/* A JPEG with an EXIF APP1 carrying the given orientation. */
+/* A JPEG with an EXIF APP1 carrying the given orientation and, when
+ * icc_chunks > 0, an ICC profile (icc, icc_size) split over that many APP2
+ * markers, in order or (swap_icc) with the first two swapped. */
+static void write_exif_jpeg_icc(const char *path, const apf_image *im, int orientation, int big_endian,
+                                const uint8_t *icc, size_t icc_size, int icc_chunks, int swap_icc);
+
 static void write_exif_jpeg(const char *path, const apf_image *im, int orientation, int big_endian)
+{
+    write_exif_jpeg_icc(path, im, orientation, big_endian, NULL, 0, 0, 0);
+}
+
+static void write_exif_jpeg_icc(const char *path, const apf_image *im, int orientation, int big_endian,
+                                const uint8_t *icc, size_t icc_size, int icc_chunks, int swap_icc)
 {
     FILE *f = fopen(path, "wb");
     struct jpeg_compress_struct ci;
@@ -116,6 +127,18 @@ static void write_exif_jpeg(const char *path, const apf_image *im, int orientati
         memcpy(t + 8, e, sizeof e);
     }
     jpeg_write_marker(&ci, JPEG_APP0 + 1, exif, sizeof exif);
+    size_t per = icc_chunks ? (icc_size + icc_chunks - 1) / icc_chunks : 0;
+    for (int k = 0; k < icc_chunks; k++) {
+        int c = swap_icc && k < 2 ? 1 - k : k;
+        size_t off = c * per, len = icc_size - off < per ? icc_size - off : per;
+        uint8_t *m = malloc(14 + len);
+        memcpy(m, "ICC_PROFILE", 12);
+        m[12] = (uint8_t)(c + 1);
+        m[13] = (uint8_t)icc_chunks;
+        memcpy(m + 14, icc + off, len);
+        jpeg_write_marker(&ci, JPEG_APP0 + 2, m, (unsigned)(14 + len));
+        free(m);
+    }
     const uint8_t *px = apf_image_pixels_const(im);
     while (ci.next_scanline < ci.image_height) {
         JSAMPROW row = (JSAMPROW)px + ci.next_scanline * ci.image_width * 3;
@@ -153,6 +176,75 @@ START_TEST(exif_orientation_applied)
                       "orientation %d: block not at (%d,%d)", cases[k].o, cases[k].cx, cases[k].cy);
         apf_image_free(r);
     }
+    apf_image_free(im);
+}
+END_TEST
+
+/* The orientation value in IFD0 of TIFF bytes, or -1. */
+static int tiff_orientation(const uint8_t *d, size_t n)
+{
+    int le = d[0] == 'I';
+    unsigned ifd = le ? d[4] | d[5] << 8 : d[7] | d[6] << 8;
+    unsigned count = le ? d[ifd] | d[ifd + 1] << 8 : d[ifd] << 8 | d[ifd + 1];
+    for (unsigned i = 0; i < count && ifd + 2 + 12 * (i + 1) <= n; i++) {
+        const uint8_t *e = d + ifd + 2 + 12 * i;
+        unsigned tag = le ? e[0] | e[1] << 8 : e[0] << 8 | e[1];
+        if (tag == 0x0112)
+            return le ? e[8] | e[9] << 8 : e[8] << 8 | e[9];
+    }
+    return -1;
+}
+
+START_TEST(metadata_kept_across_save)
+{
+    /* EXIF (orientation 6) and a 100 KB ICC profile in 2 APP2 chunks survive
+     * load -> save (JPEG and PNG) -> load; the orientation is applied once. */
+    apf_image *im = pattern(40, 24);
+    size_t icc_size = 100000;
+    uint8_t *icc = malloc(icc_size);
+    for (size_t i = 0; i < icc_size; i++)
+        icc[i] = (uint8_t)(i * 7 + (i >> 9));
+    write_exif_jpeg_icc(tmp("meta.jpg"), im, 6, 0, icc, icc_size, 2, 0);
+    apf_image *r;
+    ck_assert_int_eq(apf_image_load(tmp("meta.jpg"), &r), APF_OK);
+    ck_assert_int_eq(apf_image_width(r), 24); /* rotated once */
+    ck_assert_int_eq(apf_image_source_format(r), APF_IMAGE_JPEG);
+    const uint8_t *e, *c;
+    size_t en = apf_image_exif(r, &e), cn = apf_image_icc(r, &c);
+    ck_assert_uint_gt(en, 8);
+    ck_assert_int_eq(tiff_orientation(e, en), 1);
+    ck_assert_uint_eq(cn, icc_size);
+    ck_assert_int_eq(memcmp(c, icc, icc_size), 0);
+    const char *outs[] = {"meta-out.jpg", "meta-out.png"};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(apf_image_save(r, tmp(outs[k]), 95), APF_OK);
+        apf_image *r2;
+        ck_assert_int_eq(apf_image_load(tmp(outs[k]), &r2), APF_OK);
+        ck_assert_int_eq(apf_image_width(r2), 24); /* not rotated again */
+        ck_assert_int_eq(apf_image_source_format(r2), k ? APF_IMAGE_PNG : APF_IMAGE_JPEG);
+        const uint8_t *e2, *c2;
+        ck_assert_uint_eq(apf_image_exif(r2, &e2), en);
+        ck_assert_int_eq(memcmp(e2, e, en), 0);
+        ck_assert_uint_eq(apf_image_icc(r2, &c2), icc_size);
+        ck_assert_int_eq(memcmp(c2, icc, icc_size), 0);
+        apf_image_free(r2);
+    }
+    /* metadata moves to a new image (the protected copy) */
+    apf_image *copy;
+    ck_assert_int_eq(apf_image_create(24, 40, &copy), APF_OK);
+    ck_assert_uint_eq(apf_image_exif(copy, NULL), 0);
+    ck_assert_int_eq(apf_image_copy_metadata(copy, r), APF_OK);
+    ck_assert_uint_eq(apf_image_icc(copy, NULL), icc_size);
+    ck_assert_int_eq(apf_image_copy_metadata(NULL, r), APF_E_INVALID);
+    apf_image_free(copy);
+    apf_image_free(r);
+    /* chunks out of order: the profile is dropped, the photo still loads */
+    write_exif_jpeg_icc(tmp("meta-bad.jpg"), im, 1, 1, icc, icc_size, 3, 1);
+    ck_assert_int_eq(apf_image_load(tmp("meta-bad.jpg"), &r), APF_OK);
+    ck_assert_uint_eq(apf_image_icc(r, NULL), 0);
+    ck_assert_uint_gt(apf_image_exif(r, NULL), 8);
+    apf_image_free(r);
+    free(icc);
     apf_image_free(im);
 }
 END_TEST
@@ -304,6 +396,7 @@ Suite *image_suite(void)
     tcase_add_test(t, jpeg_round_trip_is_close);
     tcase_add_test(t, save_never_overwrites);
     tcase_add_test(t, exif_orientation_applied);
+    tcase_add_test(t, metadata_kept_across_save);
     tcase_add_test(t, corrupt_files_rejected);
     tcase_add_test(t, grey_png_promoted);
     tcase_add_test(t, resample_adjoints);

@@ -119,6 +119,8 @@ APF_API apf_status apf_image_decode(const void *data, size_t size, apf_image **o
  * The data is written to a temporary file beside @p path and renamed into
  * place, so no half-written file ever carries the final name. An existing
  * file at @p path is never replaced: the call fails with ::APF_E_EXISTS.
+ * EXIF and ICC metadata the image carries (apf_image_exif()) are written
+ * too, in either format.
  * @param img          Image to write.
  * @param path         Destination ending in .png, .jpg or .jpeg (any case).
  * @param jpeg_quality 1..100 for JPEG; ignored for PNG.
@@ -169,6 +171,51 @@ APF_API uint8_t *apf_image_pixels(apf_image *img);
  * @return Pointer into the image, or NULL when @p img is NULL.
  */
 APF_API const uint8_t *apf_image_pixels_const(const apf_image *img);
+
+/** @brief The file format an image was decoded from. */
+typedef enum apf_image_format {
+    APF_IMAGE_UNKNOWN = 0, /**< Created in memory. */
+    APF_IMAGE_JPEG = 1,    /**< Decoded from JPEG. */
+    APF_IMAGE_PNG = 2      /**< Decoded from PNG. */
+} apf_image_format;
+
+/**
+ * @brief The format the image was decoded from (to save a protected copy in kind).
+ * @param img An image (NULL gives ::APF_IMAGE_UNKNOWN).
+ * @return Its source format.
+ */
+APF_API apf_image_format apf_image_source_format(const apf_image *img);
+
+/**
+ * @brief EXIF metadata carried by the image (from its JPEG APP1 or PNG eXIf).
+ *
+ * The image keeps the file's EXIF and ICC profile and apf_image_save()
+ * writes them back, so a protected copy keeps camera data, dates and
+ * colour. The orientation tag is already reset to 1 (top-left): the
+ * rotation was applied to the pixels once at load. Malformed EXIF is
+ * dropped at load rather than trusted.
+ * @param img  An image.
+ * @param data Receives a pointer to the TIFF-structured bytes (owned by the
+ *             image), or NULL; may be NULL.
+ * @return The byte count, 0 when there is none.
+ */
+APF_API size_t apf_image_exif(const apf_image *img, const uint8_t **data);
+
+/**
+ * @brief ICC colour profile carried by the image (JPEG APP2 chunks or PNG iCCP).
+ * @param img  An image.
+ * @param data Receives a pointer to the profile (owned by the image), or NULL; may be NULL.
+ * @return The byte count, 0 when there is none.
+ */
+APF_API size_t apf_image_icc(const apf_image *img, const uint8_t **data);
+
+/**
+ * @brief Give @p dst the source format, EXIF and ICC profile of @p src.
+ * @param dst Image that will be saved.
+ * @param src Image decoded from the original file.
+ * @return ::APF_OK, ::APF_E_INVALID or ::APF_E_NOMEM.
+ */
+APF_API apf_status apf_image_copy_metadata(apf_image *dst, const apf_image *src);
 
 /* ------------------------------------------------------------------ */
 /* Face-recognition models                                             */

@@ -14,6 +14,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "image_meta.h"
 #include "internal.h"
 
 #define MAX_PIXELS ((size_t)1 << 28) /* 268 Mpx: beyond any camera, below memory trouble */
@@ -22,6 +23,7 @@
 struct apf_image {
     int w, h;
     uint8_t *px;
+    image_meta meta; /* EXIF and ICC carried from the file to the saved copy */
 };
 
 static apf_status image_alloc(int w, int h, apf_image **out)
@@ -53,6 +55,7 @@ apf_status apf_image_create(int width, int height, apf_image **out)
 void apf_image_free(apf_image *img)
 {
     if (img) {
+        image_meta_clear(&img->meta);
         free(img->px);
         free(img);
     }
@@ -126,6 +129,8 @@ static apf_status orient(apf_image **io, int o)
             }
             memcpy(out->px + ((size_t)y * out->w + x) * 3, in->px + ((size_t)sy * W + sx) * 3, 3);
         }
+    out->meta = in->meta; /* move */
+    memset(&in->meta, 0, sizeof in->meta);
     apf_image_free(in);
     *io = out;
     return APF_OK;
@@ -164,6 +169,7 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     jpeg_create_decompress(&ci);
     jpeg_mem_src(&ci, data, (unsigned long)size);
     jpeg_save_markers(&ci, JPEG_APP0 + 1, 0xffff);
+    jpeg_save_markers(&ci, JPEG_APP0 + 2, 0xffff);
     jpeg_read_header(&ci, TRUE);
     int orientation = 1;
     for (jpeg_saved_marker_ptr m = ci.marker_list; m; m = m->next)
@@ -183,6 +189,27 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
         return st;
     }
     im = tmp;
+    im->meta.format = APF_IMAGE_JPEG;
+    {
+        const uint8_t *icc[255];
+        size_t icc_n[255];
+        int n_icc = 0, icc_bad = 0;
+        for (jpeg_saved_marker_ptr m = ci.marker_list; m; m = m->next) {
+            if (m->marker == JPEG_APP0 + 1 && !im->meta.exif)
+                image_meta_set_exif_app1(&im->meta, m->data, m->data_length);
+            else if (m->marker == JPEG_APP0 + 2 && m->data_length > 12 &&
+                     !memcmp(m->data, "ICC_PROFILE", 12)) {
+                if (n_icc < 255) {
+                    icc[n_icc] = m->data;
+                    icc_n[n_icc++] = m->data_length;
+                } else {
+                    icc_bad = 1;
+                }
+            }
+        }
+        if (!icc_bad)
+            image_meta_icc_from_app2(&im->meta, icc, icc_n, n_icc);
+    }
     while (ci.output_scanline < ci.output_height) {
         JSAMPROW row = im->px + (size_t)ci.output_scanline * im->w * 3;
         jpeg_read_scanlines(&ci, &row, 1);
@@ -225,7 +252,20 @@ apf_status apf_image_encode_jpeg(const apf_image *img, int quality, void **data,
     if (quality >= 90) /* keep full colour resolution: chroma subsampling would blur the noise */
         for (int k = 0; k < 3; k++)
             ci.comp_info[k].h_samp_factor = ci.comp_info[k].v_samp_factor = 1;
+    uint8_t **meta_pl = NULL;
+    size_t *meta_sz = NULL;
+    int *meta_mk = NULL, meta_n = 0;
+    if (image_meta_jpeg_markers(&img->meta, &meta_pl, &meta_sz, &meta_mk, &meta_n)) {
+        jpeg_destroy_compress(&ci);
+        free(b);
+        return APF_E_NOMEM;
+    }
     jpeg_start_compress(&ci, TRUE);
+    for (int k = 0; k < meta_n; k++) {
+        jpeg_write_marker(&ci, meta_mk[k], meta_pl[k], (unsigned)meta_sz[k]);
+        free(meta_pl[k]);
+    }
+    free(meta_pl), free(meta_sz), free(meta_mk);
     while (ci.next_scanline < ci.image_height) {
         JSAMPROW row = img->px + (size_t)ci.next_scanline * img->w * 3;
         jpeg_write_scanlines(&ci, &row, 1);
@@ -264,6 +304,8 @@ static apf_status decode_png(const uint8_t *data, size_t size, apf_image **out)
         apf_image_free(im);
         return apf_fail(APF_E_FORMAT, "png: %s", pi.message);
     }
+    im->meta.format = APF_IMAGE_PNG;
+    image_meta_from_png(&im->meta, data, size);
     *out = im;
     return APF_OK;
 }
@@ -286,8 +328,15 @@ static apf_status encode_png(const apf_image *img, void **data, size_t *size)
         free(buf);
         return apf_fail(APF_E_IO, "png: %s", pi.message);
     }
-    *data = buf;
-    *size = len;
+    uint8_t *png = buf;
+    size_t png_size = len;
+    apf_status st = image_meta_png_insert(&img->meta, &png, &png_size);
+    if (st) {
+        free(png);
+        return st;
+    }
+    *data = png;
+    *size = png_size;
     return APF_OK;
 }
 
@@ -403,4 +452,34 @@ apf_status apf_image_save(const apf_image *img, const char *path, int jpeg_quali
     st = write_new_file(path, data, size);
     free(data);
     return st;
+}
+
+/* ---- metadata ---- */
+
+apf_image_format apf_image_source_format(const apf_image *img)
+{
+    return img ? img->meta.format : APF_IMAGE_UNKNOWN;
+}
+
+size_t apf_image_exif(const apf_image *img, const uint8_t **data)
+{
+    if (data)
+        *data = img ? img->meta.exif : NULL;
+    return img ? img->meta.exif_size : 0;
+}
+
+size_t apf_image_icc(const apf_image *img, const uint8_t **data)
+{
+    if (data)
+        *data = img ? img->meta.icc : NULL;
+    return img ? img->meta.icc_size : 0;
+}
+
+apf_status apf_image_copy_metadata(apf_image *dst, const apf_image *src)
+{
+    if (!dst || !src)
+        return apf_fail(APF_E_INVALID, "image: NULL argument");
+    if (dst == src)
+        return APF_OK;
+    return image_meta_copy(&dst->meta, &src->meta);
 }
