@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model_file.h"
+#include "model_internal.h"
 
 #define MAX_BATCH 1024
 
@@ -404,4 +405,14 @@ apf_status apf_model_backward_raw(apf_model *m, const float *d_output, int n, fl
         st = gplan_backward(m->train, d_output, d_input);
     pthread_mutex_unlock(&m->lock);
     return st;
+}
+
+void model_preprocessing(const apf_model *m, float mean[3], float scale[3], int *bgr, int *detector)
+{
+    for (int c = 0; c < 3; c++) {
+        mean[c] = m->meta.mean[c];
+        scale[c] = m->meta.scale[c];
+    }
+    *bgr = m->meta.bgr;
+    *detector = (m->meta.flags & APFM_FLAG_DETECTOR) != 0;
 }

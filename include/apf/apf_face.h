@@ -1,0 +1,137 @@
+/**
+ * @file apf_face.h
+ * @brief Faces in whole photos: detection (BlazeFace), alignment to the
+ *        112x112 ArcFace template, and mapping a face's noise back onto the
+ *        photo. Part of libapf-core.
+ *
+ * Coordinates are image pixels with pixel centres at integers. Landmarks use
+ * the ArcFace order: image-left eye, image-right eye, nose tip, image-left
+ * mouth corner, image-right mouth corner. The alignment matrix maps aligned
+ * 112x112 coordinates to photo coordinates (the form apf_warp_affine() and
+ * apf_face_crop() take).
+ */
+#ifndef APF_FACE_H
+#define APF_FACE_H
+
+#include "apf/apf_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Side of an aligned face. */
+#define APF_FACE_SIZE 112
+
+/** @brief A face in a photo. */
+typedef struct apf_face {
+    float score;             /**< Detector confidence in [0, 1] (1 for faces the caller gave). */
+    float box[4];            /**< x0, y0, x1, y1 of the face box. */
+    float landmarks[5][2];   /**< (x, y) per landmark, ArcFace order (see the file comment). */
+    int mouth_centre_only;   /**< Nonzero when only the mouth centre is known (BlazeFace):
+                                  it is in landmarks[3] and landmarks[4]. */
+} apf_face;
+
+/** @brief A face detector (opaque). */
+typedef struct apf_detector apf_detector;
+
+/**
+ * @brief Load a detector model (models/blazeface.apfm).
+ * @param model_path A `.apfm` file flagged as a detector with BlazeFace's
+ *                   four heads (16x16x2 and 8x8x6 scores, 16x16x32 and
+ *                   8x8x96 boxes with six keypoints).
+ * @param out        Receives the detector; free with apf_detector_free().
+ * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_UNSUPPORTED (not such a
+ *         detector) or any status of apf_model_load().
+ */
+APF_API apf_status apf_detector_create(const char *model_path, apf_detector **out);
+
+/**
+ * @brief Release a detector. NULL is ignored.
+ * @param det Detector to free.
+ */
+APF_API void apf_detector_free(apf_detector *det);
+
+/**
+ * @brief CPU threads for the detector's network.
+ * @param det     A detector.
+ * @param threads 0 for the OpenMP default, else 1..256.
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_detector_set_threads(apf_detector *det, int threads);
+
+/**
+ * @brief Minimum confidence for a detection (default 0.5).
+ * @param det       A detector.
+ * @param min_score In (0, 1).
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_detector_set_threshold(apf_detector *det, float min_score);
+
+/**
+ * @brief Find faces in a photo.
+ *
+ * The photo is padded to a square and scaled to the network's input (area
+ * averaging when shrinking); overlapping candidates are merged by
+ * score-weighted averaging. Faces come out by decreasing score.
+ * @param det       A detector.
+ * @param img       The photo.
+ * @param faces     Receives up to @p max_faces faces.
+ * @param max_faces Capacity of @p faces, >= 1.
+ * @param count     Receives the number found (may exceed @p max_faces:
+ *                  only the best @p max_faces are written).
+ * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NOMEM or ::APF_E_BACKEND.
+ */
+APF_API apf_status apf_detect_faces(apf_detector *det, const apf_image *img, apf_face *faces,
+                                    int max_faces, int *count);
+
+/**
+ * @brief A face from five landmarks given by the caller (ArcFace order).
+ * @param landmarks Five (x, y) points; all finite.
+ * @param face      Receives the face (score 1, box around the landmarks).
+ * @return ::APF_OK or ::APF_E_INVALID (NULL, non-finite or coincident eyes).
+ */
+APF_API apf_status apf_face_from_landmarks(const float landmarks[5][2], apf_face *face);
+
+/**
+ * @brief Similarity transform from the aligned 112x112 face to the photo.
+ *
+ * Least-squares fit of the landmarks to the ArcFace template (five points,
+ * or eyes, nose and mouth centre when only the centre is known).
+ * @param face     A face.
+ * @param to_image Receives the 2x3 row-major matrix: (x, y) in the photo =
+ *                 to_image * (u, v, 1) for (u, v) in the aligned face.
+ * @return ::APF_OK or ::APF_E_INVALID (degenerate landmarks).
+ */
+APF_API apf_status apf_face_align_matrix(const apf_face *face, double to_image[6]);
+
+/**
+ * @brief Cut the aligned face out of the photo (bilinear; black outside).
+ * @param img      The photo.
+ * @param to_image Matrix from apf_face_align_matrix().
+ * @param face     Receives 112*112*3 RGB bytes.
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_face_crop(const apf_image *img, const double to_image[6], uint8_t *face);
+
+/**
+ * @brief Add an aligned face's noise to the photo, in the photo's pixels.
+ *
+ * Each photo pixel that maps inside the aligned square gets the noise
+ * sampled (bilinear) at its aligned position. The result is kept within
+ * eps of @p original in every channel (so several faces' noise never adds
+ * up beyond the budget) and within 0..255.
+ * @param photo    The protected photo, updated in place (same size as @p original).
+ * @param original The unprotected photo.
+ * @param to_image Matrix from apf_face_align_matrix().
+ * @param noise    112*112*3 values, the decoded cloud noise s.
+ * @param eps      Budget in pixel units, (0, 64].
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_face_add_noise(apf_image *photo, const apf_image *original,
+                                      const double to_image[6], const int8_t *noise, float eps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* APF_FACE_H */

@@ -1,0 +1,12 @@
+/* What other parts of libapf-core need to know about a loaded model. */
+#ifndef APF_MODEL_INTERNAL_H
+#define APF_MODEL_INTERNAL_H
+
+#include "internal.h"
+
+/* The model's stored input preprocessing: input = (x[order] - mean) * scale,
+ * bgr nonzero when the network takes BGR; detector nonzero for detectors. */
+APF_HIDDEN void model_preprocessing(const apf_model *m, float mean[3], float scale[3], int *bgr,
+                                    int *detector);
+
+#endif
