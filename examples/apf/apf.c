@@ -1,0 +1,476 @@
+/* apf: protect whole photos from face recognition.
+ *
+ *   apf protect [options] PHOTO... | DIR    protect photos (the main command)
+ *   apf eval ARGS...                        run apf-eval (LFW evaluation tables)
+ *   apf train ARGS...                       run apf-train (cloud-side training)
+ *   apf version
+ *
+ * `apf protect --help` lists the options. Each photo is written as soon as
+ * it is done, beside it as NAME.protected.EXT (or into --out DIR), through a
+ * temporary file and a link that never replaces an existing file; a photo
+ * whose output already exists is skipped, so an interrupted batch resumes.
+ * One photo's failure does not stop the batch. With --server the photo
+ * stays here and only the gradient blob is sent; without it the cloud half
+ * runs in-process through the same request handler. */
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cloud_client.h"
+#include "progress.h"
+#include "protect.h"
+
+typedef struct args {
+    protect_options popt;
+    const char *weights, *server, *out_dir, *suffix, *format, *landmarks;
+    long timeout;
+    int quality, quiet;
+} args;
+
+static int usage_protect(FILE *f)
+{
+    fprintf(f,
+        "usage: apf protect [options] PHOTO... | DIR\n"
+        "  --models DIR        face models (default models)\n"
+        "  --weights DIR       cloud weights for the in-process cloud (default weights)\n"
+        "  --server URL        send gradient blobs to an apf-server (e.g. http://127.0.0.1:8750)\n"
+        "  --timeout SECONDS   server timeout (default 60)\n"
+        "  --attack NAME       fgsm, i-fgsm, mi-fgsm, di2-fgsm (default), m-di2-fgsm\n"
+        "  --eps N             strength: L-inf budget in 0..255 units (default 8)\n"
+        "  --iterations N      attack iterations (default 30)\n"
+        "  --seed N            random seed (default 0)\n"
+        "  --threads N         CPU threads (default: all)\n"
+        "  --out DIR           write into DIR instead of beside each photo\n"
+        "  --suffix S          output name suffix (default .protected)\n"
+        "  --format F          keep (default), png or jpg\n"
+        "  --quality N         JPEG quality for JPEG output (default 95)\n"
+        "  --landmarks FILE    faces given as lines 'PATH x1 y1 ... x5 y5' (ArcFace order) instead of detection\n"
+        "  --min-score F       detector threshold (default 0.5)\n"
+        "  --check C           self-check: none, probe, all (default all)\n"
+        "  --quiet             only the summary\n");
+    return f == stderr ? 2 : 0;
+}
+
+/* ---- files ---- */
+
+static int is_photo(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+typedef struct list {
+    char **v;
+    int n, cap;
+} list;
+
+static int list_add(list *l, const char *s)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        char **v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    return (l->v[l->n] = strdup(s)) ? (l->n++, 0) : -1;
+}
+
+/* Photos named on the command line, and the photos directly inside any
+ * directory named (sorted), minus earlier outputs (names with the suffix). */
+static int collect(int argc, char **argv, const char *suffix, list *out)
+{
+    for (int i = 0; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st)) {
+            fprintf(stderr, "apf: %s: %s\n", argv[i], strerror(errno));
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            if (list_add(out, argv[i]))
+                return -1;
+            continue;
+        }
+        DIR *d = opendir(argv[i]);
+        if (!d) {
+            fprintf(stderr, "apf: %s: %s\n", argv[i], strerror(errno));
+            return -1;
+        }
+        int first = out->n;
+        for (struct dirent *e; (e = readdir(d));) {
+            if (e->d_name[0] == '.' || !is_photo(e->d_name) || strstr(e->d_name, suffix))
+                continue;
+            char p[PATH_MAX];
+            snprintf(p, sizeof p, "%s/%s", argv[i], e->d_name);
+            if (list_add(out, p)) {
+                closedir(d);
+                return -1;
+            }
+        }
+        closedir(d);
+        qsort(out->v + first, (size_t)(out->n - first), sizeof *out->v, cmp_str);
+    }
+    return 0;
+}
+
+/* OUT/stem+suffix+ext, or beside the input. */
+static void output_path(const args *a, const char *in, apf_image_format fmt, char *out, size_t n)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", in);
+    const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
+    char stem[NAME_MAX + 1];
+    snprintf(stem, sizeof stem, "%s", base);
+    char *dot = strrchr(stem, '.');
+    const char *ext = dot ? strrchr(base, '.') : ".png";
+    if (dot)
+        *dot = 0;
+    if (!strcmp(a->format, "png") || (!strcmp(a->format, "keep") && fmt == APF_IMAGE_PNG))
+        ext = ".png";
+    else if (!strcmp(a->format, "jpg") || (!strcmp(a->format, "keep") && fmt == APF_IMAGE_JPEG &&
+                                          strcasecmp(ext, ".jpg") && strcasecmp(ext, ".jpeg")))
+        ext = ".jpg";
+    const char *dir = a->out_dir ? a->out_dir : dirname(copy);
+    snprintf(out, n, "%s/%s%s%s", dir, stem, a->suffix, ext);
+}
+
+/* ---- landmarks given by the user ---- */
+
+typedef struct given {
+    char *path;
+    apf_face face;
+} given;
+
+static int load_landmarks(const char *file, given **out, int *count)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        fprintf(stderr, "apf: %s: %s\n", file, strerror(errno));
+        return -1;
+    }
+    given *g = NULL;
+    int n = 0, cap = 0, lineno = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (line[0] == '#' || line[strspn(line, " \t\r\n")] == 0)
+            continue;
+        char path[PATH_MAX];
+        float l[5][2];
+        if (sscanf(line, "%4095s %f %f %f %f %f %f %f %f %f %f", path, &l[0][0], &l[0][1], &l[1][0],
+                   &l[1][1], &l[2][0], &l[2][1], &l[3][0], &l[3][1], &l[4][0], &l[4][1]) != 11) {
+            fprintf(stderr, "apf: %s:%d: want PATH and 10 numbers\n", file, lineno);
+            fclose(f);
+            free(g);
+            return -1;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            given *ng = realloc(g, (size_t)cap * sizeof *g);
+            if (!ng) {
+                fclose(f);
+                free(g);
+                return -1;
+            }
+            g = ng;
+        }
+        if (apf_face_from_landmarks((const float(*)[2])l, &g[n].face)) {
+            fprintf(stderr, "apf: %s:%d: %s\n", file, lineno, apf_last_error());
+            fclose(f);
+            free(g);
+            return -1;
+        }
+        g[n++].path = strdup(path);
+    }
+    fclose(f);
+    *out = g;
+    *count = n;
+    return 0;
+}
+
+/* Faces listed for this photo: an entry matches when it equals the path or
+ * is a suffix of it at a '/' boundary. */
+static int faces_for(const given *g, int n, const char *photo, apf_face *faces, int max)
+{
+    int k = 0;
+    size_t pl = strlen(photo);
+    for (int i = 0; i < n && k < max; i++) {
+        size_t l = strlen(g[i].path);
+        if (l <= pl && !strcmp(photo + pl - l, g[i].path) && (l == pl || photo[pl - l - 1] == '/'))
+            faces[k++] = g[i].face;
+    }
+    return k;
+}
+
+/* ---- protect ---- */
+
+typedef struct totals {
+    int photos, written, skipped, failed, no_face, faces_found, faces_protected;
+    double ssim_sum, ssim_min, sim_sum[PROTECT_MAX_CHECK];
+    size_t sent;
+} totals;
+
+static int cmd_protect(int argc, char **argv)
+{
+    args a = {0};
+    protect_options_init(&a.popt);
+    a.popt.probe.threads = 0;
+    a.weights = "weights";
+    a.suffix = ".protected";
+    a.format = "keep";
+    a.quality = 95;
+    a.timeout = 60;
+    int i = 0;
+    for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--help"))
+            return usage_protect(stdout);
+        if (!strcmp(o, "--quiet")) {
+            a.quiet = 1;
+            continue;
+        }
+        if (!v)
+            return usage_protect(stderr);
+        i++;
+        char *end = NULL;
+        if (!strcmp(o, "--models"))
+            a.popt.models_dir = v;
+        else if (!strcmp(o, "--weights"))
+            a.weights = v;
+        else if (!strcmp(o, "--server"))
+            a.server = v;
+        else if (!strcmp(o, "--timeout"))
+            a.timeout = strtol(v, &end, 10);
+        else if (!strcmp(o, "--attack")) {
+            if (apf_attack_from_name(v, &a.popt.probe.attack)) {
+                fprintf(stderr, "apf: unknown attack %s\n", v);
+                return 2;
+            }
+        } else if (!strcmp(o, "--eps"))
+            a.popt.probe.eps = strtof(v, &end);
+        else if (!strcmp(o, "--iterations"))
+            a.popt.probe.iterations = (int)strtol(v, &end, 10);
+        else if (!strcmp(o, "--seed"))
+            a.popt.probe.seed = strtoull(v, &end, 10);
+        else if (!strcmp(o, "--threads"))
+            a.popt.probe.threads = (int)strtol(v, &end, 10);
+        else if (!strcmp(o, "--out"))
+            a.out_dir = v;
+        else if (!strcmp(o, "--suffix"))
+            a.suffix = v;
+        else if (!strcmp(o, "--format"))
+            a.format = v;
+        else if (!strcmp(o, "--quality"))
+            a.quality = (int)strtol(v, &end, 10);
+        else if (!strcmp(o, "--landmarks"))
+            a.landmarks = v;
+        else if (!strcmp(o, "--min-score"))
+            a.popt.min_score = strtof(v, &end);
+        else if (!strcmp(o, "--check"))
+            a.popt.check = !strcmp(v, "none") ? 0 : !strcmp(v, "probe") ? 1 : !strcmp(v, "all") ? 2 : -1;
+        else
+            return usage_protect(stderr);
+        if (end && *end) {
+            fprintf(stderr, "apf: %s: not a number: %s\n", o, v);
+            return 2;
+        }
+    }
+    if (a.popt.check < 0 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
+        a.quality < 1 || a.quality > 100 || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= 64) ||
+        a.timeout < 1 || a.suffix[0] == 0 || strchr(a.suffix, '/')) {
+        fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
+        return 2;
+    }
+    if (i >= argc)
+        return usage_protect(stderr);
+    list files = {0};
+    if (collect(argc - i, argv + i, a.suffix, &files))
+        return 1;
+    if (files.n == 0) {
+        fprintf(stderr, "apf: no photos (.jpg, .jpeg, .png) found\n");
+        return 1;
+    }
+    given *gv = NULL;
+    int n_given = 0;
+    if (a.landmarks && load_landmarks(a.landmarks, &gv, &n_given))
+        return 1;
+    if (a.out_dir && mkdir(a.out_dir, 0755) && errno != EEXIST) {
+        fprintf(stderr, "apf: %s: %s\n", a.out_dir, strerror(errno));
+        return 1;
+    }
+    char err[1024], tpath[PATH_MAX];
+    snprintf(tpath, sizeof tpath, "%s/transfer.apfm", a.weights);
+    cloud_client *cloud = a.server ? cloud_client_remote(a.server, a.timeout, err, sizeof err)
+                                   : cloud_client_local(tpath, NULL, a.popt.probe.threads, err, sizeof err);
+    if (!cloud) {
+        fprintf(stderr, "apf: %s\n", err);
+        return 1;
+    }
+    protector *pr;
+    if (protector_create(&a.popt, cloud, &pr)) {
+        fprintf(stderr, "apf: %s\n", apf_last_error());
+        cloud_client_free(cloud);
+        return 1;
+    }
+    if (!a.quiet)
+        printf("protecting %d photo%s (%s, eps %g, cloud: %s)\n", files.n, files.n == 1 ? "" : "s",
+               apf_attack_name(a.popt.probe.attack), a.popt.probe.eps, a.server ? a.server : "in-process");
+    totals t = {0};
+    t.ssim_min = 1;
+    progress pg;
+    progress_start(&pg, files.n);
+    for (int f = 0; f < files.n; f++) {
+        const char *in = files.v[f];
+        t.photos++;
+        apf_image *photo = NULL, *prot = NULL;
+        char out[PATH_MAX];
+        photo_report rep;
+        const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
+        if (apf_image_load(in, &photo)) {
+            progress_clear(&pg);
+            fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());
+            t.failed++;
+            progress_step(&pg, base);
+            continue;
+        }
+        output_path(&a, in, apf_image_source_format(photo), out, sizeof out);
+        if (access(out, F_OK) == 0) {
+            progress_clear(&pg);
+            if (!a.quiet)
+                printf("%s: skipped, %s exists (already protected)\n", in, out);
+            t.skipped++;
+            apf_image_free(photo);
+            progress_step(&pg, base);
+            continue;
+        }
+        apf_face fl[PROTECT_MAX_FACES];
+        int nf = a.landmarks ? faces_for(gv, n_given, in, fl, PROTECT_MAX_FACES) : 0;
+        apf_status st = (a.landmarks && nf == 0)
+                            ? (memset(&rep, 0, sizeof rep), APF_OK)
+                            : protect_photo(pr, photo, a.landmarks ? fl : NULL, nf, &prot, &rep, err, sizeof err);
+        progress_clear(&pg);
+        if (st) {
+            fprintf(stderr, "apf: %s: %s\n", in, err);
+            t.failed++;
+        } else if (!prot) {
+            printf("%s: no face found: NOT protected, nothing written\n", in);
+            t.no_face++;
+        } else if (apf_image_save(prot, out, a.quality)) {
+            fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());
+            t.failed++;
+        } else {
+            t.written++;
+            t.faces_found += rep.faces_found;
+            t.faces_protected += rep.faces_protected;
+            t.sent += rep.bytes_sent;
+            for (int k = 0; k < rep.faces_protected; k++) {
+                t.ssim_sum += rep.faces[k].ssim;
+                t.ssim_min = fmin(t.ssim_min, rep.faces[k].ssim);
+                for (int m = 0; m < protector_check_count(pr); m++)
+                    t.sim_sum[m] += rep.faces[k].similarity[m];
+            }
+            if (!a.quiet) {
+                printf("%s -> %s: %d face%s protected", in, out, rep.faces_protected,
+                       rep.faces_protected == 1 ? "" : "s");
+                if (rep.faces_found > rep.faces_protected)
+                    printf(" (%d found; over %d per photo NOT protected)", rep.faces_found, PROTECT_MAX_FACES);
+                double ssim = 0;
+                for (int k = 0; k < rep.faces_protected; k++)
+                    ssim += rep.faces[k].ssim / rep.faces_protected;
+                printf(", SSIM %.3f, sent %zu B, %.0f ms\n", ssim, rep.bytes_sent, rep.ms);
+            }
+        }
+        apf_image_free(prot);
+        apf_image_free(photo);
+        fflush(stdout);
+        progress_step(&pg, base);
+    }
+    progress_end(&pg);
+    double el = progress_elapsed(&pg);
+    printf("summary: %d photo%s, %d written, %d skipped (existing output), %d with no face, %d failed; "
+           "%d face%s found, %d protected",
+           t.photos, t.photos == 1 ? "" : "s", t.written, t.skipped, t.no_face, t.failed, t.faces_found,
+           t.faces_found == 1 ? "" : "s", t.faces_protected);
+    if (t.faces_protected) {
+        printf("; SSIM mean %.3f min %.3f; sent %.0f B/face; %.2f s/photo\n", t.ssim_sum / t.faces_protected,
+               t.ssim_min, (double)t.sent / t.faces_protected, el / (t.photos ? t.photos : 1));
+        if (protector_check_count(pr)) {
+            printf("self-check (cosine similarity original vs protected, mean; a match is typically > 0.3-0.5):");
+            for (int m = 0; m < protector_check_count(pr); m++)
+                printf(" %s %.3f", protector_check_name(pr, m), t.sim_sum[m] / t.faces_protected);
+            printf("\n");
+        }
+    } else {
+        printf("\n");
+    }
+    protector_free(pr);
+    cloud_client_free(cloud);
+    for (int k = 0; k < files.n; k++)
+        free(files.v[k]);
+    free(files.v);
+    for (int k = 0; k < n_given; k++)
+        free(gv[k].path);
+    free(gv);
+    return t.failed ? 1 : 0;
+}
+
+/* apf eval / apf train: the programs of the evaluation and cloud issues,
+ * installed beside this one. */
+static int run_sibling(const char *name, int argc, char **argv)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "apf: cannot locate myself\n");
+        return 1;
+    }
+    self[n] = 0;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", dirname(self), name);
+    char **av = calloc((size_t)argc + 2, sizeof *av);
+    if (!av)
+        return 1;
+    av[0] = path;
+    for (int i = 0; i < argc; i++)
+        av[i + 1] = argv[i];
+    execv(path, av);
+    fprintf(stderr, "apf: cannot run %s: %s\n", path, strerror(errno));
+    free(av);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+        printf("usage: apf protect [options] PHOTO... | DIR\n"
+               "       apf eval ARGS...    (apf-eval: LFW evaluation)\n"
+               "       apf train ARGS...   (apf-train: cloud training)\n"
+               "       apf version\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "protect"))
+        return cmd_protect(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "eval"))
+        return run_sibling("apf-eval", argc - 2, argv + 2);
+    if (!strcmp(argv[1], "train"))
+        return run_sibling("apf-train", argc - 2, argv + 2);
+    if (!strcmp(argv[1], "version")) {
+        printf("apf (libapf %s)\n", apf_version_string());
+        return 0;
+    }
+    fprintf(stderr, "apf: unknown command %s (try apf help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,172 @@
+/* The apf command's cloud transports (cloud_client.h). */
+#include "cloud_client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+
+/* A noise blob for 64 faces is ~1 MB; anything far bigger is not one. */
+#define MAX_RESPONSE (16u << 20)
+
+struct cloud_client {
+    service *local;    /* in-process, or */
+    CURL *curl;        /* remote */
+    char *url;         /* <base>/v1/filter */
+    long timeout;
+    size_t sent;
+};
+
+cloud_client *cloud_client_local(const char *transfer_path, const char *enhancer_path, int threads,
+                                 char *err, size_t err_size)
+{
+    cloud_client *c = calloc(1, sizeof *c);
+    service_config cfg;
+    service_config_init(&cfg);
+    cfg.transfer_path = transfer_path;
+    cfg.enhancer_path = enhancer_path;
+    cfg.threads = threads;
+    apf_status st = c ? service_create(&cfg, &c->local) : APF_E_NOMEM;
+    if (st) {
+        snprintf(err, err_size, "cloud: %s", apf_last_error()[0] ? apf_last_error() : apf_status_string(st));
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size_t err_size)
+{
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+        snprintf(err, err_size, "server URL must start with http:// or https://: %s", url);
+        return NULL;
+    }
+    static int curl_ready;
+    if (!curl_ready) { /* once per process, before any thread uses curl */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = 1;
+    }
+    cloud_client *c = calloc(1, sizeof *c);
+    size_t n = strlen(url);
+    if (c)
+        c->url = malloc(n + 16);
+    if (!c || !c->url || !(c->curl = curl_easy_init())) {
+        snprintf(err, err_size, "out of memory");
+        cloud_client_free(c);
+        return NULL;
+    }
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    snprintf(c->url, n + 16, "%.*s/v1/filter", (int)n, url);
+    c->timeout = timeout;
+    return c;
+}
+
+void cloud_client_free(cloud_client *c)
+{
+    if (!c)
+        return;
+    service_free(c->local);
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    free(c->url);
+    free(c);
+}
+
+size_t cloud_client_bytes_sent(const cloud_client *c) { return c ? c->sent : 0; }
+
+typedef struct sink {
+    unsigned char *data;
+    size_t size, cap;
+    int overflow;
+} sink;
+
+static size_t on_data(char *p, size_t size, size_t n, void *user)
+{
+    sink *s = user;
+    size_t len = size * n;
+    if (s->size + len > MAX_RESPONSE) {
+        s->overflow = 1;
+        return 0; /* abort the transfer */
+    }
+    if (s->size + len > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 65536;
+        while (cap < s->size + len)
+            cap *= 2;
+        unsigned char *d = realloc(s->data, cap);
+        if (!d)
+            return 0;
+        s->data = d;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->size, p, len);
+    s->size += len;
+    return len;
+}
+
+static int filter_remote(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,
+                         char *err, size_t err_size)
+{
+    sink out = {0};
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip for small bodies */
+    CURL *h = c->curl;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, c->url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, g);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)g_size);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout < 10 ? c->timeout : 10L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "libapf-apf/0.1");
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(hdr);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK) {
+        snprintf(err, err_size, "server %s: %s", c->url,
+                 out.overflow ? "response over the size limit" : curl_easy_strerror(rc));
+        free(out.data);
+        return -1;
+    }
+    c->sent += g_size;
+    if (code != 200) {
+        int n = (int)(out.size < 200 ? out.size : 200);
+        while (n > 0 && (out.data[n - 1] == '\n' || out.data[n - 1] == '\r'))
+            n--;
+        snprintf(err, err_size, "server %s answered %ld: %.*s", c->url, code, n,
+                 out.data ? (char *)out.data : "");
+        free(out.data);
+        return -1;
+    }
+    *s = out.data;
+    *s_size = out.size;
+    return 0;
+}
+
+int cloud_client_filter(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,
+                        char *err, size_t err_size)
+{
+    *s = NULL;
+    *s_size = 0;
+    if (c->curl)
+        return filter_remote(c, g, g_size, s, s_size, err, err_size);
+    service_response r;
+    service_handle(c->local, "POST", "/v1/filter", g, g_size, &r);
+    c->sent += g_size;
+    if (r.status != 200) {
+        snprintf(err, err_size, "cloud (in-process) answered %d: %.*s", r.status,
+                 (int)(r.body_size ? r.body_size - 1 : 0), r.body ? (char *)r.body : "");
+        free(r.body);
+        return -1;
+    }
+    *s = r.body;
+    *s_size = r.body_size;
+    return 0;
+}

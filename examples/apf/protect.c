@@ -1,0 +1,199 @@
+/* Whole-photo protection (protect.h). */
+#include "protect.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FACE_BYTES (APF_FACE_SIZE * APF_FACE_SIZE * 3)
+
+struct protector {
+    protect_options opt;
+    apf_probe *probe;
+    apf_detector *det;
+    apf_evaluator *check; /* probe model first, then the bundled recognizers */
+    cloud_client *cloud;
+};
+
+void protect_options_init(protect_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->models_dir = "models";
+    apf_probe_options_init(&o->probe);
+    o->min_score = 0.5f;
+    o->check = 2;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+void protector_free(protector *p)
+{
+    if (!p)
+        return;
+    apf_probe_free(p->probe);
+    apf_detector_free(p->det);
+    apf_evaluator_free(p->check);
+    free(p);
+}
+
+apf_status protector_create(const protect_options *o, cloud_client *cloud, protector **out)
+{
+    *out = NULL;
+    protector *p = calloc(1, sizeof *p);
+    if (!p)
+        return APF_E_NOMEM;
+    p->opt = *o;
+    p->cloud = cloud;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mobilefacenet.apfm", o->models_dir);
+    apf_status st = apf_probe_create(path, &o->probe, &p->probe);
+    if (!st) {
+        snprintf(path, sizeof path, "%s/blazeface.apfm", o->models_dir);
+        st = apf_detector_create(path, &p->det);
+    }
+    if (!st)
+        st = apf_detector_set_threshold(p->det, o->min_score);
+    if (!st && o->probe.threads)
+        st = apf_detector_set_threads(p->det, o->probe.threads);
+    if (!st && o->check) {
+        static const char *names[] = {"mobilefacenet", "faceres", "mobileface", "faceapi-recognition"};
+        char buf[PROTECT_MAX_CHECK][4096];
+        const char *paths[PROTECT_MAX_CHECK];
+        int n = o->check == 1 ? 1 : PROTECT_MAX_CHECK;
+        for (int k = 0; k < n; k++) {
+            snprintf(buf[k], sizeof buf[k], "%s/%s.apfm", o->models_dir, names[k]);
+            paths[k] = buf[k];
+        }
+        st = apf_evaluator_create(paths, n, o->probe.threads, &p->check);
+    }
+    if (st) {
+        protector_free(p);
+        return st;
+    }
+    *out = p;
+    return APF_OK;
+}
+
+int protector_check_count(const protector *p) { return p->check ? apf_evaluator_model_count(p->check) : 0; }
+
+const char *protector_check_name(const protector *p, int k)
+{
+    return apf_model_name(apf_evaluator_model(p->check, k));
+}
+
+apf_detector *protector_detector(protector *p) { return p->det; }
+
+apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *given, int n_given,
+                         apf_image **out, photo_report *rep, char *err, size_t err_size)
+{
+    double t0 = now_ms();
+    *out = NULL;
+    memset(rep, 0, sizeof *rep);
+    apf_face faces[PROTECT_MAX_FACES];
+    int n = 0;
+    apf_status st = APF_OK;
+    if (given) {
+        n = n_given < PROTECT_MAX_FACES ? n_given : PROTECT_MAX_FACES;
+        memcpy(faces, given, (size_t)n * sizeof *faces);
+        rep->faces_found = n_given;
+    } else {
+        if ((st = apf_detect_faces(p->det, photo, faces, PROTECT_MAX_FACES, &n))) {
+            snprintf(err, err_size, "detection: %s", apf_last_error());
+            return st;
+        }
+        rep->faces_found = n;
+        if (n > PROTECT_MAX_FACES)
+            n = PROTECT_MAX_FACES;
+    }
+    if (n == 0)
+        return APF_OK;
+    double to_image[PROTECT_MAX_FACES][6];
+    uint8_t *crops = malloc((size_t)n * FACE_BYTES), *pcrops = malloc((size_t)n * FACE_BYTES);
+    void *g = NULL, *s = NULL;
+    size_t g_size = 0, s_size = 0;
+    int8_t *noise = NULL;
+    apf_image *prot = NULL;
+    if (!crops || !pcrops) {
+        st = APF_E_NOMEM;
+        snprintf(err, err_size, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        if ((st = apf_face_align_matrix(&faces[i], to_image[i])) ||
+            (st = apf_face_crop(photo, to_image[i], crops + (size_t)i * FACE_BYTES))) {
+            snprintf(err, err_size, "face %d: %s", i + 1, apf_last_error());
+            goto done;
+        }
+    /* Device: g for every face in one blob. Only this blob leaves. */
+    if ((st = apf_probe_gradient_blob(p->probe, crops, NULL, n, APF_FACE_SIZE, &g, &g_size))) {
+        snprintf(err, err_size, "probe: %s", apf_last_error());
+        goto done;
+    }
+    if (cloud_client_filter(p->cloud, g, g_size, &s, &s_size, err, err_size)) {
+        st = APF_E_IO;
+        goto done;
+    }
+    rep->bytes_sent = g_size;
+    rep->bytes_received = s_size;
+    apf_wire_info info;
+    if ((st = apf_wire_decode(s, s_size, &info, &noise))) {
+        snprintf(err, err_size, "cloud reply: %s", apf_last_error());
+        goto done;
+    }
+    if (info.kind != APF_WIRE_NOISE || info.n != n || info.height != APF_FACE_SIZE ||
+        info.width != APF_FACE_SIZE || info.eps > p->opt.probe.eps + 1e-3f) {
+        st = APF_E_FORMAT;
+        snprintf(err, err_size, "cloud reply is not noise for these %d faces within eps %g", n,
+                 p->opt.probe.eps);
+        goto done;
+    }
+    /* Device: add each face's noise in the photo's own pixels. */
+    if ((st = apf_image_create(apf_image_width(photo), apf_image_height(photo), &prot)) ||
+        (st = apf_image_copy_metadata(prot, photo))) {
+        snprintf(err, err_size, "%s", apf_last_error());
+        goto done;
+    }
+    memcpy(apf_image_pixels(prot), apf_image_pixels_const(photo),
+           (size_t)apf_image_width(photo) * apf_image_height(photo) * 3);
+    for (int i = 0; i < n; i++)
+        if ((st = apf_face_add_noise(prot, photo, to_image[i], noise + (size_t)i * FACE_BYTES,
+                                     p->opt.probe.eps))) {
+            snprintf(err, err_size, "face %d: %s", i + 1, apf_last_error());
+            goto done;
+        }
+    rep->faces_protected = n;
+    /* Self-check on the same alignment: SSIM and similarity per recognizer. */
+    for (int i = 0; i < n; i++) {
+        rep->faces[i].face = faces[i];
+        apf_face_crop(prot, to_image[i], pcrops + (size_t)i * FACE_BYTES);
+        apf_ssim(crops + (size_t)i * FACE_BYTES, pcrops + (size_t)i * FACE_BYTES, APF_FACE_SIZE,
+                 APF_FACE_SIZE, &rep->faces[i].ssim, NULL);
+    }
+    for (int k = 0; k < protector_check_count(p); k++) {
+        float sim[PROTECT_MAX_FACES];
+        if ((st = apf_evaluator_similarity(p->check, k, crops, pcrops, n, APF_FACE_SIZE, sim))) {
+            snprintf(err, err_size, "self-check: %s", apf_last_error());
+            goto done;
+        }
+        for (int i = 0; i < n; i++)
+            rep->faces[i].similarity[k] = sim[i];
+    }
+    *out = prot;
+    prot = NULL;
+done:
+    rep->ms = now_ms() - t0;
+    apf_image_free(prot);
+    free(noise);
+    free(s);
+    free(g);
+    free(pcrops);
+    free(crops);
+    return st;
+}

@@ -1,0 +1,52 @@
+/* Whole-photo protection: detect faces (or take the caller's landmarks),
+ * align each to 112x112, get g from the probe, send only the gradient blob
+ * to the cloud, map the returned noise back onto the photo in its own
+ * pixels, and self-check the result. */
+#ifndef APF_PROTECT_H
+#define APF_PROTECT_H
+
+#include "apf/apf.h"
+#include "cloud_client.h"
+
+#define PROTECT_MAX_FACES 64 /* one wire blob */
+#define PROTECT_MAX_CHECK 4
+
+typedef struct protect_options {
+    const char *models_dir;     /* mobilefacenet, blazeface and the check recognizers */
+    apf_probe_options probe;    /* attack, eps, iterations, seed, threads... */
+    float min_score;            /* detector threshold */
+    int check;                  /* 0 none, 1 probe only, 2 probe + bundled recognizers */
+} protect_options;
+
+void protect_options_init(protect_options *o);
+
+typedef struct face_report {
+    apf_face face;
+    double ssim;                        /* aligned original vs aligned protected */
+    float similarity[PROTECT_MAX_CHECK]; /* cosine, original vs protected, per check model */
+} face_report;
+
+typedef struct photo_report {
+    int faces_found;      /* detected (or given) */
+    int faces_protected;
+    size_t bytes_sent, bytes_received;
+    double ms;
+    face_report faces[PROTECT_MAX_FACES];
+} photo_report;
+
+typedef struct protector protector;
+
+apf_status protector_create(const protect_options *o, cloud_client *cloud, protector **out);
+void protector_free(protector *p);
+int protector_check_count(const protector *p);
+const char *protector_check_name(const protector *p, int k);
+apf_detector *protector_detector(protector *p);
+
+/* Protect one photo. faces/n_faces: the caller's faces, or NULL to detect.
+ * On success *out is the protected copy (with the photo's metadata); a
+ * photo with no face gives APF_OK, faces_found 0 and *out NULL. Errors
+ * leave a message in err. */
+apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *faces, int n_faces,
+                         apf_image **out, photo_report *rep, char *err, size_t err_size);
+
+#endif
