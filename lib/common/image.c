@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 #include "image_meta.h"
@@ -142,6 +143,7 @@ typedef struct jerr {
     struct jpeg_error_mgr mgr;
     jmp_buf jmp;
     char msg[JMSG_LENGTH_MAX];
+    int truncated; /* libjpeg hit the end of the data and padded the image */
 } jerr;
 
 static void jerr_exit(j_common_ptr c)
@@ -151,7 +153,14 @@ static void jerr_exit(j_common_ptr c)
     longjmp(e->jmp, 1);
 }
 
-static void jerr_silent(j_common_ptr c, int level) { (void)c; (void)level; }
+/* Warnings stay quiet, but a premature end of data is remembered: libjpeg
+ * would pad the rest of the image with grey and call it a success, and a
+ * truncated photo must be an error, not a protected grey smear. */
+static void jerr_silent(j_common_ptr c, int level)
+{
+    if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
+        ((jerr *)c->err)->truncated = 1;
+}
 
 static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
 {
@@ -161,6 +170,7 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     ci.err = jpeg_std_error(&e.mgr);
     e.mgr.error_exit = jerr_exit;
     e.mgr.emit_message = jerr_silent;
+    e.truncated = 0;
     if (setjmp(e.jmp)) {
         jpeg_destroy_decompress(&ci);
         apf_image_free(im);
@@ -216,6 +226,10 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     }
     jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);
+    if (e.truncated) {
+        apf_image_free(im);
+        return apf_fail(APF_E_FORMAT, "jpeg: truncated (data ends before the image does)");
+    }
     tmp = im;
     if ((st = orient(&tmp, orientation))) {
         apf_image_free(tmp);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The application end to end: apf protect on whole photos, in-process and
+# through a real apf-server on loopback behind a recording proxy.
+# Usage: app.sh BUILD_DIR SOURCE_DIR MODELS_DIR
+set -euo pipefail
+build=$1 src=$2 models=$3
+apf=$build/examples/apf/apf
+server=$build/examples/apf/apf-server
+py=/usr/bin/python3
+export PYTHONPATH=$build/bindings/python
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+common=(--models "$models" --weights "$src/weights" --threads 2 --iterations 10)
+
+mkdir -p "$tmp/photos"
+cp "$src"/examples/photos/*.jpg "$tmp/photos/"
+chmod 444 "$tmp"/photos/*.jpg
+sha_before=$(sha256sum "$tmp"/photos/*.jpg)
+
+# 1. In-process (the default), all sample photos; originals untouched.
+out=$("$apf" protect "${common[@]}" --out "$tmp/local" "$tmp/photos")
+echo "$out"
+grep -q "summary: 4 photos, 4 written, 0 skipped (existing output), 0 with no face, 0 failed; 5 faces found, 5 protected" <<<"$out" \
+  || fail "in-process summary"
+[ "$(sha256sum "$tmp"/photos/*.jpg)" = "$sha_before" ] || fail "an original changed"
+ls "$tmp/local" | grep -c '\.protected\.jpg$' | grep -qx 4 || fail "JPEG photos did not stay JPEG"
+
+# 2. Resume: a second run skips every photo that already has its output.
+out=$("$apf" protect "${common[@]}" --out "$tmp/local" "$tmp/photos")
+grep -q "4 skipped" <<<"$out" || fail "rerun did not skip existing outputs"
+
+# 3. Through apf-server behind a recording proxy: the server gets only
+#    gradient blobs, and the result equals the in-process one.
+"$server" --listen 127.0.0.1:0 --port-file "$tmp/server.port" --transfer "$src/weights/transfer.apfm" \
+  --workers 2 --threads 1 2>"$tmp/server.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/server.port" ] && break; sleep 0.1; done
+[ -s "$tmp/server.port" ] || fail "server did not start: $(cat "$tmp/server.log")"
+"$py" "$src/tests/record_proxy.py" "$(cat "$tmp/server.port")" "$tmp/proxy.port" "$tmp/record.bin" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/proxy.port" ] && break; sleep 0.1; done
+url=http://127.0.0.1:$(cat "$tmp/proxy.port")
+out=$("$apf" protect "${common[@]}" --server "$url" --out "$tmp/remote" "$tmp/photos")
+echo "$out"
+grep -q "4 written.*5 protected" <<<"$out" || fail "server run summary"
+"$py" "$src/tests/check_recording.py" "$tmp/record.bin" 5 "$tmp"/photos/*.jpg
+for f in "$tmp"/local/*; do
+  cmp -s "$f" "$tmp/remote/$(basename "$f")" || fail "server and in-process results differ for $(basename "$f")"
+done
+grep -q "POST /v1/filter 200" "$tmp/server.log" || fail "server logged no request"
+if grep -qa "APFW" "$tmp/server.log"; then fail "server log contains payload bytes"; fi
+curl -sf "http://127.0.0.1:$(cat "$tmp/server.port")/health" | grep -q '^ok' || fail "health endpoint"
+
+# 4. PNG stays PNG and the budget holds in the photo's own pixels.
+"$py" -c "import apf; apf.save_image(apf.load_image('$tmp/photos/Aaron_Eckhart_0001.jpg'), '$tmp/one.png')"
+"$apf" protect "${common[@]}" --check probe --out "$tmp/png" "$tmp/one.png" >/dev/null
+"$py" -c "
+import apf, numpy as np
+a = apf.load_image('$tmp/one.png'); b = apf.load_image('$tmp/png/one.protected.png')
+d = np.abs(a.astype(int) - b.astype(int))
+assert d.max() <= 8, d.max()
+assert (d > 0).mean() > 0.1, (d > 0).mean()
+print('PNG output: max change', d.max(), 'changed', round(float((d > 0).mean()), 3))"
+
+# 5. One bad file does not stop the batch; no face is reported, not written.
+mkdir -p "$tmp/mixed"
+cp "$tmp/photos/Aaron_Eckhart_0001.jpg" "$tmp/mixed/"
+head -c 2000 "$tmp/photos/Avril_Lavigne_0001.jpg" > "$tmp/mixed/broken.jpg"
+"$py" -c "import apf, numpy as np; apf.save_image(np.full((120, 160, 3), 200, np.uint8), '$tmp/mixed/blank.png')"
+set +e
+out=$("$apf" protect "${common[@]}" --check none --out "$tmp/mixed-out" "$tmp/mixed" 2>"$tmp/err")
+rc=$?
+set -e
+echo "$out"; cat "$tmp/err"
+[ $rc -eq 1 ] || fail "batch with a broken file exited $rc"
+grep -q "broken.jpg" "$tmp/err" || fail "broken file not reported"
+grep -q "blank.png: no face found" <<<"$out" || fail "faceless photo not reported"
+[ -e "$tmp/mixed-out/Aaron_Eckhart_0001.protected.jpg" ] || fail "good photo not written after a bad one"
+[ ! -e "$tmp/mixed-out/blank.protected.png" ] || fail "faceless photo written"
+
+# 6. Faces given as landmarks instead of detection.
+printf 'Aaron_Eckhart_0001.jpg\t64.2\t64.2\t88.2\t66.6\t74.4\t85.8\t61.8\t94.2\t83.4\t96.6\n' > "$tmp/lm.txt"
+out=$("$apf" protect "${common[@]}" --check none --landmarks "$tmp/lm.txt" --out "$tmp/lm" "$tmp/photos/Aaron_Eckhart_0001.jpg")
+grep -q "1 face protected" <<<"$out" || fail "landmarks run"
+
+# 7. Server down: a clear error, nothing written.
+set +e
+"$apf" protect "${common[@]}" --server http://127.0.0.1:9 --timeout 5 --out "$tmp/down" "$tmp/photos" >/dev/null 2>"$tmp/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "server down exited $rc"
+grep -q "server http://127.0.0.1:9/v1/filter" "$tmp/err" || fail "no server error message: $(cat "$tmp/err")"
+[ -z "$(ls -A "$tmp/down" 2>/dev/null)" ] || fail "files written while the server was down"
+echo "1 passed, 0 failed"
