@@ -1,0 +1,389 @@
+/* apf-bench-photos: whole-photo protection, measured.
+ *
+ *   apf-bench-photos [--shared DIR] [--models DIR] [--weights DIR] [--pairs N]
+ *                    [--iterations N] [--threads N] [--server-bin PATH]
+ *
+ * 1. Detection on every photo of photos150/ that landmarks150.txt lists:
+ *    detection rate, mean landmark error in pixels (eyes, nose, mouth
+ *    centre) and normalised by the inter-ocular distance.
+ * 2. Protection of the first N positive pairs of fold 8 (default 100): the
+ *    aligned-crop pipeline (protect aligned112 face i) against the
+ *    whole-photo pipeline (protect photos150 photo i, write it as PNG and
+ *    as JPEG q95, re-detect and re-align the protected photo); each
+ *    recognizer matches the result against aligned112 face j at its
+ *    best-accuracy threshold (calibrated on fold 8's clean aligned pairs).
+ * 3. One photo end to end: in-process cloud vs an apf-server on loopback;
+ *    bytes sent per face. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apf/apf.h"
+#include "cloud_client.h"
+#include "lfw.h"
+#include "protect.h"
+
+#define FB (APF_FACE_SIZE * APF_FACE_SIZE * 3)
+#define NREC 4
+static const char *REC[NREC] = {"mobilefacenet", "faceres", "mobileface", "faceapi-recognition"};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "apf-bench-photos: %s: %s\n", what, apf_last_error());
+    exit(1);
+}
+
+/* The detected face nearest to reference eye positions (NULL: the best). */
+static int nearest(const apf_face *f, int n, const float ref[5][2])
+{
+    if (n <= 0)
+        return -1;
+    if (!ref)
+        return 0;
+    int best = -1;
+    double bd = 1e30;
+    for (int i = 0; i < n; i++) {
+        double d = hypot(f[i].landmarks[0][0] - ref[0][0], f[i].landmarks[0][1] - ref[0][1]) +
+                   hypot(f[i].landmarks[1][0] - ref[1][0], f[i].landmarks[1][1] - ref[1][1]);
+        if (d < bd)
+            bd = d, best = i;
+    }
+    double iod = hypot(ref[1][0] - ref[0][0], ref[1][1] - ref[0][1]);
+    return bd < iod ? best : -1; /* both eyes within half an eye distance on average */
+}
+
+typedef struct lm_entry {
+    char path[512];
+    float l[5][2];
+} lm_entry;
+
+static lm_entry *read_landmarks(const char *file, int *n)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        perror(file);
+        exit(1);
+    }
+    int cap = 2048;
+    lm_entry *v = malloc(cap * sizeof *v);
+    char line[2048];
+    *n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        lm_entry *e = &v[*n];
+        if (sscanf(line, "%511s %f %f %f %f %f %f %f %f %f %f", e->path, &e->l[0][0], &e->l[0][1],
+                   &e->l[1][0], &e->l[1][1], &e->l[2][0], &e->l[2][1], &e->l[3][0], &e->l[3][1],
+                   &e->l[4][0], &e->l[4][1]) == 11 && ++*n == cap)
+            v = realloc(v, (cap *= 2) * sizeof *v);
+    }
+    fclose(f);
+    return v;
+}
+
+static const float (*find_lm(const lm_entry *v, int n, const char *photo))[2]
+{
+    size_t pl = strlen(photo);
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(v[i].path);
+        if (l < pl && !strcmp(photo + pl - l, v[i].path) && photo[pl - l - 1] == '/')
+            return v[i].l;
+    }
+    return NULL;
+}
+
+/* Detect, pick the labelled person, crop aligned. 0 on success. */
+static int photo_crop(apf_detector *det, const apf_image *img, const float ref[5][2], uint8_t *crop)
+{
+    apf_face f[16];
+    int n = 0;
+    if (apf_detect_faces(det, img, f, 16, &n))
+        die("detect");
+    int k = nearest(f, n < 16 ? n : 16, ref);
+    double m[6];
+    if (k < 0 || apf_face_align_matrix(&f[k], m) || apf_face_crop(img, m, crop))
+        return -1;
+    return 0;
+}
+
+static apf_image *reload(const apf_image *img, const char *path)
+{
+    unlink(path);
+    apf_image *r;
+    if (apf_image_save(img, path, 95) || apf_image_load(path, &r))
+        die(path);
+    unlink(path);
+    return r;
+}
+
+static pid_t start_server(const char *bin, const char *weights, int *port)
+{
+    char pf[] = "/tmp/apf-bench-port-XXXXXX";
+    int fd = mkstemp(pf);
+    close(fd);
+    unlink(pf);
+    char tw[4096];
+    snprintf(tw, sizeof tw, "%s/transfer.apfm", weights);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(bin, bin, "--listen", "127.0.0.1:0", "--port-file", pf, "--transfer", tw, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(pf, "r");
+        if (f && fscanf(f, "%d", port) == 1) {
+            fclose(f);
+            unlink(pf);
+            return pid;
+        }
+        if (f)
+            fclose(f);
+        usleep(50000);
+    }
+    kill(pid, SIGTERM);
+    fprintf(stderr, "apf-bench-photos: %s did not start\n", bin);
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    const char *shared = "../shared", *models = "models", *weights = "weights";
+    const char *server_bin = "build/examples/apf/apf-server";
+    int pairs_max = 100, iterations = 30, threads = 2;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--shared")) shared = argv[i + 1];
+        else if (!strcmp(argv[i], "--models")) models = argv[i + 1];
+        else if (!strcmp(argv[i], "--weights")) weights = argv[i + 1];
+        else if (!strcmp(argv[i], "--pairs")) pairs_max = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--iterations")) iterations = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--server-bin")) server_bin = argv[i + 1];
+        else {
+            fprintf(stderr, "apf-bench-photos: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    char p1[4096], p2[4096];
+    /* ---- 1. detection and landmarks ---- */
+    snprintf(p1, sizeof p1, "%s/data/lfw/landmarks150.txt", shared);
+    int n_lm;
+    lm_entry *lm = read_landmarks(p1, &n_lm);
+    snprintf(p1, sizeof p1, "%s/blazeface.apfm", models);
+    apf_detector *det;
+    if (apf_detector_create(p1, &det) || apf_detector_set_threads(det, threads))
+        die(p1);
+    int found = 0;
+    double err_px = 0, err_norm = 0, t_det = 0;
+    for (int i = 0; i < n_lm; i++) {
+        snprintf(p1, sizeof p1, "%s/data/lfw/photos150/%s", shared, lm[i].path);
+        apf_image *img;
+        if (apf_image_load(p1, &img))
+            die(p1);
+        apf_face f[16];
+        int n;
+        double t = now();
+        if (apf_detect_faces(det, img, f, 16, &n))
+            die("detect");
+        t_det += now() - t;
+        int k = nearest(f, n < 16 ? n : 16, (const float(*)[2])lm[i].l);
+        if (k >= 0) {
+            const float(*l)[2] = lm[i].l;
+            float mouth[2] = {(l[3][0] + l[4][0]) / 2, (l[3][1] + l[4][1]) / 2};
+            double e = hypot(f[k].landmarks[0][0] - l[0][0], f[k].landmarks[0][1] - l[0][1]) +
+                       hypot(f[k].landmarks[1][0] - l[1][0], f[k].landmarks[1][1] - l[1][1]) +
+                       hypot(f[k].landmarks[2][0] - l[2][0], f[k].landmarks[2][1] - l[2][1]) +
+                       hypot(f[k].landmarks[3][0] - mouth[0], f[k].landmarks[3][1] - mouth[1]);
+            err_px += e / 4;
+            err_norm += e / 4 / hypot(l[1][0] - l[0][0], l[1][1] - l[0][1]);
+            found++;
+        }
+        apf_image_free(img);
+    }
+    printf("detection (BlazeFace, photos150, %d photos): found %d (%.1f%%), landmark error %.2f px mean "
+           "(%.3f of the inter-ocular distance; eyes, nose, mouth centre), %.1f ms/photo\n",
+           n_lm, found, 100.0 * found / n_lm, err_px / found, err_norm / found, 1e3 * t_det / n_lm);
+    fflush(stdout);
+
+    /* ---- 2. protection: aligned crops vs whole photos ---- */
+    lfw_set aligned, photos;
+    snprintf(p1, sizeof p1, "%s/data/lfw/pairs.txt", shared);
+    snprintf(p2, sizeof p2, "%s/data/lfw/aligned112", shared);
+    if (lfw_load(p1, p2, 8, &aligned))
+        die("pairs");
+    snprintf(p2, sizeof p2, "%s/data/lfw/photos150", shared);
+    if (lfw_load(p1, p2, 8, &photos))
+        die("pairs");
+    const char *paths[NREC];
+    char pbuf[NREC][4096];
+    for (int k = 0; k < NREC; k++) {
+        snprintf(pbuf[k], sizeof pbuf[k], "%s/%s.apfm", models, REC[k]);
+        paths[k] = pbuf[k];
+    }
+    apf_evaluator *ev;
+    if (apf_evaluator_create(paths, NREC, threads, &ev))
+        die("recognizers");
+    int np = aligned.n_pairs;
+    uint8_t *ca = malloc((size_t)np * FB), *cb = malloc((size_t)np * FB), *same = malloc(np);
+    for (int i = 0; i < np; i++) {
+        apf_image *a, *b;
+        if (apf_image_load(aligned.paths[aligned.pairs[i].a], &a) ||
+            apf_image_load(aligned.paths[aligned.pairs[i].b], &b))
+            die("aligned face");
+        memcpy(ca + (size_t)i * FB, apf_image_pixels(a), FB);
+        memcpy(cb + (size_t)i * FB, apf_image_pixels(b), FB);
+        same[i] = (uint8_t)aligned.pairs[i].same;
+        apf_image_free(a), apf_image_free(b);
+    }
+    if (apf_evaluator_calibrate(ev, ca, cb, same, np, APF_FACE_SIZE))
+        die("calibrate");
+    char err[512];
+    snprintf(p1, sizeof p1, "%s/transfer.apfm", weights);
+    cloud_client *local = cloud_client_local(p1, NULL, threads, err, sizeof err);
+    if (!local) {
+        fprintf(stderr, "apf-bench-photos: %s\n", err);
+        return 1;
+    }
+    protect_options po;
+    protect_options_init(&po);
+    po.models_dir = models;
+    po.check = 0;
+    po.probe.iterations = iterations;
+    po.probe.threads = threads;
+    protector *pr;
+    if (protector_create(&po, local, &pr))
+        die("protector");
+    /* rows: 0 aligned clean, 1 aligned protected, 2 photo clean, 3 photo PNG, 4 photo JPEG q95 */
+    enum { ROWS = 5 };
+    int n = 0, skipped = 0;
+    uint8_t *rows[ROWS], *other = malloc((size_t)pairs_max * FB);
+    for (int r = 0; r < ROWS; r++)
+        rows[r] = malloc((size_t)pairs_max * FB);
+    double ssim_sum[2] = {0, 0}, ssim_min[2] = {1, 1};
+    size_t sent = 0;
+    double t0 = now();
+    for (int i = 0; i < np && n < pairs_max; i++) {
+        if (!aligned.pairs[i].same)
+            continue;
+        const char *ppath = photos.paths[photos.pairs[i].a];
+        const float(*ref)[2] = find_lm(lm, n_lm, ppath);
+        apf_image *a, *b, *ph;
+        if (apf_image_load(aligned.paths[aligned.pairs[i].a], &a) ||
+            apf_image_load(aligned.paths[aligned.pairs[i].b], &b) || apf_image_load(ppath, &ph))
+            die("pair images");
+        uint8_t *clean_crop = rows[2] + (size_t)n * FB;
+        if (!ref || photo_crop(det, ph, ref, clean_crop)) {
+            skipped++; /* the photo's person is not detected: not comparable */
+            apf_image_free(a), apf_image_free(b), apf_image_free(ph);
+            continue;
+        }
+        memcpy(rows[0] + (size_t)n * FB, apf_image_pixels(a), FB);
+        memcpy(other + (size_t)n * FB, apf_image_pixels(b), FB);
+        /* aligned pipeline: the whole aligned face is the "photo", one face given */
+        apf_face whole;
+        float tl[5][2];
+        for (int k = 0; k < 5; k++)
+            tl[k][0] = (float)(k == 0 ? 38.2946 : k == 1 ? 73.5318 : k == 2 ? 56.0252 : k == 3 ? 41.5493 : 70.7299),
+            tl[k][1] = (float)(k == 0 ? 51.6963 : k == 1 ? 51.5014 : k == 2 ? 71.7366 : k == 3 ? 92.3655 : 92.2041);
+        apf_face_from_landmarks((const float(*)[2])tl, &whole);
+        apf_image *pa, *pp;
+        photo_report rep;
+        if (protect_photo(pr, a, &whole, 1, &pa, &rep, err, sizeof err) || !pa) {
+            fprintf(stderr, "apf-bench-photos: %s\n", err);
+            return 1;
+        }
+        memcpy(rows[1] + (size_t)n * FB, apf_image_pixels(pa), FB);
+        if (protect_photo(pr, ph, NULL, 0, &pp, &rep, err, sizeof err) || !pp) {
+            fprintf(stderr, "apf-bench-photos: %s: %s\n", ppath, err[0] ? err : "no face");
+            return 1;
+        }
+        sent += rep.bytes_sent / (rep.faces_protected ? rep.faces_protected : 1);
+        /* re-detect and re-align the protected photo, as a recognizer would */
+        apf_image *png = reload(pp, "/tmp/apf-bench-photo.png"), *jpg = reload(pp, "/tmp/apf-bench-photo.jpg");
+        int ok = !photo_crop(det, png, ref, rows[3] + (size_t)n * FB) &&
+                 !photo_crop(det, jpg, ref, rows[4] + (size_t)n * FB);
+        if (ok) {
+            double s;
+            apf_ssim(rows[0] + (size_t)n * FB, rows[1] + (size_t)n * FB, 112, 112, &s, NULL);
+            ssim_sum[0] += s, ssim_min[0] = fmin(ssim_min[0], s);
+            apf_ssim(apf_image_pixels(ph), apf_image_pixels(png), apf_image_width(ph), apf_image_height(ph), &s, NULL);
+            ssim_sum[1] += s, ssim_min[1] = fmin(ssim_min[1], s);
+            n++;
+        } else {
+            skipped++;
+        }
+        apf_image_free(png), apf_image_free(jpg), apf_image_free(pa), apf_image_free(pp);
+        apf_image_free(a), apf_image_free(b), apf_image_free(ph);
+        if (n % 10 == 0 && ok)
+            fprintf(stderr, "\r%d pairs, %.1f s", n, now() - t0);
+    }
+    fprintf(stderr, "\n");
+    printf("\nprotection, fold 8, first %d positive pairs (%d skipped: person not re-detected), DI2-FGSM %d it., "
+           "shipped T; ASR = (matched clean - matched protected) / pairs\n", n, skipped, iterations);
+    printf("SSIM: aligned face mean %.3f min %.3f; whole photo (150x150) mean %.3f min %.3f\n",
+           ssim_sum[0] / n, ssim_min[0], ssim_sum[1] / n, ssim_min[1]);
+    printf("| recognizer | aligned: matched clean | aligned ASR | photo: matched clean | photo ASR (PNG) | photo ASR (JPEG q95) |\n");
+    printf("|---|---|---|---|---|---|\n");
+    for (int k = 0; k < NREC; k++) {
+        int m[ROWS];
+        for (int r = 0; r < ROWS; r++) {
+            double asr;
+            int before, after;
+            if (apf_evaluator_asr(ev, k, rows[r == 1 ? 0 : r >= 3 ? 2 : r], rows[r], other, n, 112, &asr, &before, &after))
+                die("asr");
+            m[r] = after;
+        }
+        printf("| %s | %d | %.0f%% | %d | %.0f%% | %.0f%% |\n", REC[k], m[0], 100.0 * (m[0] - m[1]) / n, m[2],
+               100.0 * (m[2] - m[3]) / n, 100.0 * (m[2] - m[4]) / n);
+    }
+    printf("bytes sent per face: %.0f (only the gradient blob)\n", (double)sent / n);
+    fflush(stdout);
+
+    /* ---- 3. one photo end to end: in-process vs loopback server ---- */
+    int port;
+    pid_t srv = start_server(server_bin, weights, &port);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    cloud_client *remote = cloud_client_remote(url, 60, err, sizeof err);
+    protector *prr;
+    if (!remote || protector_create(&po, remote, &prr))
+        die("remote");
+    snprintf(p1, sizeof p1, "%s/data/lfw/photos150/Aaron_Eckhart/Aaron_Eckhart_0001.jpg", shared);
+    apf_image *ph;
+    if (apf_image_load(p1, &ph))
+        die(p1);
+    double best[2] = {1e9, 1e9};
+    for (int rep_i = 0; rep_i < 5; rep_i++)
+        for (int w = 0; w < 2; w++) {
+            apf_image *out;
+            photo_report rep;
+            double t = now();
+            if (protect_photo(w ? prr : pr, ph, NULL, 0, &out, &rep, err, sizeof err)) {
+                fprintf(stderr, "apf-bench-photos: %s\n", err);
+                return 1;
+            }
+            best[w] = fmin(best[w], now() - t);
+            apf_image_free(out);
+        }
+    printf("\none photo end to end (detect, probe, cloud, map back; best of 5): in-process %.0f ms, "
+           "loopback apf-server %.0f ms (ratio %.2f)\n", 1e3 * best[0], 1e3 * best[1], best[1] / best[0]);
+    kill(srv, SIGTERM);
+    waitpid(srv, NULL, 0);
+    apf_image_free(ph);
+    protector_free(prr), protector_free(pr);
+    cloud_client_free(remote), cloud_client_free(local);
+    apf_evaluator_free(ev);
+    apf_detector_free(det);
+    return 0;
+}
