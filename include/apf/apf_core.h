@@ -34,7 +34,7 @@ extern "C" {
 /** @brief Library major version (bumped on ABI breaks, with the SONAME). */
 #define APF_VERSION_MAJOR 0
 /** @brief Library minor version (bumped on backwards compatible additions). */
-#define APF_VERSION_MINOR 1
+#define APF_VERSION_MINOR 2
 /** @brief Library patch version. */
 #define APF_VERSION_PATCH 0
 
