@@ -1,6 +1,8 @@
 /* Status strings and the thread-local last-error message. */
 #include <math.h>
+#ifdef _OPENMP /* the fuzz build (clang, no OpenMP) leaves it out */
 #include <omp.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,10 @@ int apf_has_nonfinite(const float *x, size_t n)
 
 void apf_use_threads(int threads)
 {
+#ifdef _OPENMP
     if (threads > 0)
         omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
 }

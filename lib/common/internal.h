@@ -49,4 +49,14 @@ APF_PRIVATE int apf_has_nonfinite(const float *x, size_t n);
 /* Sets the OpenMP thread count for the calling thread when threads > 0. */
 APF_PRIVATE void apf_use_threads(int threads);
 
+/* Fuzz builds (tests/fuzz/run.sh defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION,
+ * the libFuzzer convention) accept bad checksums so mutated inputs reach the
+ * parsers behind them instead of all stopping at the CRC. Never set in a real
+ * build; `meson test` checks checksums are enforced. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define APF_CHECKSUM_BAD(ok) ((void)(ok), 0)
+#else
+#define APF_CHECKSUM_BAD(ok) (!(ok))
+#endif
+
 #endif

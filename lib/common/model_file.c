@@ -152,7 +152,7 @@ apf_status apfm_parse(const uint8_t *d, size_t size, apfm_meta *meta, graph *g)
                         major, APFM_VERSION_MAJOR);
     if (rd32(d + 8) != APFM_HEADER_SIZE)
         return apf_fail(APF_E_FORMAT, "model: unexpected header size %u", rd32(d + 8));
-    if ((uint32_t)crc32(0, d, 84) != rd32(d + 84))
+    if (APF_CHECKSUM_BAD((uint32_t)crc32(0, d, 84) == rd32(d + 84)))
         return apf_fail(APF_E_CHECKSUM, "model: header checksum mismatch");
     for (int k = 88; k < APFM_HEADER_SIZE; k++)
         if (d[k])
@@ -188,7 +188,7 @@ apf_status apfm_parse(const uint8_t *d, size_t size, apfm_meta *meta, graph *g)
     apf_status st = inflate_payload(d + APFM_HEADER_SIZE, (size_t)comp_size, (size_t)raw_size, &raw);
     if (st)
         return st;
-    if ((uint32_t)crc32(0, raw, (uInt)raw_size) != crc) {
+    if (APF_CHECKSUM_BAD((uint32_t)crc32(0, raw, (uInt)raw_size) == crc)) {
         free(raw);
         return apf_fail(APF_E_CHECKSUM, "model: weights checksum mismatch");
     }

@@ -123,7 +123,7 @@ apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, i
                         size - APF_WIRE_HEADER_SIZE, cn);
     uint32_t crc = (uint32_t)crc32(0, h, 48);
     crc = (uint32_t)crc32(crc, h + APF_WIRE_HEADER_SIZE, cn);
-    if (crc != get32(h + 48))
+    if (APF_CHECKSUM_BAD(crc == get32(h + 48)))
         return apf_fail(APF_E_CHECKSUM, "wire: checksum mismatch");
     if (h[9] || h[10] || h[11])
         return apf_fail(APF_E_FORMAT, "wire: reserved bytes are not zero");
