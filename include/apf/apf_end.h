@@ -145,7 +145,7 @@ APF_API apf_model *apf_probe_model(apf_probe *probe);
  * protected face APF_g; with a decoded cloud noise s and scale = 1, APF_s.
  * @param faces  count bytes (any layout).
  * @param values count perturbation values.
- * @param count  Number of bytes.
+ * @param count  Number of bytes, >= 1.
  * @param scale  Multiplier for @p values, finite, |scale| <= 255.
  * @param out    Receives count bytes (may equal @p faces).
  * @return ::APF_OK or ::APF_E_INVALID.

@@ -242,11 +242,11 @@ static void l2_normalise(const float *raw, float *e, int n, int dim)
 
 apf_status apf_model_embed(apf_model *m, const float *faces, int n, int size, float *embedding)
 {
+    if (!embedding) /* every pointer is checked before any is read */
+        return apf_fail(APF_E_INVALID, "model: embedding is NULL");
     apf_status st = check_faces(m, faces, n, size);
     if (st)
         return st;
-    if (!embedding)
-        return apf_fail(APF_E_INVALID, "model: embedding is NULL");
     pthread_mutex_lock(&m->lock);
     apf_use_threads(m->threads);
     gplan *p = NULL;
@@ -272,11 +272,11 @@ apf_status apf_model_embed_backward(apf_model *m, const float *faces, int n, int
                                     int (*loss_fn)(const float *, int, int, float *, void *),
                                     const float *d_embedding_in, void *user, float *d_faces)
 {
+    if (!d_faces || (!loss_fn && !d_embedding_in))
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
     apf_status st = check_faces(m, faces, n, size);
     if (st)
         return st;
-    if (!d_faces || (!loss_fn && !d_embedding_in))
-        return apf_fail(APF_E_INVALID, "model: NULL argument");
     int dim = m->meta.embed_dim;
     pthread_mutex_lock(&m->lock);
     apf_use_threads(m->threads);

@@ -279,8 +279,8 @@ apf_status apf_probe_gradient_blob(apf_probe *p, const uint8_t *faces, const uin
 apf_status apf_apply_perturbation(const uint8_t *faces, const int8_t *values, size_t count,
                                   float scale, uint8_t *out)
 {
-    if (!faces || !values || !out || !isfinite(scale) || fabsf(scale) > 255)
-        return apf_fail(APF_E_INVALID, "apply: bad arguments");
+    if (!faces || !values || !out || count == 0 || !isfinite(scale) || fabsf(scale) > 255)
+        return apf_fail(APF_E_INVALID, "apply: bad arguments (NULL, zero count or scale not finite in [-255, 255])");
     for (size_t i = 0; i < count; i++) {
         float v = roundf(faces[i] + scale * values[i]);
         out[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
