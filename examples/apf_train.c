@@ -577,5 +577,14 @@ int main(int argc, char **argv)
         apf_model_free(E.m[k]);
         free(clean[k]);
     }
+    /* everything else, so leak checkers see a clean exit */
+    free(X), free(X8), free(VA), free(VB), free(same), free(PA), free(PB), free(G), free(GV);
+    free(xp), free(dx), free(tmp), free(u), free(sv), free(adv);
+    free(gf), free(gh), free(dgh), free(eu), free(deu);
+    lfw_free(&ts);
+    lfw_free(&vs);
+    for (int i = 0; i < nids; i++)
+        free(ids[i]);
+    free(ids);
     return 0;
 }

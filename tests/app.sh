@@ -7,7 +7,8 @@ build=$1 src=$2 models=$3
 apf=$build/examples/apf/apf
 server=$build/examples/apf/apf-server
 py=/usr/bin/python3
-export PYTHONPATH=$build/bindings/python
+# the Python module (for the proof scripts): this build's, or another's (sanitizer builds have none)
+export PYTHONPATH=${APF_PYTHONPATH:-$build/bindings/python}
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }

@@ -46,6 +46,7 @@ START_TEST(transfer_forward_save_load)
     ck_assert_int_eq(apf_transfer_forward(u, g, 2, 0, b), APF_OK);
     for (int i = 0; i < 2 * PER; i++)
         ck_assert_float_eq_tol(a[i], b[i], 1e-5f);
+    apf_transfer_free(u);
     /* a recognizer file is not a transfer network */
     ck_assert_int_eq(apf_transfer_load(tu_path(tu_models_dir(), "mobileface.apfm"), &u) != APF_OK, 1);
     g[5] = NAN;
@@ -121,6 +122,7 @@ START_TEST(enhancer_identity_gradient_and_file)
     float *eu2 = malloc(PER * 4);
     apf_enhancer_output(f, eu2);
     ck_assert_mem_eq(eu, eu2, PER * 4);
+    apf_enhancer_free(f);
     u[0] = INFINITY;
     ck_assert_int_eq(apf_enhancer_set_universal(e, u), APF_E_NUMERIC);
     ck_assert_int_eq(apf_enhancer_load(tu_path(tu_models_dir(), "mobileface.apfm"), &f) != APF_OK, 1);

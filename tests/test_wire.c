@@ -94,6 +94,7 @@ START_TEST(noise_round_trip)
     ck_assert_int_eq(apf_wire_decode(blob, size, &out, &back), APF_OK);
     ck_assert_mem_eq(v, back, count);
     ck_assert_int_eq(out.kind, APF_WIRE_NOISE);
+    free(blob);
     v[5] = 9; /* beyond eps */
     ck_assert_int_eq(apf_wire_encode(&in, v, &blob, &size), APF_E_INVALID);
     free(v), free(back);

@@ -34,12 +34,14 @@ void *tu_read_file(const char *path, size_t *size)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    void *buf = malloc(n > 0 ? (size_t)n : 1);
+    char *buf = malloc((n > 0 ? (size_t)n : 0) + 1); /* NUL-terminated for text parsers */
     if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
     }
     fclose(f);
+    if (buf)
+        buf[n > 0 ? n : 0] = 0;
     if (buf && size)
         *size = (size_t)n;
     return buf;

@@ -13,6 +13,7 @@
  * stays here and only the gradient blob is sent; without it the cloud half
  * runs in-process through the same request handler. */
 #include <dirent.h>
+#include <glob.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -355,6 +356,14 @@ static int cmd_protect(int argc, char **argv)
             progress_step(&pg, base);
             continue;
         }
+        /* a batch killed mid-write leaves OUT.tmp-XXXXXX (never OUT itself): clear it */
+        char pattern[PATH_MAX + 16];
+        snprintf(pattern, sizeof pattern, "%s.tmp-??????", out);
+        glob_t gl;
+        if (glob(pattern, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl) == 0)
+            for (size_t k = 0; k < gl.gl_pathc; k++)
+                unlink(gl.gl_pathv[k]);
+        globfree(&gl);
         apf_face fl[PROTECT_MAX_FACES];
         int nf = a.landmarks ? faces_for(gv, n_given, in, fl, PROTECT_MAX_FACES) : 0;
         apf_status st = (a.landmarks && nf == 0)

@@ -1,6 +1,7 @@
 /* split-device: the device half of APF, built against libapf-end only.
  *
- *   split-device gradient PROBE.apfm FACE.jpg G.blob   compute g, write the blob to send
+ *   split-device gradient PROBE.apfm FACE.jpg G.blob [ATTACK]
+ *                                                      compute g (default di2-fgsm), write the blob to send
  *   split-device apply FACE.jpg S.blob OUT.png         add the cloud's noise s to the face
  *
  * The photo never leaves this program: only G.blob (the ternary gradient)
@@ -68,8 +69,12 @@ static apf_image *load_face(const char *path)
     return img;
 }
 
-static int gradient(const char *model, const char *face, const char *out)
+static int gradient(const char *model, const char *face, const char *out, const char *attack)
 {
+    apf_probe_options opt;
+    apf_probe_options_init(&opt);
+    if (attack && apf_attack_from_name(attack, &opt.attack) != APF_OK)
+        return fail(attack);
     apf_image *img = load_face(face);
     if (!img)
         return 1;
@@ -77,7 +82,7 @@ static int gradient(const char *model, const char *face, const char *out)
     void *blob = NULL;
     size_t size = 0;
     int rc = 1;
-    if (apf_probe_create(model, NULL, &probe) != APF_OK)
+    if (apf_probe_create(model, &opt, &probe) != APF_OK)
         rc = fail(model);
     else if (apf_probe_gradient_blob(probe, apf_image_pixels(img), NULL, 1, 112, &blob, &size))
         rc = fail("gradient");
@@ -122,11 +127,11 @@ static int apply(const char *face, const char *s_path, const char *out)
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && !strcmp(argv[1], "gradient"))
-        return gradient(argv[2], argv[3], argv[4]);
+    if ((argc == 5 || argc == 6) && !strcmp(argv[1], "gradient"))
+        return gradient(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
     if (argc == 5 && !strcmp(argv[1], "apply"))
         return apply(argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: %s gradient PROBE.apfm FACE.jpg G.blob\n"
+    fprintf(stderr, "usage: %s gradient PROBE.apfm FACE.jpg G.blob [ATTACK]\n"
                     "       %s apply FACE.jpg S.blob OUT.png\n", argv[0], argv[0]);
     return 2;
 }

@@ -97,7 +97,7 @@ APF_API apf_model *apf_evaluator_model(apf_evaluator *ev, int model);
  * @param model Recognizer index.
  * @param a     n faces (size x size RGB bytes each).
  * @param b     n faces.
- * @param n     Number of pairs, >= 1.
+ * @param n     Number of pairs, 1..1048576.
  * @param size  Face side (112 for aligned faces).
  * @param sim   Receives n similarities.
  * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NOMEM or ::APF_E_BACKEND.

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "apf/apf_eval.h"
+
+/* Most pairs one call takes (LFW has 6,000): bounds every allocation. */
+#define MAX_PAIRS (1 << 20)
 #include "../common/internal.h"
 
 #define MAX_MODELS 32
@@ -148,7 +151,8 @@ static apf_status embed_bytes(apf_model *m, const uint8_t *faces, int n, int siz
 apf_status apf_evaluator_similarity(apf_evaluator *ev, int model, const uint8_t *a, const uint8_t *b,
                                     int n, int size, float *sim)
 {
-    if (!ev || model < 0 || model >= ev->n || !a || !b || !sim || n < 1 || size < 16 || size > 1024)
+    if (!ev || model < 0 || model >= ev->n || !a || !b || !sim || n < 1 || n > MAX_PAIRS || size < 16 ||
+        size > 1024)
         return apf_fail(APF_E_INVALID, "evaluator: bad arguments");
     apf_model *m = ev->m[model];
     int dim = apf_model_embedding_dim(m);
@@ -172,7 +176,7 @@ apf_status apf_evaluator_similarity(apf_evaluator *ev, int model, const uint8_t 
 apf_status apf_evaluator_calibrate(apf_evaluator *ev, const uint8_t *a, const uint8_t *b,
                                    const uint8_t *same, int n, int size)
 {
-    if (!ev || !same || n < 2)
+    if (!ev || !same || n < 2 || n > MAX_PAIRS)
         return apf_fail(APF_E_INVALID, "evaluator: bad arguments");
     float *sim = malloc((size_t)n * sizeof *sim);
     if (!sim)
@@ -209,7 +213,7 @@ apf_status apf_evaluator_thresholds(const apf_evaluator *ev, int model, float *t
 apf_status apf_evaluator_asr(apf_evaluator *ev, int model, const uint8_t *original, const uint8_t *prot,
                              const uint8_t *other, int n, int size, double *asr, int *before, int *after)
 {
-    if (!ev || model < 0 || model >= ev->n || !asr || n < 1)
+    if (!ev || model < 0 || model >= ev->n || !asr || n < 1 || n > MAX_PAIRS)
         return apf_fail(APF_E_INVALID, "evaluator: bad arguments");
     if (!ev->calibrated[model])
         return apf_fail(APF_E_STATE, "evaluator: calibrate first");
