@@ -74,7 +74,11 @@ apf_status apf_wire_encode(const apf_wire_info *info, const int8_t *values, void
         free(raw);
         return apf_fail(APF_E_NOMEM, "wire: out of memory");
     }
-    int zr = compress2(out + APF_WIRE_HEADER_SIZE, &cn, raw, (uLong)rn, 9);
+    /* Gradients leave the device, where bytes count (level 9 saves ~5%);
+     * noise is encoded on the server per request, where level 9 costs
+     * several times level 6's time for ~4% fewer bytes. */
+    int level = info->kind == APF_WIRE_GRADIENT ? 9 : 6;
+    int zr = compress2(out + APF_WIRE_HEADER_SIZE, &cn, raw, (uLong)rn, level);
     free(raw);
     if (zr != Z_OK) {
         free(out);
