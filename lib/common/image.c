@@ -69,41 +69,12 @@ const uint8_t *apf_image_pixels_const(const apf_image *img) { return img ? img->
 
 /* ---- EXIF orientation ---- */
 
-static unsigned get16(const uint8_t *p, int le) { return le ? p[0] | p[1] << 8 : p[0] << 8 | p[1]; }
-static uint32_t get32(const uint8_t *p, int le)
-{
-    return le ? (uint32_t)get16(p, 1) | (uint32_t)get16(p + 2, 1) << 16
-              : (uint32_t)get16(p, 0) << 16 | get16(p + 2, 0);
-}
-
 /* Orientation (1..8) from an APP1 payload, or 1 when absent or malformed. */
 static int exif_orientation(const uint8_t *d, size_t n)
 {
     if (n < 14 || memcmp(d, "Exif\0\0", 6))
         return 1;
-    d += 6;
-    n -= 6;
-    int le;
-    if (!memcmp(d, "II*\0", 4))
-        le = 1;
-    else if (!memcmp(d, "MM\0*", 4))
-        le = 0;
-    else
-        return 1;
-    uint32_t ifd = get32(d + 4, le);
-    if (ifd > n - 2 || ifd < 8)
-        return 1;
-    unsigned count = get16(d + ifd, le);
-    for (unsigned i = 0; i < count; i++) {
-        size_t e = (size_t)ifd + 2 + 12 * (size_t)i;
-        if (e + 12 > n)
-            return 1;
-        if (get16(d + e, le) == 0x0112 && get16(d + e + 2, le) == 3) {
-            unsigned v = get16(d + e + 8, le);
-            return (v >= 1 && v <= 8) ? (int)v : 1;
-        }
-    }
-    return 1;
+    return image_meta_tiff_orientation(d + 6, n - 6);
 }
 
 /* Apply an EXIF orientation so pixels come out upright. */

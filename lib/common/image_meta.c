@@ -49,34 +49,54 @@ static uint32_t rd32(const uint8_t *p, int le)
               : (uint32_t)rd16(p, 0) << 16 | rd16(p + 2, 0);
 }
 
-/* Rewrite the orientation tag of IFD0 to 1 (top-left) in place: libapf
- * applies the rotation to the pixels once, so a viewer must not apply it
- * again. Returns 0 if the TIFF header or IFD0 is malformed. */
-static int reset_orientation(uint8_t *d, size_t n)
+/* Offset of IFD0's orientation value (a SHORT) in TIFF bytes, and their
+ * byte order; 0 when absent, -1 when the header or IFD0 is malformed. */
+static long orientation_offset(const uint8_t *d, size_t n, int *le)
 {
     if (n < 8)
-        return 0;
-    int le;
+        return -1;
     if (!memcmp(d, "II*\0", 4))
-        le = 1;
+        *le = 1;
     else if (!memcmp(d, "MM\0*", 4))
-        le = 0;
+        *le = 0;
     else
-        return 0;
-    uint32_t ifd = rd32(d + 4, le);
+        return -1;
+    uint32_t ifd = rd32(d + 4, *le);
     if (ifd < 8 || ifd > n - 2)
-        return 0;
-    unsigned count = rd16(d + ifd, le);
+        return -1;
+    unsigned count = rd16(d + ifd, *le);
     for (unsigned i = 0; i < count; i++) {
         size_t e = (size_t)ifd + 2 + 12 * (size_t)i;
         if (e + 12 > n)
-            return 0;
-        if (rd16(d + e, le) == 0x0112 && rd16(d + e + 2, le) == 3) {
-            d[e + 8] = le ? 1 : 0;
-            d[e + 9] = le ? 0 : 1;
-        }
+            return -1;
+        if (rd16(d + e, *le) == 0x0112 && rd16(d + e + 2, *le) == 3)
+            return (long)(e + 8);
     }
-    return 1;
+    return 0;
+}
+
+int image_meta_tiff_orientation(const uint8_t *tiff, size_t n)
+{
+    int le = 1;
+    long off = orientation_offset(tiff, n, &le);
+    if (off <= 0)
+        return 1;
+    unsigned v = rd16(tiff + off, le);
+    return v >= 1 && v <= 8 ? (int)v : 1;
+}
+
+/* Rewrite the orientation to 1 (top-left) in place: libapf applies the
+ * rotation to the pixels once, so a viewer must not apply it again.
+ * Returns 0 if the TIFF header or IFD0 is malformed. */
+static int reset_orientation(uint8_t *d, size_t n)
+{
+    int le = 1;
+    long off = orientation_offset(d, n, &le);
+    if (off > 0) {
+        d[off] = le ? 1 : 0;
+        d[off + 1] = le ? 0 : 1;
+    }
+    return off >= 0;
 }
 
 void image_meta_set_exif_tiff(image_meta *m, const uint8_t *tiff, size_t n)

@@ -24,6 +24,9 @@ typedef struct image_meta {
 void image_meta_clear(image_meta *m);
 apf_status image_meta_copy(image_meta *dst, const image_meta *src);
 
+/* Orientation (1..8) in TIFF bytes; 1 when absent or malformed. */
+int image_meta_tiff_orientation(const uint8_t *tiff, size_t n);
+
 /* Set EXIF from an APP1 payload ("Exif\0\0" + TIFF); the copy's
  * orientation tag is rewritten to 1. Malformed EXIF is dropped, not fatal. */
 void image_meta_set_exif_app1(image_meta *m, const uint8_t *app1, size_t n);
