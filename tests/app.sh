@@ -27,7 +27,7 @@ echo "$out"
 grep -q "summary: 4 photos, 4 written, 0 skipped (existing output), 0 with no face, 0 failed; 5 faces found, 5 protected" <<<"$out" \
   || fail "in-process summary"
 [ "$(sha256sum "$tmp"/photos/*.jpg)" = "$sha_before" ] || fail "an original changed"
-ls "$tmp/local" | grep -c '\.protected\.jpg$' | grep -qx 4 || fail "JPEG photos did not stay JPEG"
+[ "$(ls "$tmp"/local/*.protected.jpg | wc -l)" -eq 4 ] || fail "JPEG photos did not stay JPEG"
 
 # 2. Resume: a second run skips every photo that already has its output.
 out=$("$apf" protect "${common[@]}" --out "$tmp/local" "$tmp/photos")
@@ -53,7 +53,8 @@ for f in "$tmp"/local/*; do
 done
 grep -q "POST /v1/filter 200" "$tmp/server.log" || fail "server logged no request"
 if grep -qa "APFW" "$tmp/server.log"; then fail "server log contains payload bytes"; fi
-curl -sf "http://127.0.0.1:$(cat "$tmp/server.port")/health" | grep -q '^ok' || fail "health endpoint"
+health=$(curl -sf "http://127.0.0.1:$(cat "$tmp/server.port")/health")
+grep -q "^ok" <<<"$health" || fail "health endpoint"
 
 # 4. PNG stays PNG and the budget holds in the photo's own pixels.
 "$py" -c "import apf; apf.save_image(apf.load_image('$tmp/photos/Aaron_Eckhart_0001.jpg'), '$tmp/one.png')"

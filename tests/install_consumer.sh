@@ -28,12 +28,17 @@ out=$dest/consumer
 mkdir -p "$out"
 cc -o "$out/split-device" "$src/examples/c/split_device.c" $(pkg-config --cflags --libs apf-end)
 cc -o "$out/split-cloud" "$src/examples/c/split_cloud.c" $(pkg-config --cflags --libs apf-cloud)
-# Each half: the other half's library is not needed and none of its symbols is referenced.
-readelf -d "$out/split-device" | grep NEEDED | grep -q apf-cloud && fail "device program needs libapf-cloud"
-readelf -d "$out/split-cloud" | grep NEEDED | grep -q apf-end && fail "cloud program needs libapf-end"
-nm -D "$out/split-device" | grep -Eq 'apf_(transfer|enhancer|cloud)_' && fail "device program references cloud symbols"
-nm -D "$out/split-cloud" | grep -Eq 'apf_(probe|attack)_' && fail "cloud program references end symbols"
-ldd "$out/split-device" | grep -q "$root" || fail "device program did not resolve the installed library"
+# Each half: the other half's library is not needed and none of its symbols
+# is referenced. (Outputs are captured first: `cmd | grep -q` under pipefail
+# fails at random when grep exits before cmd has finished writing.)
+dev_needed=$(readelf -d "$out/split-device") cloud_needed=$(readelf -d "$out/split-cloud")
+dev_syms=$(nm -D "$out/split-device") cloud_syms=$(nm -D "$out/split-cloud")
+dev_ldd=$(ldd "$out/split-device")
+grep -q "NEEDED.*apf-cloud" <<<"$dev_needed" && fail "device program needs libapf-cloud"
+grep -q "NEEDED.*apf-end" <<<"$cloud_needed" && fail "cloud program needs libapf-end"
+grep -Eq 'apf_(transfer|enhancer|cloud)_' <<<"$dev_syms" && fail "device program references cloud symbols"
+grep -Eq 'apf_(probe|attack)_' <<<"$cloud_syms" && fail "cloud program references end symbols"
+grep -q "$root" <<<"$dev_ldd" || fail "device program did not resolve the installed library"
 models=${APF_MODELS_DIR:-$src/models}
 face=$src/examples/faces/Ali_Naimi_0001.jpg
 "$out/split-device" gradient "$models/mobilefacenet.apfm" "$face" "$out/g.blob"
