@@ -25,6 +25,11 @@ import_array();
     (const unsigned char *same, int same_len), (const unsigned char *original, int original_len),
     (const unsigned char *protected_, int protected_len), (const unsigned char *other, int other_len)
 };
+%apply (double *IN_ARRAY1, int DIM1) { (const double *m, int m_len) };
+%apply (double *INPLACE_ARRAY1, int DIM1) { (double *matrix, int matrix_len) };
+%apply (float *IN_ARRAY1, int DIM1) { (const float *face, int face_len) };
+%apply (float *INPLACE_ARRAY1, int DIM1) { (float *faces, int faces_len) };
+%apply int *OUTPUT { int *count };
 %apply (signed char *IN_ARRAY1, int DIM1) {
     (const signed char *values, int values_len), (const signed char *g, int g_len)
 };

@@ -410,3 +410,108 @@ class Evaluator(_Handle):
         status, asr, before, after = _c_evaluator_asr(self._live(), int(model), fo, fp, fx, n, size)
         _check(status)
         return asr, before, after
+
+
+# ---- faces in whole photos (for photo-management software) ---------------
+
+class Face:
+    """A face in a photo: ``score``, ``box`` (x0, y0, x1, y1) and
+    ``landmarks`` (5 x 2, ArcFace order: image-left eye, image-right eye,
+    nose, mouth corners; BlazeFace gives the mouth centre in both of the last
+    two, with ``mouth_centre_only`` set)."""
+
+    def __init__(self, row):
+        self._row = _np.asarray(row, dtype=_np.float32).copy()
+        self.score = float(row[0])
+        self.box = tuple(float(v) for v in row[1:5])
+        self.landmarks = _np.asarray(row[5:15], dtype=_np.float32).reshape(5, 2)
+        self.mouth_centre_only = bool(row[15])
+
+    @classmethod
+    def from_landmarks(cls, landmarks):
+        """A face given by five (x, y) landmarks (ArcFace order)."""
+        lm = _np.asarray(landmarks, dtype=_np.float32).reshape(5, 2)
+        row = _np.zeros(16, _np.float32)
+        row[0] = 1.0
+        row[1:5] = (lm[:, 0].min(), lm[:, 1].min(), lm[:, 0].max(), lm[:, 1].max())
+        row[5:15] = lm.reshape(-1)
+        return cls(row)
+
+    def align_matrix(self):
+        """(2, 3) float64 matrix mapping aligned 112x112 coordinates to the photo."""
+        m = _np.empty(6, dtype=_np.float64)
+        _check(_c_face_align(self._row, m))
+        return m.reshape(2, 3)
+
+    def __repr__(self):
+        return "Face(score=%.3f, box=(%.1f, %.1f, %.1f, %.1f))" % ((self.score,) + self.box)
+
+
+def _photo(image):
+    a = _np.ascontiguousarray(image)
+    if a.dtype != _np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError("a photo is a (H, W, 3) uint8 array")
+    return a
+
+
+class Detector(_Handle):
+    """The face detector (models/blazeface.apfm). Detector(path, min_score=0.5)."""
+
+    _free = staticmethod(lambda p: _c_detector_free(p))
+
+    def __init__(self, path, min_score=0.5):
+        super().__init__(_checked(_c_detector_create(str(path))))
+        _check(_c_detector_set_threshold(self._ptr, float(min_score)))
+
+    def detect(self, image, max_faces=64):
+        """Faces in a (H, W, 3) uint8 photo, best first (at most max_faces)."""
+        a = _photo(image)
+        out = _np.zeros((int(max_faces), 16), dtype=_np.float32)
+        status, count = _c_detect(self._live(), a.reshape(-1), a.shape[1], a.shape[0], out.reshape(-1))
+        _check(status)
+        return [Face(out[i]) for i in range(min(count, int(max_faces)))]
+
+
+def crop_face(image, matrix):
+    """The aligned (112, 112, 3) face cut out of a photo with align_matrix()."""
+    a = _photo(image)
+    out = _np.empty((112, 112, 3), dtype=_np.uint8)
+    m = _np.ascontiguousarray(matrix, dtype=_np.float64).reshape(-1)
+    _check(_c_face_crop(a.reshape(-1), a.shape[1], a.shape[0], m, out.reshape(-1)))
+    return out
+
+
+def add_face_noise(protected, original, matrix, noise, eps=8.0):
+    """Map an aligned face's noise (int8 (112, 112, 3)) onto the photo
+    `protected` in place, keeping every pixel within eps of `original`."""
+    if not (isinstance(protected, _np.ndarray) and protected.dtype == _np.uint8 and
+            protected.flags.c_contiguous and protected.ndim == 3 and protected.shape[2] == 3):
+        raise ValueError("protected must be a C-contiguous (H, W, 3) uint8 array (updated in place)")
+    o = _photo(original)
+    if o.shape != protected.shape:
+        raise ValueError("protected and original differ in shape")
+    m = _np.ascontiguousarray(matrix, dtype=_np.float64).reshape(-1)
+    v = _np.ascontiguousarray(noise, dtype=_np.int8).reshape(-1)
+    _check(_c_face_add_noise(protected.reshape(-1), o.reshape(-1), o.shape[1], o.shape[0], m, v, float(eps)))
+
+
+def protect_photo(image, probe, cloud, detector, faces=None):
+    """Whole-photo APF: find the faces (or use `faces`), align them, get g
+    from `probe` (one blob for all faces), the noise from `cloud` (a
+    CloudFilter, or any callable taking and returning blob bytes — e.g. an
+    HTTP client to apf-server), and map it back. Returns (protected, faces)."""
+    photo = _photo(image)
+    faces = detector.detect(photo) if faces is None else list(faces)
+    if not faces:
+        return None, []
+    mats = [f.align_matrix() for f in faces]
+    crops = _np.stack([crop_face(photo, m) for m in mats])
+    g_blob = probe.gradient_blob(crops)
+    s_blob = cloud.filter(g_blob) if hasattr(cloud, "filter") else cloud(g_blob)
+    s = decode_blob(s_blob)
+    if s.kind != WIRE_NOISE or s.values.shape != crops.shape or s.eps > probe.eps + 1e-3:
+        raise Error(E_FORMAT, "the cloud's reply is not noise for these faces")
+    out = photo.copy()
+    for m, v in zip(mats, s.values):
+        add_face_noise(out, photo, m, v, probe.eps)
+    return out, faces

@@ -212,5 +212,43 @@ class EvaluatorTest(unittest.TestCase):
             self.assertEqual(asr, before - after)
 
 
+class PhotoTest(unittest.TestCase):
+    """Whole photos: detect, align, crop, protect, budget in photo pixels."""
+
+    def test_detect_align_protect(self):
+        photo = apf.load_image(os.path.join(SRC, "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg"))
+        with apf.Detector(os.path.join(MODELS, "blazeface.apfm")) as det:
+            faces = det.detect(photo)
+            self.assertGreaterEqual(len(faces), 1)
+            self.assertGreater(faces[0].score, 0.5)
+            self.assertEqual(det.detect(np.zeros((64, 64, 3), np.uint8)), [])
+            m = faces[0].align_matrix()
+            self.assertEqual(m.shape, (2, 3))
+            crop = apf.crop_face(photo, m)
+            self.assertEqual(crop.shape, (112, 112, 3))
+            # the crop is this man's face: the probe matches it to the dataset's
+            # own aligned copy of the photo (0.90 measured) and not to another man
+            ref = os.path.join(SRC, "..", "shared", "data", "lfw", "aligned112", "Abdel_Aziz_Al-Hakim",
+                               "Abdel_Aziz_Al-Hakim_0001.jpg")
+            with apf.Model(PROBE) as model:
+                other = apf.load_image(os.path.join(FACES, "Ali_Naimi_0001.jpg"))
+                e = model.embed(np.stack([crop, other] + ([apf.load_image(ref)] if os.path.exists(ref) else [])))
+                self.assertLess(float(e[0] @ e[1]), 0.3)
+                if len(e) == 3:
+                    self.assertGreater(float(e[0] @ e[2]), 0.7)
+            with apf.Probe(PROBE, iterations=5, seed=1) as probe, apf.CloudFilter(TRANSFER) as cloud:
+                prot, used = apf.protect_photo(photo, probe, cloud, det)
+            self.assertEqual(len(used), len(faces))
+            d = np.abs(prot.astype(int) - photo.astype(int))
+            self.assertLessEqual(d.max(), 8)
+            self.assertGreater((d > 0).mean(), 0.05)
+            given = apf.Face.from_landmarks(faces[0].landmarks)
+            self.assertEqual(given.align_matrix().shape, (2, 3))
+            with self.assertRaises(ValueError):
+                apf.add_face_noise(photo[:, :, :2].copy(), photo, m, np.zeros((112, 112, 3), np.int8))
+            with self.assertRaises(apf.Error):
+                apf.Face.from_landmarks(np.zeros((5, 2))).align_matrix()
+
+
 if __name__ == "__main__":
     unittest.main()

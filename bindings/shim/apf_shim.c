@@ -364,6 +364,117 @@ int apfs_cloud_noise(apf_transfer *t, const apf_enhancer *e, const signed char *
     return st ? st : lib(apf_cloud_noise(t, e, (const int8_t *)g, n, eps, s));
 }
 
+/* ---- faces in photos ---- */
+
+apf_detector *apfs_detector_create(const char *path, int *status)
+{
+    apf_detector *d = NULL;
+    *status = lib(apf_detector_create(path, &d));
+    return d;
+}
+
+void apfs_detector_free(apf_detector *d) { apf_detector_free(d); }
+int apfs_detector_set_threshold(apf_detector *d, float min_score)
+{
+    return lib(apf_detector_set_threshold(d, min_score));
+}
+
+/* A photo handed over as bytes becomes an apf_image for the library. */
+static int photo_from(const unsigned char *pixels, int len, int width, int height, apf_image **out)
+{
+    *out = NULL;
+    if (width < 1 || height < 1 || width > APF_IMAGE_MAX_SIDE || height > APF_IMAGE_MAX_SIDE)
+        return shim_fail(APF_E_INVALID, "photo size %dx%d out of range", width, height);
+    int st = check_len("pixels", len, (long long)width * height * 3);
+    if (st || (st = lib(apf_image_create(width, height, out))))
+        return st;
+    memcpy(apf_image_pixels(*out), pixels, (size_t)len);
+    return 0;
+}
+
+int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
+                float *faces, int faces_len, int *count)
+{
+    *count = 0;
+    if (!d)
+        return shim_fail(APF_E_INVALID, "closed detector");
+    if (faces_len < APFS_FACE_FLOATS || faces_len % APFS_FACE_FLOATS)
+        return shim_fail(APF_E_INVALID, "faces buffer of %d floats is not a whole number of faces", faces_len);
+    apf_image *img;
+    int st = photo_from(pixels, pixels_len, width, height, &img);
+    if (st)
+        return st;
+    int max = faces_len / APFS_FACE_FLOATS, n = 0;
+    apf_face *f = calloc((size_t)max, sizeof *f);
+    st = f ? lib(apf_detect_faces(d, img, f, max, &n)) : shim_fail(APF_E_NOMEM, "out of memory");
+    for (int i = 0; !st && i < n && i < max; i++) {
+        float *o = faces + (size_t)i * APFS_FACE_FLOATS;
+        o[0] = f[i].score;
+        memcpy(o + 1, f[i].box, 4 * sizeof(float));
+        memcpy(o + 5, f[i].landmarks, 10 * sizeof(float));
+        o[15] = (float)(f[i].mouth_centre_only != 0);
+    }
+    if (!st)
+        *count = n;
+    free(f);
+    apf_image_free(img);
+    return st;
+}
+
+int apfs_face_align(const float *face, int face_len, double *matrix, int matrix_len)
+{
+    int st = check_len("face", face_len, APFS_FACE_FLOATS);
+    if (!st)
+        st = check_len("matrix", matrix_len, 6);
+    if (st)
+        return st;
+    apf_face f;
+    memset(&f, 0, sizeof f);
+    f.score = face[0];
+    memcpy(f.box, face + 1, 4 * sizeof(float));
+    memcpy(f.landmarks, face + 5, 10 * sizeof(float));
+    f.mouth_centre_only = face[15] != 0;
+    return lib(apf_face_align_matrix(&f, matrix));
+}
+
+int apfs_face_crop(const unsigned char *pixels, int pixels_len, int width, int height,
+                   const double *m, int m_len, unsigned char *dst, int dst_len)
+{
+    int st = check_len("matrix", m_len, 6);
+    if (!st)
+        st = check_len("face", dst_len, face_elems(1, APF_FACE_SIZE));
+    apf_image *img = NULL;
+    if (!st)
+        st = photo_from(pixels, pixels_len, width, height, &img);
+    if (!st)
+        st = lib(apf_face_crop(img, m, dst));
+    apf_image_free(img);
+    return st;
+}
+
+int apfs_face_add_noise(unsigned char *out, int out_len, const unsigned char *original,
+                        int original_len, int width, int height, const double *m, int m_len,
+                        const signed char *values, int values_len, float eps)
+{
+    int st = check_len("matrix", m_len, 6);
+    if (!st)
+        st = check_len("noise", values_len, face_elems(1, APF_FACE_SIZE));
+    if (!st)
+        st = check_len("original", original_len, out_len);
+    apf_image *photo = NULL, *orig = NULL;
+    if (!st)
+        st = photo_from(out, out_len, width, height, &photo);
+    if (!st)
+        st = photo_from(original, original_len, width, height, &orig);
+    if (!st)
+        st = lib(apf_face_add_noise(photo, orig, m, (const int8_t *)values, eps));
+    if (!st)
+        memcpy(out, apf_image_pixels(photo), (size_t)out_len);
+    apf_image_free(photo);
+    apf_image_free(orig);
+    return st;
+}
+
 /* ---- evaluation ---- */
 
 int apfs_ssim(const unsigned char *a, int a_len, const unsigned char *b, int b_len, int width,

@@ -94,6 +94,22 @@ apfs_buffer *apfs_cloud_filter(apf_transfer *t, const apf_enhancer *e, const uns
 int apfs_cloud_noise(apf_transfer *t, const apf_enhancer *e, const signed char *g, int g_len, int n,
                      float eps, float *s, int s_len);
 
+/* Faces in photos: a face is APFS_FACE_FLOATS floats (score, x0 y0 x1 y1,
+ * five landmark x y pairs in ArcFace order, then 1 if only the mouth centre
+ * is known); the alignment matrix is 6 doubles (aligned -> photo). */
+#define APFS_FACE_FLOATS 16
+apf_detector *apfs_detector_create(const char *path, int *status);
+void apfs_detector_free(apf_detector *d);
+int apfs_detector_set_threshold(apf_detector *d, float min_score);
+int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
+                float *faces, int faces_len, int *count);
+int apfs_face_align(const float *face, int face_len, double *matrix, int matrix_len);
+int apfs_face_crop(const unsigned char *pixels, int pixels_len, int width, int height,
+                   const double *m, int m_len, unsigned char *dst, int dst_len);
+int apfs_face_add_noise(unsigned char *out, int out_len, const unsigned char *original,
+                        int original_len, int width, int height, const double *m, int m_len,
+                        const signed char *values, int values_len, float eps);
+
 /* Evaluation */
 int apfs_ssim(const unsigned char *a, int a_len, const unsigned char *b, int b_len, int width,
               int height, double *ssim);

@@ -28,6 +28,13 @@ APF_SLICE(const signed char, []int8)
 APF_SLICE(signed char, []int8)
 APF_SLICE(const float, []float32)
 APF_SLICE(float, []float32)
+APF_SLICE(const double, []float64)
+APF_SLICE(double, []float64)
+%apply (const double *SLICE, int SLICE_LEN) { (const double *m, int m_len) };
+%apply (double *SLICE, int SLICE_LEN) { (double *matrix, int matrix_len) };
+%apply (const float *SLICE, int SLICE_LEN) { (const float *face, int face_len) };
+%apply (float *SLICE, int SLICE_LEN) { (float *faces, int faces_len) };
+%apply int *OUTPUT { int *count };
 
 %apply (const unsigned char *SLICE, int SLICE_LEN) {
     (const unsigned char *faces, int faces_len), (const unsigned char *enrolled, int enrolled_len),

@@ -1,0 +1,112 @@
+package apf
+
+import "libapf.org/apf/internal/capi"
+
+// faceFloats is the shim's layout of one face: score, box, 5 landmarks, flag.
+const faceFloats = 16
+
+// Face is a face in a photo. Landmarks are in ArcFace order: image-left
+// eye, image-right eye, nose, mouth corners (BlazeFace gives the mouth
+// centre in both, with MouthCentreOnly set).
+type Face struct {
+	Score           float32
+	Box             [4]float32 // x0, y0, x1, y1
+	Landmarks       [5][2]float32
+	MouthCentreOnly bool
+}
+
+func (f *Face) row() []float32 {
+	r := make([]float32, faceFloats)
+	r[0] = f.Score
+	copy(r[1:5], f.Box[:])
+	for i := 0; i < 5; i++ {
+		r[5+2*i], r[6+2*i] = f.Landmarks[i][0], f.Landmarks[i][1]
+	}
+	if f.MouthCentreOnly {
+		r[15] = 1
+	}
+	return r
+}
+
+// AlignMatrix is the 2x3 row-major matrix from the aligned 112x112 face to
+// photo coordinates.
+func (f *Face) AlignMatrix() ([6]float64, error) {
+	var m [6]float64
+	err := call(func() int { return capi.Apfs_face_align(f.row(), m[:]) })
+	return m, err
+}
+
+// Detector finds faces (models/blazeface.apfm).
+type Detector struct {
+	handle
+	p capi.Apf_detector
+}
+
+// NewDetector loads the detector; minScore in (0, 1), 0 for the default 0.5.
+func NewDetector(path string, minScore float32) (*Detector, error) {
+	d := &Detector{}
+	if err := call(func() int {
+		st := []int{0}
+		d.p = capi.Apfs_detector_create(path, st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	if minScore != 0 {
+		if err := call(func() int { return capi.Apfs_detector_set_threshold(d.p, minScore) }); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// Close releases the detector.
+func (d *Detector) Close() error { d.close(func() { capi.Apfs_detector_free(d.p) }); return nil }
+
+// Detect returns up to maxFaces faces in the photo, best first.
+func (d *Detector) Detect(img *Image, maxFaces int) ([]Face, error) {
+	if maxFaces < 1 {
+		maxFaces = 64
+	}
+	buf := make([]float32, maxFaces*faceFloats)
+	n := []int{0}
+	err := d.use(func() error {
+		return call(func() int { return capi.Apfs_detect(d.p, img.Pix, img.Width, img.Height, buf, n) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n[0] > maxFaces {
+		n[0] = maxFaces
+	}
+	faces := make([]Face, n[0])
+	for i := range faces {
+		r := buf[i*faceFloats:]
+		faces[i].Score = r[0]
+		copy(faces[i].Box[:], r[1:5])
+		for k := 0; k < 5; k++ {
+			faces[i].Landmarks[k] = [2]float32{r[5+2*k], r[6+2*k]}
+		}
+		faces[i].MouthCentreOnly = r[15] != 0
+	}
+	return faces, nil
+}
+
+// CropFace cuts the aligned 112x112 face (RGB bytes) out of a photo.
+func CropFace(img *Image, m [6]float64) ([]byte, error) {
+	out := make([]byte, 112*112*3)
+	err := call(func() int { return capi.Apfs_face_crop(img.Pix, img.Width, img.Height, m[:], out) })
+	return out, err
+}
+
+// AddFaceNoise maps an aligned face's noise onto protected (updated in
+// place), keeping every pixel within eps of original.
+func AddFaceNoise(protected, original *Image, m [6]float64, noise []int8, eps float32) error {
+	if protected.Width != original.Width || protected.Height != original.Height {
+		return &Error{StatusInvalid, "protected and original differ in size"}
+	}
+	return call(func() int {
+		return capi.Apfs_face_add_noise(protected.Pix, original.Pix, original.Width, original.Height, m[:], noise, eps)
+	})
+}
