@@ -88,6 +88,15 @@ printf 'Aaron_Eckhart_0001.jpg\t64.2\t64.2\t88.2\t66.6\t74.4\t85.8\t61.8\t94.2\t
 out=$("$apf" protect "${common[@]}" --check none --landmarks "$tmp/lm.txt" --out "$tmp/lm" "$tmp/photos/Aaron_Eckhart_0001.jpg")
 grep -q "1 face protected" <<<"$out" || fail "landmarks run"
 
+# 6b. Faces given as boxes: landmarks are found inside each; an empty box is reported.
+printf 'Aaron_Eckhart_0001.jpg 45 40 105 115\nAaron_Eckhart_0001.jpg 0 130 18 148\n' > "$tmp/boxes.txt"
+out=$("$apf" protect "${common[@]}" --check none --boxes "$tmp/boxes.txt" --out "$tmp/bx" "$tmp/photos/Aaron_Eckhart_0001.jpg" \
+      "$tmp/photos/Avril_Lavigne_0001.jpg")
+echo "$out"
+grep -q "Aaron_Eckhart_0001.protected.jpg: 1 face protected" <<<"$out" || fail "boxes run"
+grep -q "no face found in box 2" <<<"$out" || fail "empty box not reported"
+grep -q "Avril_Lavigne_0001.jpg: no face from" <<<"$out" || fail "photo without given faces not reported"
+
 # 7. Server down: a clear error, nothing written.
 set +e
 "$apf" protect "${common[@]}" --server http://127.0.0.1:9 --timeout 5 --out "$tmp/down" "$tmp/photos" >/dev/null 2>"$tmp/err"

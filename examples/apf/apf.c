@@ -32,7 +32,7 @@
 
 typedef struct args {
     protect_options popt;
-    const char *weights, *server, *out_dir, *suffix, *format, *landmarks;
+    const char *weights, *server, *out_dir, *suffix, *format, *landmarks, *boxes;
     long timeout;
     int quality, quiet;
 } args;
@@ -55,6 +55,7 @@ static int usage_protect(FILE *f)
         "  --format F          keep (default), png or jpg\n"
         "  --quality N         JPEG quality for JPEG output (default 95)\n"
         "  --landmarks FILE    faces given as lines 'PATH x1 y1 ... x5 y5' (ArcFace order) instead of detection\n"
+        "  --boxes FILE        faces given as lines 'PATH x0 y0 x1 y1': landmarks are found inside each box\n"
         "  --min-score F       detector threshold (default 0.5)\n"
         "  --check C           self-check: none, probe, all (default all)\n"
         "  --quiet             only the summary\n");
@@ -151,10 +152,12 @@ static void output_path(const args *a, const char *in, apf_image_format fmt, cha
 
 typedef struct given {
     char *path;
-    apf_face face;
+    apf_face face; /* landmarks given, or (is_box) only face.box */
+    int is_box;
 } given;
 
-static int load_landmarks(const char *file, given **out, int *count)
+/* Lines 'PATH x1 y1 ... x5 y5' (landmarks) or 'PATH x0 y0 x1 y1' (boxes). */
+static int load_faces(const char *file, int boxes, given **out, int *count)
 {
     FILE *f = fopen(file, "r");
     if (!f) {
@@ -170,9 +173,10 @@ static int load_landmarks(const char *file, given **out, int *count)
             continue;
         char path[PATH_MAX];
         float l[5][2];
+        int want = boxes ? 5 : 11;
         if (sscanf(line, "%4095s %f %f %f %f %f %f %f %f %f %f", path, &l[0][0], &l[0][1], &l[1][0],
-                   &l[1][1], &l[2][0], &l[2][1], &l[3][0], &l[3][1], &l[4][0], &l[4][1]) != 11) {
-            fprintf(stderr, "apf: %s:%d: want PATH and 10 numbers\n", file, lineno);
+                   &l[1][1], &l[2][0], &l[2][1], &l[3][0], &l[3][1], &l[4][0], &l[4][1]) < want) {
+            fprintf(stderr, "apf: %s:%d: want PATH and %d numbers\n", file, lineno, want - 1);
             fclose(f);
             free(g);
             return -1;
@@ -187,7 +191,17 @@ static int load_landmarks(const char *file, given **out, int *count)
             }
             g = ng;
         }
-        if (apf_face_from_landmarks((const float(*)[2])l, &g[n].face)) {
+        memset(&g[n], 0, sizeof g[n]);
+        g[n].is_box = boxes;
+        if (boxes) {
+            memcpy(g[n].face.box, l, 4 * sizeof(float));
+            if (!(l[1][0] > l[0][0] && l[1][1] > l[0][1])) {
+                fprintf(stderr, "apf: %s:%d: a box needs x1 > x0 and y1 > y0\n", file, lineno);
+                fclose(f);
+                free(g);
+                return -1;
+            }
+        } else if (apf_face_from_landmarks((const float(*)[2])l, &g[n].face)) {
             fprintf(stderr, "apf: %s:%d: %s\n", file, lineno, apf_last_error());
             fclose(f);
             free(g);
@@ -277,6 +291,8 @@ static int cmd_protect(int argc, char **argv)
             a.quality = (int)strtol(v, &end, 10);
         else if (!strcmp(o, "--landmarks"))
             a.landmarks = v;
+        else if (!strcmp(o, "--boxes"))
+            a.boxes = v;
         else if (!strcmp(o, "--min-score"))
             a.popt.min_score = strtof(v, &end);
         else if (!strcmp(o, "--check"))
@@ -305,7 +321,11 @@ static int cmd_protect(int argc, char **argv)
     }
     given *gv = NULL;
     int n_given = 0;
-    if (a.landmarks && load_landmarks(a.landmarks, &gv, &n_given))
+    if (a.landmarks && a.boxes) {
+        fprintf(stderr, "apf: give --landmarks or --boxes, not both\n");
+        return 2;
+    }
+    if ((a.landmarks || a.boxes) && load_faces(a.landmarks ? a.landmarks : a.boxes, a.boxes != NULL, &gv, &n_given))
         return 1;
     if (a.out_dir && mkdir(a.out_dir, 0755) && errno != EEXIST) {
         fprintf(stderr, "apf: %s: %s\n", a.out_dir, strerror(errno));
@@ -365,16 +385,38 @@ static int cmd_protect(int argc, char **argv)
                 unlink(gl.gl_pathv[k]);
         globfree(&gl);
         apf_face fl[PROTECT_MAX_FACES];
-        int nf = a.landmarks ? faces_for(gv, n_given, in, fl, PROTECT_MAX_FACES) : 0;
-        apf_status st = (a.landmarks && nf == 0)
-                            ? (memset(&rep, 0, sizeof rep), APF_OK)
-                            : protect_photo(pr, photo, a.landmarks ? fl : NULL, nf, &prot, &rep, err, sizeof err);
+        int given_mode = a.landmarks || a.boxes;
+        int nf = given_mode ? faces_for(gv, n_given, in, fl, PROTECT_MAX_FACES) : 0;
+        apf_status st = APF_OK;
+        if (a.boxes && nf > 0) { /* find the landmarks inside each given box */
+            float bx[PROTECT_MAX_FACES][4];
+            int found[PROTECT_MAX_FACES], nb = nf;
+            for (int k = 0; k < nb; k++)
+                memcpy(bx[k], fl[k].box, sizeof bx[k]);
+            st = protect_faces_in_boxes(pr, photo, (const float(*)[4])bx, nb, fl, found, &nf);
+            for (int k = 0; !st && k < nb; k++)
+                if (!found[k]) {
+                    progress_clear(&pg);
+                    printf("%s: no face found in box %d (%.0f %.0f %.0f %.0f): that face is NOT protected\n", in,
+                           k + 1, bx[k][0], bx[k][1], bx[k][2], bx[k][3]);
+                }
+        }
+        if (st)
+            snprintf(err, sizeof err, "%s", apf_last_error());
+        else if (given_mode && nf == 0)
+            memset(&rep, 0, sizeof rep);
+        else
+            st = protect_photo(pr, photo, given_mode ? fl : NULL, nf, &prot, &rep, err, sizeof err);
         progress_clear(&pg);
         if (st) {
             fprintf(stderr, "apf: %s: %s\n", in, err);
             t.failed++;
         } else if (!prot) {
-            printf("%s: no face found: NOT protected, nothing written\n", in);
+            if (given_mode)
+                printf("%s: no face from %s for it: NOT protected, nothing written\n", in,
+                       a.landmarks ? a.landmarks : a.boxes);
+            else
+                printf("%s: no face found: NOT protected, nothing written\n", in);
             t.no_face++;
         } else if (apf_image_save(prot, out, a.quality)) {
             fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());

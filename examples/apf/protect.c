@@ -90,6 +90,47 @@ const char *protector_check_name(const protector *p, int k)
 
 apf_detector *protector_detector(protector *p) { return p->det; }
 
+apf_status protect_faces_in_boxes(protector *p, const apf_image *photo, const float (*boxes)[4],
+                                  int n_boxes, apf_face *faces, int *found, int *count)
+{
+    int W = apf_image_width(photo), H = apf_image_height(photo), n = 0;
+    const uint8_t *px = apf_image_pixels_const(photo);
+    for (int b = 0; b < n_boxes; b++) {
+        found[b] = 0;
+        float bw = boxes[b][2] - boxes[b][0], bh = boxes[b][3] - boxes[b][1];
+        if (!(bw >= 8 && bh >= 8))
+            continue;
+        int x0 = (int)fmaxf(0, boxes[b][0] - 0.4f * bw), y0 = (int)fmaxf(0, boxes[b][1] - 0.4f * bh);
+        int x1 = (int)fminf(W, boxes[b][2] + 0.4f * bw), y1 = (int)fminf(H, boxes[b][3] + 0.4f * bh);
+        if (x1 - x0 < 8 || y1 - y0 < 8)
+            continue;
+        apf_image *sub;
+        apf_status st = apf_image_create(x1 - x0, y1 - y0, &sub);
+        if (st)
+            return st;
+        for (int y = y0; y < y1; y++)
+            memcpy(apf_image_pixels(sub) + (size_t)(y - y0) * (x1 - x0) * 3, px + ((size_t)y * W + x0) * 3,
+                   (size_t)(x1 - x0) * 3);
+        apf_face f[4];
+        int k = 0;
+        st = apf_detect_faces(p->det, sub, f, 4, &k);
+        apf_image_free(sub);
+        if (st)
+            return st;
+        if (k > 0 && n < PROTECT_MAX_FACES) {
+            /* back to photo coordinates */
+            for (int e = 0; e < 4; e++)
+                f[0].box[e] += (e % 2) ? (float)y0 : (float)x0;
+            for (int l = 0; l < 5; l++)
+                f[0].landmarks[l][0] += (float)x0, f[0].landmarks[l][1] += (float)y0;
+            faces[n++] = f[0];
+            found[b] = 1;
+        }
+    }
+    *count = n;
+    return APF_OK;
+}
+
 apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *given, int n_given,
                          apf_image **out, photo_report *rep, char *err, size_t err_size)
 {

@@ -42,6 +42,13 @@ int protector_check_count(const protector *p);
 const char *protector_check_name(const protector *p, int k);
 apf_detector *protector_detector(protector *p);
 
+/* Faces inside caller-given boxes (x0 y0 x1 y1 per box): the detector runs
+ * on each box enlarged by 40% and keeps its best face there. found[i] is 1
+ * when box i yielded a face; the faces are packed into `faces` in box order
+ * and their number returned in *count. */
+apf_status protect_faces_in_boxes(protector *p, const apf_image *photo, const float (*boxes)[4],
+                                  int n_boxes, apf_face *faces, int *found, int *count);
+
 /* Protect one photo. faces/n_faces: the caller's faces, or NULL to detect.
  * On success *out is the protected copy (with the photo's metadata); a
  * photo with no face gives APF_OK, faces_found 0 and *out NULL. Errors
