@@ -69,6 +69,14 @@ def _faces_u8(faces, name="faces"):
     return a.reshape(-1), a.shape[0], a.shape[1]
 
 
+def _photo(image):
+    """Validate a (H, W, 3) uint8 image; returns it C-contiguous."""
+    a = _np.ascontiguousarray(image)
+    if a.dtype != _np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError("an image is a (H, W, 3) uint8 array")
+    return a
+
+
 def _bytes_u8(data):
     return _np.frombuffer(bytes(data), dtype=_np.uint8)
 
@@ -127,9 +135,7 @@ def save_image(image, path, jpeg_quality=95):
 
     Never overwrites: raises Error with status E_EXISTS if path exists.
     """
-    a = _np.ascontiguousarray(image)
-    if a.dtype != _np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-        raise ValueError("image must be a (H, W, 3) uint8 array")
+    a = _photo(image)
     _check(_c_image_save(a.reshape(-1), a.shape[1], a.shape[0], str(path), int(jpeg_quality)))
 
 
@@ -445,13 +451,6 @@ class Face:
 
     def __repr__(self):
         return "Face(score=%.3f, box=(%.1f, %.1f, %.1f, %.1f))" % ((self.score,) + self.box)
-
-
-def _photo(image):
-    a = _np.ascontiguousarray(image)
-    if a.dtype != _np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-        raise ValueError("a photo is a (H, W, 3) uint8 array")
-    return a
 
 
 class Detector(_Handle):

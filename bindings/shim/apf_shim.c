@@ -125,19 +125,26 @@ int apfs_image_copy(const apf_image *img, unsigned char *dst, int dst_len)
 
 void apfs_image_free(apf_image *img) { apf_image_free(img); }
 
+/* Pixels handed over as bytes become an apf_image for the library. */
+static int image_from(const unsigned char *pixels, int len, int width, int height, apf_image **out)
+{
+    *out = NULL;
+    if (width < 1 || height < 1 || width > APF_IMAGE_MAX_SIDE || height > APF_IMAGE_MAX_SIDE)
+        return shim_fail(APF_E_INVALID, "image size %dx%d out of range", width, height);
+    int st = check_len("pixels", len, (long long)width * height * 3);
+    if (st || (st = lib(apf_image_create(width, height, out))))
+        return st;
+    memcpy(apf_image_pixels(*out), pixels, (size_t)len);
+    return 0;
+}
+
 int apfs_image_save(const unsigned char *pixels, int pixels_len, int width, int height,
                     const char *path, int jpeg_quality)
 {
-    if (width < 1 || height < 1 || width > APF_IMAGE_MAX_SIDE || height > APF_IMAGE_MAX_SIDE)
-        return shim_fail(APF_E_INVALID, "image size %dx%d out of range", width, height);
-    int st = check_len("pixels", pixels_len, (long long)width * height * 3);
-    if (st)
-        return st;
     apf_image *img = NULL;
-    if ((st = lib(apf_image_create(width, height, &img))))
-        return st;
-    memcpy(apf_image_pixels(img), pixels, (size_t)pixels_len);
-    st = lib(apf_image_save(img, path, jpeg_quality));
+    int st = image_from(pixels, pixels_len, width, height, &img);
+    if (!st)
+        st = lib(apf_image_save(img, path, jpeg_quality));
     apf_image_free(img);
     return st;
 }
@@ -379,19 +386,6 @@ int apfs_detector_set_threshold(apf_detector *d, float min_score)
     return lib(apf_detector_set_threshold(d, min_score));
 }
 
-/* A photo handed over as bytes becomes an apf_image for the library. */
-static int photo_from(const unsigned char *pixels, int len, int width, int height, apf_image **out)
-{
-    *out = NULL;
-    if (width < 1 || height < 1 || width > APF_IMAGE_MAX_SIDE || height > APF_IMAGE_MAX_SIDE)
-        return shim_fail(APF_E_INVALID, "photo size %dx%d out of range", width, height);
-    int st = check_len("pixels", len, (long long)width * height * 3);
-    if (st || (st = lib(apf_image_create(width, height, out))))
-        return st;
-    memcpy(apf_image_pixels(*out), pixels, (size_t)len);
-    return 0;
-}
-
 int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
                 float *faces, int faces_len, int *count)
 {
@@ -401,7 +395,7 @@ int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, in
     if (faces_len < APFS_FACE_FLOATS || faces_len % APFS_FACE_FLOATS)
         return shim_fail(APF_E_INVALID, "faces buffer of %d floats is not a whole number of faces", faces_len);
     apf_image *img;
-    int st = photo_from(pixels, pixels_len, width, height, &img);
+    int st = image_from(pixels, pixels_len, width, height, &img);
     if (st)
         return st;
     int max = faces_len / APFS_FACE_FLOATS, n = 0;
@@ -445,7 +439,7 @@ int apfs_face_crop(const unsigned char *pixels, int pixels_len, int width, int h
         st = check_len("face", dst_len, face_elems(1, APF_FACE_SIZE));
     apf_image *img = NULL;
     if (!st)
-        st = photo_from(pixels, pixels_len, width, height, &img);
+        st = image_from(pixels, pixels_len, width, height, &img);
     if (!st)
         st = lib(apf_face_crop(img, m, dst));
     apf_image_free(img);
@@ -463,9 +457,9 @@ int apfs_face_add_noise(unsigned char *out, int out_len, const unsigned char *or
         st = check_len("original", original_len, out_len);
     apf_image *photo = NULL, *orig = NULL;
     if (!st)
-        st = photo_from(out, out_len, width, height, &photo);
+        st = image_from(out, out_len, width, height, &photo);
     if (!st)
-        st = photo_from(original, original_len, width, height, &orig);
+        st = image_from(original, original_len, width, height, &orig);
     if (!st)
         st = lib(apf_face_add_noise(photo, orig, m, (const int8_t *)values, eps));
     if (!st)
