@@ -152,6 +152,16 @@ static void *honest(void *arg)
     return NULL;
 }
 
+/* Rewrite a blob's CRC so a hostile field is judged on its own merits,
+ * not turned away by the checksum. */
+static void reseal(unsigned char *blob, size_t n)
+{
+    uint32_t crc = (uint32_t)crc32(0, blob, 48);
+    crc = (uint32_t)crc32(crc, blob + APF_WIRE_HEADER_SIZE, (uInt)(n - APF_WIRE_HEADER_SIZE));
+    for (int k = 0; k < 4; k++)
+        blob[48 + k] = (unsigned char)(crc >> (8 * k));
+}
+
 /* A blob whose compressed payload inflates far past its declared size. */
 static void *make_bomb(size_t *n)
 {
@@ -164,11 +174,8 @@ static void *make_bomb(size_t *n)
     memcpy(blob, g_blob, APF_WIRE_HEADER_SIZE); /* a real header: 1 face, small declared size */
     for (int k = 0; k < 4; k++) /* compressed size field (offset 44) */
         blob[44 + k] = (unsigned char)(cn >> (8 * k));
-    uint32_t crc = (uint32_t)crc32(0, blob, 48);
-    crc = (uint32_t)crc32(crc, blob + APF_WIRE_HEADER_SIZE, (uInt)cn);
-    for (int k = 0; k < 4; k++)
-        blob[48 + k] = (unsigned char)(crc >> (8 * k));
     *n = APF_WIRE_HEADER_SIZE + cn;
+    reseal(blob, *n);
     return blob;
 }
 
@@ -180,7 +187,8 @@ static void *hostile(void *arg)
     unsigned char *nan_blob = malloc(g_size);
     memcpy(nan_blob, g_blob, g_size);
     float nanv = NAN;
-    memcpy(nan_blob + 28, &nanv, 4); /* the eps field; the checksum is then wrong too */
+    memcpy(nan_blob + 28, &nanv, 4); /* the eps field */
+    reseal(nan_blob, g_size);        /* so it is the NaN, not the checksum, that is refused */
     unsigned char garbage[4096];
     for (size_t i = 0; i < sizeof garbage; i++)
         garbage[i] = (unsigned char)(i * 131 + id);
