@@ -270,6 +270,14 @@ int main(int argc, char **argv)
     uint8_t *rows[ROWS], *other = malloc((size_t)pairs_max * FB);
     for (int r = 0; r < ROWS; r++)
         rows[r] = malloc((size_t)pairs_max * FB);
+    /* aligned pipeline: the aligned face is itself the "photo", its one face
+     * given at the ArcFace template, so alignment is the identity */
+    static const float TEMPLATE[5][2] = {
+        {38.2946f, 51.6963f}, {73.5318f, 51.5014f}, {56.0252f, 71.7366f}, {41.5493f, 92.3655f}, {70.7299f, 92.2041f},
+    };
+    apf_face whole;
+    if (apf_face_from_landmarks(TEMPLATE, &whole))
+        die("template face");
     double ssim_sum[2] = {0, 0}, ssim_min[2] = {1, 1};
     size_t sent = 0;
     double t0 = now();
@@ -290,13 +298,6 @@ int main(int argc, char **argv)
         }
         memcpy(rows[0] + (size_t)n * FB, apf_image_pixels(a), FB);
         memcpy(other + (size_t)n * FB, apf_image_pixels(b), FB);
-        /* aligned pipeline: the whole aligned face is the "photo", one face given */
-        apf_face whole;
-        float tl[5][2];
-        for (int k = 0; k < 5; k++)
-            tl[k][0] = (float)(k == 0 ? 38.2946 : k == 1 ? 73.5318 : k == 2 ? 56.0252 : k == 3 ? 41.5493 : 70.7299),
-            tl[k][1] = (float)(k == 0 ? 51.6963 : k == 1 ? 51.5014 : k == 2 ? 71.7366 : k == 3 ? 92.3655 : 92.2041);
-        apf_face_from_landmarks((const float(*)[2])tl, &whole);
         apf_image *pa, *pp;
         photo_report rep;
         if (protect_photo(pr, a, &whole, 1, &pa, &rep, err, sizeof err) || !pa) {
