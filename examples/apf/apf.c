@@ -152,9 +152,15 @@ static void output_path(const args *a, const char *in, apf_image_format fmt, cha
 
 typedef struct given {
     char *path;
-    apf_face face; /* landmarks given, or (is_box) only face.box */
-    int is_box;
+    apf_face face; /* the given landmarks, or (boxes) only face.box */
 } given;
+
+static void free_given(given *g, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(g[i].path);
+    free(g);
+}
 
 /* Lines 'PATH x1 y1 ... x5 y5' (landmarks) or 'PATH x0 y0 x1 y1' (boxes). */
 static int load_faces(const char *file, int boxes, given **out, int *count)
@@ -177,42 +183,40 @@ static int load_faces(const char *file, int boxes, given **out, int *count)
         if (sscanf(line, "%4095s %f %f %f %f %f %f %f %f %f %f", path, &l[0][0], &l[0][1], &l[1][0],
                    &l[1][1], &l[2][0], &l[2][1], &l[3][0], &l[3][1], &l[4][0], &l[4][1]) < want) {
             fprintf(stderr, "apf: %s:%d: want PATH and %d numbers\n", file, lineno, want - 1);
-            fclose(f);
-            free(g);
-            return -1;
+            goto fail;
         }
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             given *ng = realloc(g, (size_t)cap * sizeof *g);
-            if (!ng) {
-                fclose(f);
-                free(g);
-                return -1;
-            }
+            if (!ng)
+                goto nomem;
             g = ng;
         }
         memset(&g[n], 0, sizeof g[n]);
-        g[n].is_box = boxes;
         if (boxes) {
             memcpy(g[n].face.box, l, 4 * sizeof(float));
             if (!(l[1][0] > l[0][0] && l[1][1] > l[0][1])) {
                 fprintf(stderr, "apf: %s:%d: a box needs x1 > x0 and y1 > y0\n", file, lineno);
-                fclose(f);
-                free(g);
-                return -1;
+                goto fail;
             }
         } else if (apf_face_from_landmarks((const float(*)[2])l, &g[n].face)) {
             fprintf(stderr, "apf: %s:%d: %s\n", file, lineno, apf_last_error());
-            fclose(f);
-            free(g);
-            return -1;
+            goto fail;
         }
-        g[n++].path = strdup(path);
+        if (!(g[n].path = strdup(path)))
+            goto nomem;
+        n++;
     }
     fclose(f);
     *out = g;
     *count = n;
     return 0;
+nomem:
+    fprintf(stderr, "apf: %s: out of memory\n", file);
+fail:
+    fclose(f);
+    free_given(g, n);
+    return -1;
 }
 
 /* Faces listed for this photo: an entry matches when it equals the path or
@@ -471,9 +475,7 @@ static int cmd_protect(int argc, char **argv)
     for (int k = 0; k < files.n; k++)
         free(files.v[k]);
     free(files.v);
-    for (int k = 0; k < n_given; k++)
-        free(gv[k].path);
-    free(gv);
+    free_given(gv, n_given);
     return t.failed ? 1 : 0;
 }
 
