@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "apf/apf.h"
 #include "testutil.h"
@@ -153,6 +154,23 @@ START_TEST(model_nulls)
     ERR(apf_model_forward_outputs(m, f, 1, NULL));
     ERR(apf_model_forward_outputs(m, f, 0, outs));
     apf_model_free(m);
+    /* a detector has no embedding: forward_raw (sized by the embedding) is refused,
+     * and a detector file declaring an embedding length is rejected */
+    ck_assert_int_eq(apf_model_load(tu_path(tu_models_dir(), "blazeface.apfm"), &m), APF_OK);
+    ck_assert_int_eq(apf_model_embedding_dim(m), 0);
+    ERR(apf_model_forward_raw(m, f, 1, 0, f));
+    apf_model_free(m);
+    size_t n = 0;
+    uint8_t *bytes = tu_read_file(tu_path(tu_models_dir(), "blazeface.apfm"), &n);
+    ck_assert_ptr_nonnull(bytes);
+    bytes[56] = 5; /* embedding length 5, header CRC made valid again */
+    uint32_t crc = (uint32_t)crc32(0, bytes, 84);
+    for (int k = 0; k < 4; k++)
+        bytes[84 + k] = (uint8_t)(crc >> (8 * k));
+    m = (apf_model *)0x1;
+    ck_assert_int_eq(apf_model_load_memory(bytes, n, &m), APF_E_FORMAT);
+    ck_assert_ptr_null(m);
+    free(bytes);
 }
 END_TEST
 

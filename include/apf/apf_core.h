@@ -341,7 +341,8 @@ APF_API apf_status apf_model_embed_backward(apf_model *model, const float *faces
  * @param n      Batch size, 1..1024.
  * @param train  Nonzero keeps what apf_model_backward_raw() needs.
  * @param output Receives n*apf_model_embedding_dim() raw (unnormalised) floats.
- * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NOMEM or ::APF_E_BACKEND.
+ * @return ::APF_OK, ::APF_E_INVALID (also for a detector: use apf_model_forward_outputs()),
+ *         ::APF_E_NOMEM or ::APF_E_BACKEND.
  */
 APF_API apf_status apf_model_forward_raw(apf_model *model, const float *input, int n, int train,
                                          float *output);

@@ -368,6 +368,8 @@ apf_status apf_model_forward_raw(apf_model *m, const float *input, int n, int tr
 {
     if (!output)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
+    if (m && (m->meta.flags & APFM_FLAG_DETECTOR)) /* outputs sized by apf_model_output_shape() */
+        return apf_fail(APF_E_INVALID, "model: %s is a detector: use apf_model_forward_outputs()", m->meta.name);
     return forward_tensor(m, input, n, train, output, NULL);
 }
 
