@@ -35,7 +35,8 @@ static void fix_crc(uint8_t *b, size_t size)
     put32(b + 48, c);
 }
 
-/* A blob whose payload is arbitrary raw bytes, with consistent sizes and CRC. */
+/* A blob whose payload is zlib over arbitrary raw bytes, with consistent
+ * sizes and CRC: a version 1 gradient (2-bit codes) or a noise blob. */
 static uint8_t *craft(const apf_wire_info *info, const uint8_t *raw, size_t rn, uint32_t declared_raw,
                       size_t *size)
 {
@@ -55,9 +56,25 @@ static uint8_t *craft(const apf_wire_info *info, const uint8_t *raw, size_t rn, 
     put32(b + 20, (uint32_t)info->width);
     put32(b + 40, declared_raw);
     put32(b + 44, (uint32_t)cn);
+    if (info->kind == APF_WIRE_GRADIENT)
+        b[4] = 1, b[5] = 0, b[7] = 0; /* version 1, 2-bit ternary */
     *size = 52 + cn;
     fix_crc(b, *size);
     return b;
+}
+
+/* Round trip one map and return the blob's size. */
+static size_t round_trip(const apf_wire_info *in, const int8_t *v)
+{
+    size_t count = (size_t)in->n * in->height * in->width * 3, size;
+    void *blob;
+    int8_t *back;
+    apf_wire_info out;
+    ck_assert_int_eq(apf_wire_encode(in, v, &blob, &size), APF_OK);
+    ck_assert_int_eq(apf_wire_decode(blob, size, &out, &back), APF_OK);
+    ck_assert_mem_eq(v, back, count);
+    free(blob), free(back);
+    return size;
 }
 
 START_TEST(gradient_round_trip)
@@ -144,7 +161,10 @@ START_TEST(malformed_blobs_rejected)
     b[0] = 'X';
     ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_FORMAT);
     RESET();
-    b[4] = 2;
+    b[4] = APF_WIRE_VERSION + 1;
+    ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_UNSUPPORTED);
+    RESET();
+    b[4] = 0;
     ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_UNSUPPORTED);
     /* any flipped byte after the version is caught by the checksum */
     for (size_t k = 6; k < size; k += 7) {
@@ -172,6 +192,27 @@ START_TEST(malformed_blobs_rejected)
     ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_FORMAT);
     RESET();
     b[7] = 1; /* int8 encoding on a gradient */
+    fix_crc(b, size);
+    ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_FORMAT);
+    RESET();
+    b[4] = 1; /* a context-coded payload labelled version 1 */
+    fix_crc(b, size);
+    ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_FORMAT);
+    /* the coded stream cut short or followed by extra bytes (sizes and CRC
+     * made consistent, so only the coder itself can notice) */
+    for (size_t cut = 1; cut <= 8; cut++) {
+        memcpy(b, good, size - cut);
+        put32(b + 44, (uint32_t)(size - cut - 52));
+        fix_crc(b, size - cut);
+        ck_assert_msg(apf_wire_decode(b, size - cut, &out, &back) == APF_E_FORMAT, "cut %zu", cut);
+    }
+    RESET();
+    b[size] = 0x5a, b[size + 1] = 0;
+    put32(b + 44, (uint32_t)(size + 2 - 52));
+    fix_crc(b, size + 2);
+    ck_assert_int_eq(apf_wire_decode(b, size + 2, &out, &back), APF_E_FORMAT);
+    RESET();
+    b[52] = 1; /* a coded stream always starts with a zero byte */
     fix_crc(b, size);
     ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_FORMAT);
     RESET();
@@ -214,6 +255,64 @@ START_TEST(malformed_blobs_rejected)
 }
 END_TEST
 
+START_TEST(version1_gradients_still_decode)
+{
+    apf_wire_info in = ginfo(1, 4), out;
+    size_t count = 4 * 4 * 3;
+    int8_t *v = ternary(count, 77), *back;
+    uint8_t raw[12] = {0};
+    for (size_t i = 0; i < count; i++)
+        raw[i / 4] |= (uint8_t)((v[i] == 0 ? 0 : v[i] > 0 ? 1 : 2) << (2 * (i % 4)));
+    size_t bsize;
+    uint8_t *b = craft(&in, raw, sizeof raw, sizeof raw, &bsize);
+    ck_assert_int_eq(apf_wire_decode(b, bsize, &out, &back), APF_OK);
+    ck_assert_mem_eq(v, back, count);
+    ck_assert_int_eq(out.n, 1);
+    free(b), free(back), free(v);
+}
+END_TEST
+
+/* Skewed and structured maps drive the range coder to extreme
+ * probabilities and long carry chains; every one must come back exactly,
+ * and predictable maps must cost far less than 2 bits per value. */
+START_TEST(coder_extremes_round_trip)
+{
+    apf_wire_info in = ginfo(2, 64);
+    size_t count = 2 * 64 * 64 * 3;
+    int8_t *v = malloc(count);
+    for (int fill = -1; fill <= 1; fill++) {
+        memset(v, fill, count);
+        size_t size = round_trip(&in, v);
+        ck_assert_msg(size < 52 + 200, "constant map %d took %zu bytes", fill, size);
+    }
+    /* smooth sign regions, same sign across channels: context-predictable */
+    for (size_t i = 0; i < count; i++) {
+        size_t px = i / 3, x = px % 64, y = (px / 64) % 64;
+        v[i] = (int8_t)(((x / 9 + y / 7) % 2) ? 1 : -1);
+    }
+    size_t smooth = round_trip(&in, v);
+    ck_assert_msg(smooth < 52 + count / 16, "smooth map took %zu bytes", smooth);
+    /* rare nonzeros, rare zeros */
+    unsigned seed = 3;
+    for (int mode = 0; mode < 2; mode++) {
+        for (size_t i = 0; i < count; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            int rare = (seed >> 16) % 1000 < 3;
+            v[i] = (int8_t)(mode == 0 ? (rare ? ((seed >> 8) & 1 ? 1 : -1) : 0)
+                                      : (rare ? 0 : ((seed >> 8) & 1 ? 1 : -1)));
+        }
+        round_trip(&in, v);
+    }
+    /* a 1x1 face and a 1-pixel-wide strip */
+    apf_wire_info tiny = ginfo(1, 1);
+    int8_t t3[3] = {1, -1, 0};
+    round_trip(&tiny, t3);
+    tiny.height = 50;
+    round_trip(&tiny, v);
+    free(v);
+}
+END_TEST
+
 START_TEST(padding_bits_checked)
 {
     apf_wire_info in = ginfo(1, 1), out;
@@ -236,6 +335,8 @@ Suite *wire_suite(void)
     tcase_add_test(t, encoder_validates);
     tcase_add_test(t, malformed_blobs_rejected);
     tcase_add_test(t, padding_bits_checked);
+    tcase_add_test(t, version1_gradients_still_decode);
+    tcase_add_test(t, coder_extremes_round_trip);
     suite_add_tcase(s, t);
     return s;
 }

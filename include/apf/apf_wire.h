@@ -18,8 +18,10 @@
 extern "C" {
 #endif
 
-/** @brief Wire format version written and accepted by this library. */
-#define APF_WIRE_VERSION 1
+/** @brief Wire format version written by this library (the newest it accepts). */
+#define APF_WIRE_VERSION 2
+/** @brief Oldest wire format version this library still decodes. */
+#define APF_WIRE_MIN_VERSION 1
 /** @brief Size of the fixed header in bytes. */
 #define APF_WIRE_HEADER_SIZE 52
 /** @brief Most faces one blob may carry. */

@@ -9,9 +9,11 @@
 
 #include "apf/apf_wire.h"
 #include "internal.h"
+#include "trit_coder.h"
 
 #define MAGIC "APFW"
-enum { ENC_TERNARY2 = 0, ENC_INT8 = 1 };
+/* ENC_TERNARY2 is version 1's gradient encoding; it is still decoded. */
+enum { ENC_TERNARY2 = 0, ENC_INT8 = 1, ENC_TRIT_CTX = 2 };
 
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v & 0xffff), put16(p + 2, v >> 16); }
@@ -38,9 +40,27 @@ static apf_status check_info(const apf_wire_info *in, size_t *count)
     return APF_OK;
 }
 
-static size_t raw_size(apf_wire_kind kind, size_t count)
+/* The "raw size" header field: bytes after inflation for the zlib
+ * encodings, the number of values for the context coder. */
+static size_t raw_size(int enc, size_t count)
 {
-    return kind == APF_WIRE_GRADIENT ? (count + 3) / 4 : count;
+    return enc == ENC_TERNARY2 ? (count + 3) / 4 : count;
+}
+
+/* zlib payload of noise: one signed byte per value. */
+static apf_status deflate_noise(const int8_t *values, size_t count, uint8_t **out, size_t *out_size)
+{
+    uLongf cn = compressBound((uLong)count);
+    uint8_t *z = malloc(cn);
+    /* Noise is encoded on the server per request, where level 9 costs
+     * several times level 6's time for ~4% fewer bytes. */
+    if (!z || compress2(z, &cn, (const Bytef *)values, (uLong)count, 6) != Z_OK) {
+        free(z);
+        return apf_fail(APF_E_NOMEM, "wire: compression failed");
+    }
+    *out = z;
+    *out_size = cn;
+    return APF_OK;
 }
 
 apf_status apf_wire_encode(const apf_wire_info *info, const int8_t *values, void **blob,
@@ -53,43 +73,33 @@ apf_status apf_wire_encode(const apf_wire_info *info, const int8_t *values, void
     if (st)
         return st == APF_E_FORMAT ? apf_fail(APF_E_INVALID, "%s", apf_last_error()) : st;
     int lim = info->kind == APF_WIRE_GRADIENT ? 1 : (int)lroundf(info->eps);
-    size_t rn = raw_size(info->kind, count);
-    uint8_t *raw = calloc(rn, 1);
-    if (!raw)
-        return apf_fail(APF_E_NOMEM, "wire: out of memory");
-    for (size_t i = 0; i < count; i++) {
-        int v = values[i];
-        if (v < -lim || v > lim) {
-            free(raw);
-            return apf_fail(APF_E_INVALID, "wire: value %d at %zu outside [-%d, %d]", v, i, lim, lim);
-        }
-        if (info->kind == APF_WIRE_GRADIENT)
-            raw[i / 4] |= (uint8_t)((v == 0 ? 0 : v > 0 ? 1 : 2) << (2 * (i % 4)));
-        else
-            raw[i] = (uint8_t)(int8_t)v;
-    }
-    uLongf cn = compressBound((uLong)rn);
+    for (size_t i = 0; i < count; i++)
+        if (values[i] < -lim || values[i] > lim)
+            return apf_fail(APF_E_INVALID, "wire: value %d at %zu outside [-%d, %d]", values[i], i,
+                            lim, lim);
+    /* Gradients leave the device, where bytes count: context-coded. */
+    int enc = info->kind == APF_WIRE_GRADIENT ? ENC_TRIT_CTX : ENC_INT8;
+    uint8_t *payload = NULL;
+    size_t cn = 0;
+    st = enc == ENC_TRIT_CTX
+             ? trit_encode(values, info->n, info->height, info->width, &payload, &cn)
+             : deflate_noise(values, count, &payload, &cn);
+    if (st)
+        return st;
     uint8_t *out = malloc(APF_WIRE_HEADER_SIZE + cn);
     if (!out) {
-        free(raw);
+        free(payload);
         return apf_fail(APF_E_NOMEM, "wire: out of memory");
     }
-    /* Gradients leave the device, where bytes count (level 9 saves ~5%);
-     * noise is encoded on the server per request, where level 9 costs
-     * several times level 6's time for ~4% fewer bytes. */
-    int level = info->kind == APF_WIRE_GRADIENT ? 9 : 6;
-    int zr = compress2(out + APF_WIRE_HEADER_SIZE, &cn, raw, (uLong)rn, level);
-    free(raw);
-    if (zr != Z_OK) {
-        free(out);
-        return apf_fail(APF_E_NOMEM, "wire: compression failed");
-    }
+    memcpy(out + APF_WIRE_HEADER_SIZE, payload, cn);
+    free(payload);
+    size_t rn = raw_size(enc, count);
     uint8_t *h = out;
     memset(h, 0, APF_WIRE_HEADER_SIZE);
     memcpy(h, MAGIC, 4);
     put16(h + 4, APF_WIRE_VERSION);
     h[6] = (uint8_t)info->kind;
-    h[7] = info->kind == APF_WIRE_GRADIENT ? ENC_TERNARY2 : ENC_INT8;
+    h[7] = (uint8_t)enc;
     h[8] = (uint8_t)info->algorithm;
     put32(h + 12, (uint32_t)info->n);
     put32(h + 16, (uint32_t)info->height);
@@ -108,6 +118,55 @@ apf_status apf_wire_encode(const apf_wire_info *info, const int8_t *values, void
     return APF_OK;
 }
 
+/* Inflate exactly rn bytes; the output cap (rn + 1) makes a bomb cheap. */
+static apf_status inflate_exact(const uint8_t *in, size_t cn, uint8_t *raw, size_t rn)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK)
+        return apf_fail(APF_E_NOMEM, "wire: out of memory");
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)cn;
+    z.next_out = raw;
+    z.avail_out = (uInt)(rn + 1);
+    int zr = inflate(&z, Z_FINISH);
+    size_t produced = rn + 1 - z.avail_out;
+    int leftover = z.avail_in != 0;
+    inflateEnd(&z);
+    if (zr != Z_STREAM_END || produced != rn || leftover)
+        return apf_fail(APF_E_FORMAT, "wire: payload is corrupt, truncated or larger than declared");
+    return APF_OK;
+}
+
+/* Version 1 gradients and all noise: zlib, then unpack and range-check. */
+static apf_status decode_zlib(const uint8_t *in, size_t cn, int enc, size_t count, float eps,
+                              int8_t *v)
+{
+    size_t rn = raw_size(enc, count);
+    uint8_t *raw = malloc(rn + 1); /* one spare byte to detect over-long output */
+    if (!raw)
+        return apf_fail(APF_E_NOMEM, "wire: out of memory");
+    apf_status st = inflate_exact(in, cn, raw, rn);
+    int lim = (int)lroundf(eps);
+    for (size_t i = 0; !st && i < count; i++) {
+        if (enc == ENC_TERNARY2) {
+            int code = (raw[i / 4] >> (2 * (i % 4))) & 3;
+            if (code == 3)
+                st = apf_fail(APF_E_FORMAT, "wire: invalid ternary code at %zu", i);
+            v[i] = (int8_t)(code == 0 ? 0 : code == 1 ? 1 : -1);
+        } else {
+            v[i] = (int8_t)raw[i];
+            if (v[i] < -lim || v[i] > lim)
+                st = apf_fail(APF_E_FORMAT, "wire: noise %d at %zu outside [-%d, %d]", v[i], i, lim, lim);
+        }
+    }
+    /* unused bits of the last ternary byte must be zero */
+    if (!st && enc == ENC_TERNARY2 && count % 4 && (raw[rn - 1] >> (2 * (count % 4))))
+        st = apf_fail(APF_E_FORMAT, "wire: padding bits are not zero");
+    free(raw);
+    return st;
+}
+
 apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, int8_t **values)
 {
     if (!blob || !info || !values)
@@ -118,9 +177,10 @@ apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, i
         return apf_fail(APF_E_FORMAT, "wire: %zu bytes is shorter than a header", size);
     if (memcmp(h, MAGIC, 4))
         return apf_fail(APF_E_FORMAT, "wire: bad magic");
-    if ((h[4] | h[5] << 8) != APF_WIRE_VERSION)
-        return apf_fail(APF_E_UNSUPPORTED, "wire: version %d (this library speaks %d)",
-                        h[4] | h[5] << 8, APF_WIRE_VERSION);
+    int version = h[4] | h[5] << 8;
+    if (version < APF_WIRE_MIN_VERSION || version > APF_WIRE_VERSION)
+        return apf_fail(APF_E_UNSUPPORTED, "wire: version %d (this library speaks %d..%d)", version,
+                        APF_WIRE_MIN_VERSION, APF_WIRE_VERSION);
     uint32_t rn = get32(h + 40), cn = get32(h + 44);
     if ((size_t)cn != size - APF_WIRE_HEADER_SIZE)
         return apf_fail(APF_E_FORMAT, "wire: %zu payload bytes, header says %u (truncated or trailing data)",
@@ -147,50 +207,20 @@ apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, i
     apf_status st = check_info(info, &count);
     if (st)
         return st;
-    int enc = info->kind == APF_WIRE_GRADIENT ? ENC_TERNARY2 : ENC_INT8;
+    /* version 1 gradients are 2-bit zlib; version 2 gradients context-coded */
+    int enc = info->kind == APF_WIRE_NOISE ? ENC_INT8 : version == 1 ? ENC_TERNARY2 : ENC_TRIT_CTX;
     if (h[7] != enc)
-        return apf_fail(APF_E_FORMAT, "wire: encoding %d does not fit kind %d", h[7], (int)info->kind);
-    if (rn != raw_size(info->kind, count))
-        return apf_fail(APF_E_FORMAT, "wire: declared %u raw bytes, shape needs %zu", rn,
-                        raw_size(info->kind, count));
-    uint8_t *raw = malloc(rn + 1); /* one spare byte to detect over-long output */
+        return apf_fail(APF_E_FORMAT, "wire: encoding %d does not fit kind %d in version %d", h[7],
+                        (int)info->kind, version);
+    if (rn != raw_size(enc, count))
+        return apf_fail(APF_E_FORMAT, "wire: declared raw size %u, shape needs %zu", rn,
+                        raw_size(enc, count));
     int8_t *v = malloc(count);
-    if (!raw || !v) {
-        free(raw);
-        free(v);
+    if (!v)
         return apf_fail(APF_E_NOMEM, "wire: out of memory");
-    }
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    inflateInit(&z);
-    z.next_in = (Bytef *)(h + APF_WIRE_HEADER_SIZE);
-    z.avail_in = cn;
-    z.next_out = raw;
-    z.avail_out = rn + 1;
-    int zr = inflate(&z, Z_FINISH);
-    size_t produced = rn + 1 - z.avail_out;
-    int leftover = z.avail_in != 0;
-    inflateEnd(&z);
-    st = APF_OK;
-    if (zr != Z_STREAM_END || produced != rn || leftover)
-        st = apf_fail(APF_E_FORMAT, "wire: payload is corrupt, truncated or larger than declared");
-    int lim = (int)lroundf(info->eps);
-    for (size_t i = 0; !st && i < count; i++) {
-        if (enc == ENC_TERNARY2) {
-            int code = (raw[i / 4] >> (2 * (i % 4))) & 3;
-            if (code == 3)
-                st = apf_fail(APF_E_FORMAT, "wire: invalid ternary code at %zu", i);
-            v[i] = (int8_t)(code == 0 ? 0 : code == 1 ? 1 : -1);
-        } else {
-            v[i] = (int8_t)raw[i];
-            if (v[i] < -lim || v[i] > lim)
-                st = apf_fail(APF_E_FORMAT, "wire: noise %d at %zu outside [-%d, %d]", v[i], i, lim, lim);
-        }
-    }
-    /* unused bits of the last ternary byte must be zero */
-    if (!st && enc == ENC_TERNARY2 && count % 4 && (raw[rn - 1] >> (2 * (count % 4))))
-        st = apf_fail(APF_E_FORMAT, "wire: padding bits are not zero");
-    free(raw);
+    const uint8_t *payload = h + APF_WIRE_HEADER_SIZE;
+    st = enc == ENC_TRIT_CTX ? trit_decode(payload, cn, info->n, info->height, info->width, v)
+                             : decode_zlib(payload, cn, enc, count, info->eps, v);
     if (st) {
         free(v);
         return st;
