@@ -246,8 +246,15 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
             }
         }
     }
-    for (size_t i = 0; i < all; i++)
-        g[i] = (int8_t)signf(x[i] - x0[i]);
+    /* g is the direction the attack moved each value. Where the steps
+     * cancelled out (about 8% of values for I-FGSM and DI2-FGSM), take the
+     * direction of the last step: a zero there is nearly unpredictable and
+     * costs about a third of the wire bytes, while ASR does not change
+     * (docs/wire-format.md). */
+    for (size_t i = 0; i < all; i++) {
+        float d = signf(x[i] - x0[i]);
+        g[i] = (int8_t)(d != 0.0f ? d : signf(grad[i]));
+    }
 unlock:
     pthread_mutex_unlock(&p->lock);
 out:

@@ -65,6 +65,9 @@ os.unlink("/tmp/apf-seed.apfm")
 gv = rng.integers(-1, 2, (1, 112, 112, 3)).astype(np.int8)
 g_blob = apf.encode_blob(gv, apf.WIRE_GRADIENT, 8, 3, 0x1234)
 put("wire", "gradient.bin", g_blob)
+sv = np.sign(rng.standard_normal((1, 8, 8, 3)).cumsum(axis=2)).astype(np.int8)  # small, with structure
+put("wire", "gradient-small.bin", apf.encode_blob(sv, apf.WIRE_GRADIENT, 8, 4, 0))
+# gradient-v1.bin (committed, not regenerated): a version 1 (2-bit zlib) blob
 nv = rng.integers(-8, 9, (2, 4, 4, 3)).astype(np.int8)
 put("wire", "noise.bin", apf.encode_blob(nv, apf.WIRE_NOISE, 8, 3, 0))
 
