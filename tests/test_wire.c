@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "apf/apf_core.h"
 #include "apf/apf_wire.h"
 
 static apf_wire_info ginfo(int n, int s)
@@ -211,6 +212,15 @@ START_TEST(malformed_blobs_rejected)
     put32(b + 44, (uint32_t)(size + 2 - 52));
     fix_crc(b, size + 2);
     ck_assert_int_eq(apf_wire_decode(b, size + 2, &out, &back), APF_E_FORMAT);
+    /* a tiny stream declaring the largest shape is refused up front */
+    RESET();
+    put32(b + 12, APF_WIRE_MAX_FACES);
+    put32(b + 16, APF_WIRE_MAX_SIDE);
+    put32(b + 20, APF_WIRE_MAX_SIDE);
+    put32(b + 40, (uint32_t)APF_WIRE_MAX_FACES * APF_WIRE_MAX_SIDE * APF_WIRE_MAX_SIDE * 3);
+    fix_crc(b, size);
+    ck_assert_int_eq(apf_wire_decode(b, size, &out, &back), APF_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(apf_last_error(), "cannot hold"));
     RESET();
     b[52] = 1; /* a coded stream always starts with a zero byte */
     fix_crc(b, size);

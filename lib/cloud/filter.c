@@ -5,6 +5,7 @@
 
 #include "apf/apf_cloud.h"
 #include "../common/internal.h"
+#include "../common/wire_internal.h"
 
 #define PER ((size_t)APF_CLOUD_SIZE * APF_CLOUD_SIZE * 3)
 
@@ -44,18 +45,17 @@ apf_status apf_cloud_filter(apf_transfer *t, const apf_enhancer *e, const void *
     *s_blob = NULL;
     apf_wire_info info;
     int8_t *g = NULL;
-    apf_status st = apf_wire_decode(g_blob, g_size, &info, &g);
+    /* the header first: a shape T cannot take is refused before decoding */
+    apf_status st = wire_read_header(g_blob, g_size, &info);
     if (st)
         return st;
-    if (info.kind != APF_WIRE_GRADIENT) {
-        free(g);
+    if (info.kind != APF_WIRE_GRADIENT)
         return apf_fail(APF_E_FORMAT, "cloud: expected a gradient blob, got kind %d", (int)info.kind);
-    }
-    if (info.height != APF_CLOUD_SIZE || info.width != APF_CLOUD_SIZE) {
-        free(g);
+    if (info.height != APF_CLOUD_SIZE || info.width != APF_CLOUD_SIZE)
         return apf_fail(APF_E_UNSUPPORTED, "cloud: faces must be %dx%d, got %dx%d", APF_CLOUD_SIZE,
                         APF_CLOUD_SIZE, info.height, info.width);
-    }
+    if ((st = apf_wire_decode(g_blob, g_size, &info, &g)))
+        return st;
     size_t all = PER * info.n;
     float *s = malloc(all * sizeof(float));
     int8_t *q = malloc(all);

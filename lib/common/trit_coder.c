@@ -33,27 +33,41 @@ static void update(uint16_t c[2], int bit)
     }
 }
 
-/* Symbol 0, 1, 2 for value 0, +1, -1; outside the map counts as 0. */
-static int sym(const int8_t *f, int h, int w, int y, int x, int c)
+/* Coded symbols of one face (0, 1, 2 for value 0, +1, -1) with a zero
+ * border of one row above and one column either side, so every neighbour
+ * is a plain load. */
+typedef struct plane {
+    uint8_t *sym;
+    size_t row; /* bytes per padded row */
+} plane;
+
+static int plane_init(plane *pl, int h, int w)
 {
-    if (y < 0 || x < 0 || x >= w || y >= h)
-        return 0;
-    int v = f[((size_t)y * w + x) * 3 + c];
-    return v == 0 ? 0 : v > 0 ? 1 : 2;
+    pl->row = (size_t)(w + 2) * 3;
+    pl->sym = calloc((size_t)(h + 1) * pl->row, 1);
+    return pl->sym != NULL;
 }
 
-/* Context of value (y, x, c) from already coded values only. */
-static int context(const int8_t *f, int h, int w, int y, int x, int c)
+static size_t plane_at(const plane *pl, int y, int x)
 {
-    int p0 = c >= 1 ? sym(f, h, w, y, x, 0) : 0;
-    int p1 = c >= 2 ? sym(f, h, w, y, x, 1) : 0;
-    int ctx = c;
-    ctx = ctx * 3 + p0;
-    ctx = ctx * 3 + p1;
-    ctx = ctx * 3 + sym(f, h, w, y, x - 1, c);
-    ctx = ctx * 3 + sym(f, h, w, y - 1, x, c);
-    ctx = ctx * 3 + sym(f, h, w, y - 1, x + 1, c);
-    return ctx;
+    return (size_t)(y + 1) * pl->row + (size_t)(x + 1) * 3;
+}
+
+/* Context of channel c at padded index i, from already coded symbols only:
+ * the pixel's earlier channels, then left, up and up-right in channel c. */
+static int context(const plane *pl, size_t i, int c)
+{
+    const uint8_t *p = pl->sym + i + c, *up = p - pl->row;
+    int p0 = c >= 1 ? p[-c] : 0, p1 = c >= 2 ? p[1 - c] : 0;
+    int ctx = (c * 3 + p0) * 3 + p1;
+    ctx = ctx * 3 + p[-3];
+    ctx = ctx * 3 + up[0];
+    return ctx * 3 + up[3];
+}
+
+static uint8_t to_sym(int v)
+{
+    return (uint8_t)(v == 0 ? 0 : v > 0 ? 1 : 2);
 }
 
 /* ---- range encoder (carry-propagating, 32-bit range) -------------------- */
@@ -157,9 +171,12 @@ static int decode_bit(dec *d, uint16_t c[2])
 apf_status trit_encode(const int8_t *values, int n, int h, int w, uint8_t **out, size_t *out_size)
 {
     model *m = malloc(sizeof *m);
+    plane pl;
     enc e = {.range = 0xffffffffu};
-    if (!m)
+    if (!m || !plane_init(&pl, h, w)) {
+        free(m);
         return apf_fail(APF_E_NOMEM, "wire: out of memory");
+    }
     size_t per = (size_t)h * w * 3;
     /* The first byte out is always the zero the cache starts with; it is
      * written so the decoder can read a fixed 5-byte preamble. */
@@ -167,17 +184,21 @@ apf_status trit_encode(const int8_t *values, int n, int h, int w, uint8_t **out,
         const int8_t *f = values + k * per;
         memset(m, 0, sizeof *m);
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
+            for (int x = 0; x < w; x++) {
+                size_t i = plane_at(&pl, y, x);
                 for (int c = 0; c < 3; c++) {
-                    int v = f[((size_t)y * w + x) * 3 + c], ctx = context(f, h, w, y, x, c);
+                    int v = *f++, ctx = context(&pl, i, c);
                     encode_bit(&e, m->zero[ctx], v != 0);
                     if (v)
                         encode_bit(&e, m->sign[ctx], v < 0);
+                    pl.sym[i + c] = to_sym(v);
                 }
+            }
     }
     for (int i = 0; i < 5; i++)
         shift_low(&e);
     free(m);
+    free(pl.sym);
     if (e.oom) {
         free(e.buf);
         return apf_fail(APF_E_NOMEM, "wire: out of memory");
@@ -189,31 +210,46 @@ apf_status trit_encode(const int8_t *values, int n, int h, int w, uint8_t **out,
 
 apf_status trit_decode(const uint8_t *in, size_t size, int n, int h, int w, int8_t *values)
 {
+    /* Counts are halved past 255, so no decision is ever more likely than
+     * 4088/4096 and none costs less than 0.0028 bits: a stream holds at
+     * most ~2840 decisions per byte. A header declaring more values than
+     * that is refused before any work (it would make a small hostile blob
+     * cost seconds of decoding). */
+    if ((size_t)n * h * w * 3 > (size_t)4096 * size)
+        return apf_fail(APF_E_FORMAT, "wire: %zu coded bytes cannot hold %zu values", size,
+                        (size_t)n * h * w * 3);
     model *m = malloc(sizeof *m);
-    if (!m)
-        return apf_fail(APF_E_NOMEM, "wire: out of memory");
-    dec d = {.in = in, .size = size, .range = 0xffffffffu};
-    if (next_byte(&d) != 0) {
+    plane pl;
+    if (!m || !plane_init(&pl, h, w)) {
         free(m);
-        return apf_fail(APF_E_FORMAT, "wire: coded stream does not start with 0");
+        return apf_fail(APF_E_NOMEM, "wire: out of memory");
     }
+    dec d = {.in = in, .size = size, .range = 0xffffffffu};
+    apf_status st = APF_OK;
+    if (next_byte(&d) != 0)
+        st = apf_fail(APF_E_FORMAT, "wire: coded stream does not start with 0");
     for (int i = 0; i < 4; i++)
         d.code = (d.code << 8) | next_byte(&d);
-    size_t per = (size_t)h * w * 3;
-    for (int k = 0; k < n && !d.overrun; k++) {
-        int8_t *f = values + k * per;
+    for (int k = 0; k < n && !st && !d.overrun; k++) {
+        int8_t *f = values + k * (size_t)h * w * 3;
         memset(m, 0, sizeof *m);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
+        for (int y = 0; y < h && !d.overrun; y++) /* a short stream stops here, not at the end */
+            for (int x = 0; x < w; x++) {
+                size_t i = plane_at(&pl, y, x);
                 for (int c = 0; c < 3; c++) {
-                    int ctx = context(f, h, w, y, x, c);
+                    int ctx = context(&pl, i, c);
                     int8_t v = 0;
                     if (decode_bit(&d, m->zero[ctx]))
                         v = decode_bit(&d, m->sign[ctx]) ? -1 : 1;
-                    f[((size_t)y * w + x) * 3 + c] = v;
+                    *f++ = v;
+                    pl.sym[i + c] = to_sym(v);
                 }
+            }
     }
     free(m);
+    free(pl.sym);
+    if (st)
+        return st;
     if (d.overrun)
         return apf_fail(APF_E_FORMAT, "wire: coded stream is truncated");
     if (d.pos != d.size)

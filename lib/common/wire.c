@@ -10,6 +10,7 @@
 #include "apf/apf_wire.h"
 #include "internal.h"
 #include "trit_coder.h"
+#include "wire_internal.h"
 
 #define MAGIC "APFW"
 /* ENC_TERNARY2 is version 1's gradient encoding; it is still decoded. */
@@ -167,11 +168,10 @@ static apf_status decode_zlib(const uint8_t *in, size_t cn, int enc, size_t coun
     return st;
 }
 
-apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, int8_t **values)
+apf_status wire_read_header(const void *blob, size_t size, apf_wire_info *info)
 {
-    if (!blob || !info || !values)
+    if (!blob || !info)
         return apf_fail(APF_E_INVALID, "wire: NULL argument");
-    *values = NULL;
     const uint8_t *h = blob;
     if (size < APF_WIRE_HEADER_SIZE)
         return apf_fail(APF_E_FORMAT, "wire: %zu bytes is shorter than a header", size);
@@ -215,12 +215,26 @@ apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, i
     if (rn != raw_size(enc, count))
         return apf_fail(APF_E_FORMAT, "wire: declared raw size %u, shape needs %zu", rn,
                         raw_size(enc, count));
+    return APF_OK;
+}
+
+apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, int8_t **values)
+{
+    if (!blob || !info || !values)
+        return apf_fail(APF_E_INVALID, "wire: NULL argument");
+    *values = NULL;
+    apf_status st = wire_read_header(blob, size, info);
+    if (st)
+        return st;
+    const uint8_t *h = blob;
+    size_t count = (size_t)info->n * info->height * info->width * 3;
     int8_t *v = malloc(count);
     if (!v)
         return apf_fail(APF_E_NOMEM, "wire: out of memory");
     const uint8_t *payload = h + APF_WIRE_HEADER_SIZE;
-    st = enc == ENC_TRIT_CTX ? trit_decode(payload, cn, info->n, info->height, info->width, v)
-                             : decode_zlib(payload, cn, enc, count, info->eps, v);
+    size_t cn = size - APF_WIRE_HEADER_SIZE;
+    st = h[7] == ENC_TRIT_CTX ? trit_decode(payload, cn, info->n, info->height, info->width, v)
+                              : decode_zlib(payload, cn, h[7], count, info->eps, v);
     if (st) {
         free(v);
         return st;
