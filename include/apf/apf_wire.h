@@ -5,9 +5,12 @@
  *
  * Layout (docs/wire-format.md): a 52-byte header (magic "APFW", version,
  * kind, encoding, algorithm, shape, eps, probe-model hash, sizes, CRC-32)
- * followed by the zlib-compressed values. The decoder is strict: it rejects a
- * wrong magic or version, a bad checksum, shapes over the limits, values
- * outside their range, output beyond the declared size and trailing bytes.
+ * followed by the values: gradients context-coded (version 2; version 1's
+ * 2-bit zlib payload still decodes), noise as int8 + zlib. The decoder is
+ * strict: it rejects a wrong magic or version, a bad checksum, shapes over
+ * the limits, values outside their range, output beyond the declared size,
+ * a coded stream that ends early or declares more values than it can hold,
+ * and trailing bytes.
  */
 #ifndef APF_WIRE_H
 #define APF_WIRE_H
