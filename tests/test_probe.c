@@ -180,6 +180,29 @@ START_TEST(blob_round_trip)
 }
 END_TEST
 
+/* Real DI2-FGSM maps: values whose steps cancelled take the last step's
+ * sign (so almost no zeros remain), and the context-coded blob stays
+ * within the 4 KB-per-face wire budget (bench/bench_probe.c measures it on
+ * 32 faces; this guards the coder and the tie-break against regressions). */
+START_TEST(di2_maps_fit_the_wire_budget)
+{
+    load_faces();
+    apf_probe *p = make(APF_ATTACK_DI2FGSM, 30, 7, 1);
+    int8_t *g = malloc(4 * PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 4, S, g), APF_OK);
+    size_t zeros = 0;
+    for (size_t i = 0; i < 4 * (size_t)PER; i++)
+        zeros += g[i] == 0;
+    ck_assert_msg(zeros < 4 * PER / 100, "%zu zeros of %d", zeros, 4 * PER);
+    void *blob;
+    size_t size;
+    ck_assert_int_eq(apf_probe_gradient_blob(p, faces, NULL, 4, S, &blob, &size), APF_OK);
+    ck_assert_msg(size <= 4 * 4096, "%zu bytes for 4 faces", size);
+    free(blob), free(g);
+    apf_probe_free(p);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     apf_probe_options o;
@@ -228,6 +251,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, deterministic_for_seed);
     tcase_add_test(t, protection_works_white_box);
     tcase_add_test(t, blob_round_trip);
+    tcase_add_test(t, di2_maps_fit_the_wire_budget);
     tcase_add_test(t, bad_arguments);
     suite_add_tcase(s, t);
     return s;
