@@ -54,7 +54,7 @@ apf_status apf_cloud_filter(apf_transfer *t, const apf_enhancer *e, const void *
     if (info.height != APF_CLOUD_SIZE || info.width != APF_CLOUD_SIZE)
         return apf_fail(APF_E_UNSUPPORTED, "cloud: faces must be %dx%d, got %dx%d", APF_CLOUD_SIZE,
                         APF_CLOUD_SIZE, info.height, info.width);
-    if ((st = apf_wire_decode(g_blob, g_size, &info, &g)))
+    if ((st = wire_read_values(g_blob, g_size, &info, &g)))
         return st;
     size_t all = PER * info.n;
     float *s = malloc(all * sizeof(float));

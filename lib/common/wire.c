@@ -224,8 +224,12 @@ apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, i
         return apf_fail(APF_E_INVALID, "wire: NULL argument");
     *values = NULL;
     apf_status st = wire_read_header(blob, size, info);
-    if (st)
-        return st;
+    return st ? st : wire_read_values(blob, size, info, values);
+}
+
+apf_status wire_read_values(const void *blob, size_t size, const apf_wire_info *info,
+                            int8_t **values)
+{
     const uint8_t *h = blob;
     size_t count = (size_t)info->n * info->height * info->width * 3;
     int8_t *v = malloc(count);
@@ -233,8 +237,9 @@ apf_status apf_wire_decode(const void *blob, size_t size, apf_wire_info *info, i
         return apf_fail(APF_E_NOMEM, "wire: out of memory");
     const uint8_t *payload = h + APF_WIRE_HEADER_SIZE;
     size_t cn = size - APF_WIRE_HEADER_SIZE;
-    st = h[7] == ENC_TRIT_CTX ? trit_decode(payload, cn, info->n, info->height, info->width, v)
-                              : decode_zlib(payload, cn, h[7], count, info->eps, v);
+    apf_status st = h[7] == ENC_TRIT_CTX
+                        ? trit_decode(payload, cn, info->n, info->height, info->width, v)
+                        : decode_zlib(payload, cn, h[7], count, info->eps, v);
     if (st) {
         free(v);
         return st;
