@@ -176,6 +176,59 @@ START_TEST(conv_backward_matches_fd)
 }
 END_TEST
 
+/* Convolutions on image-like inputs (<= 4 channels) take a different
+ * backward-to-input path in the engine (1x1 convolution to columns, then
+ * col2im): compare it element by element with the naive adjoint. */
+static const int IMAGE_CONV_CASES[][10] = {
+    /* c, o, k, s, pt, pb, pl, pr, dil, h */
+    {3, 64, 3, 2, 0, 1, 0, 1, 1, 14}, /* MobileFaceNet's first layer, TF SAME */
+    {3, 16, 7, 2, 3, 3, 3, 3, 1, 15}, /* ResNet stem */
+    {3, 8, 3, 1, 1, 1, 1, 1, 1, 9},   /* same 3x3 */
+    {1, 5, 5, 3, 2, 0, 1, 2, 1, 13},  /* greyscale, odd stride, uneven pads */
+    {4, 8, 3, 1, 2, 2, 2, 2, 2, 10},  /* dilated */
+};
+
+START_TEST(image_conv_backward_matches_adjoint)
+{
+    const int *cs = IMAGE_CONV_CASES[_i];
+    int c = cs[0], h = cs[9], w = cs[9] + 1, batch = 2;
+    g_begin(h, w, c);
+    gnode *n = add_conv(0, cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7], 1, cs[8]);
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+    gplan *p;
+    ck_assert_int_eq(gplan_create(ctx, &G, batch, ENG_TRAIN_DATA, &p), APF_OK);
+    size_t nin = count_of(&G.nodes[0], batch), nout = count_of(n, batch);
+    float *x = malloc(nin * 4), *y = malloc(nout * 4), *dy = malloc(nout * 4), *dx = malloc(nin * 4);
+    double *ref = calloc(nin, sizeof *ref);
+    for (size_t i = 0; i < nin; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < nout; i++)
+        dy[i] = frand();
+    ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
+    ck_assert_int_eq(gplan_backward(p, dy, dx), APF_OK);
+    int k = cs[2], o = cs[1];
+    for (int b = 0; b < batch; b++)
+        for (int i = 0; i < n->h; i++)
+            for (int j = 0; j < n->w; j++)
+                for (int oc = 0; oc < o; oc++)
+                    for (int ki = 0; ki < k; ki++)
+                        for (int kj = 0; kj < k; kj++) {
+                            int si = i * cs[3] - cs[4] + ki * cs[8], sj = j * cs[3] - cs[6] + kj * cs[8];
+                            if (si < 0 || si >= h || sj < 0 || sj >= w)
+                                continue;
+                            for (int ic = 0; ic < c; ic++)
+                                ref[(((size_t)b * h + si) * w + sj) * c + ic] +=
+                                    (double)dy[(((size_t)b * n->h + i) * n->w + j) * o + oc] *
+                                    n->t[0][(((size_t)oc * k + ki) * k + kj) * c + ic];
+                        }
+    for (size_t i = 0; i < nin; i++)
+        ck_assert_msg(fabs(dx[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])), "case %d at %zu: %f vs %f",
+                      _i, i, dx[i], ref[i]);
+    free(x), free(y), free(dy), free(dx), free(ref);
+    gplan_free(p);
+}
+END_TEST
+
 START_TEST(conv_clip_fused_backward)
 {
     /* conv followed by relu6 runs as one primitive with a post-op */
@@ -426,6 +479,8 @@ Suite *layers_suite(void)
     tcase_add_loop_test(t, conv_forward_matches_naive, 0, nconv);
     tcase_add_loop_test(t, conv_backward_matches_fd, 0, nconv);
     tcase_add_loop_test(t, conv_weight_gradient_matches_fd, 0, nconv);
+    tcase_add_loop_test(t, image_conv_backward_matches_adjoint, 0,
+                        sizeof IMAGE_CONV_CASES / sizeof IMAGE_CONV_CASES[0]);
     tcase_add_test(t, conv_clip_fused_backward);
     tcase_add_test(t, elementwise_backward);
     tcase_add_test(t, pool_backward);
