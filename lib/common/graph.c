@@ -337,15 +337,21 @@ static apf_status assign_buffers(gplan *p)
         gbuf[n - 1] = b;
         for (int j = n - 1; j >= 1; j--) {
             const gnode *nd = &g->nodes[j];
+            /* An add passes its gradient on unchanged: its first input can
+             * take over the add's own gradient buffer instead of a copy. */
+            int pass_on = nd->op == OP_ADD && first_writer[nd->in[0]] == j && nd->in[1] != nd->in[0];
             for (int k = 0; k < 2; k++) {
                 int i = nd->in[k];
-                if (i >= 0 && first_writer[i] == j && !(k == 1 && nd->in[0] == i)) {
+                if (k == 0 && pass_on) {
+                    gbuf[i] = gbuf[j];
+                } else if (i >= 0 && first_writer[i] == j && !(k == 1 && nd->in[0] == i)) {
                     if ((b = pool_take(&grd, p->size[i], 1)) < 0)
                         goto nomem;
                     gbuf[i] = b;
                 }
             }
-            grd.busy[gbuf[j]] = 0;
+            if (!pass_on)
+                grd.busy[gbuf[j]] = 0;
         }
         for (int j = 0; j < n; j++)
             p->grad[j] = grd.bufs[gbuf[j]];
@@ -666,15 +672,13 @@ static float *grad_dst(gplan *p, int k, const int *written)
 static void grad_add(gplan *p, int k, const float *src, int *written)
 {
     float *d = p->grad[k];
-    if (!written[k]) {
-        if (src != d)
-            memcpy(d, src, p->size[k] * sizeof(float));
-        written[k] = 1;
+    int first = !written[k];
+    written[k] = 1;
+    if (first && src == d)
         return;
-    }
 #pragma omp parallel for schedule(static) if ((size_t)(p->size[k]) >= PAR_MIN)
     for (size_t i = 0; i < p->size[k]; i++)
-        d[i] += src[i];
+        d[i] = first ? src[i] : d[i] + src[i];
 }
 
 apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
