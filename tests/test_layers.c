@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eltwise.h"
 #include "graph.h"
 
 static unsigned rng = 12345;
@@ -447,6 +448,53 @@ START_TEST(inference_plan_reuses_buffers)
 }
 END_TEST
 
+/* The vectorised element-wise kernels against plain loops: channel counts
+ * that leave vector tails, pixel counts on both sides of the threading
+ * threshold, and an add written over one of its inputs. Results must be
+ * bit-identical (each output is one multiply or one add). */
+/* Index of the first y[i] that differs from the plain loop of `what`
+ * (0 PReLU, 1 its backward, 2 add), or n. */
+static size_t first_diff(const float *y, const float *x, const float *dy, const float *a, size_t n,
+                         int c, int what)
+{
+    for (size_t i = 0; i < n; i++) {
+        float want = what == 2 ? x[i] + dy[i]
+                               : (x[i] > 0 ? 1.0f : a[i % c]) * (what ? dy[i] : x[i]);
+        if (y[i] != want)
+            return i;
+    }
+    return n;
+}
+
+START_TEST(eltwise_kernels_match_plain_loops)
+{
+    const int chans[] = {1, 3, 5, 8, 13, 64};
+    const size_t pix[] = {1, 7, 6000};
+    for (int ci = 0; ci < 6; ci++)
+        for (int pi = 0; pi < 3; pi++) {
+            int c = chans[ci];
+            size_t n = pix[pi] * c;
+            float *x = malloc(n * 4), *dy = malloc(n * 4), *y = malloc(n * 4), *a = malloc(c * 4);
+            for (size_t i = 0; i < n; i++)
+                x[i] = frand(), dy[i] = frand();
+            x[0] = 0.0f; /* the kink itself counts as negative */
+            for (int k = 0; k < c; k++)
+                a[k] = frand();
+            eltw_prelu_fwd(x, y, a, pix[pi], c);
+            ck_assert_msg(first_diff(y, x, dy, a, n, c, 0) == n, "prelu c=%d at %zu", c,
+                          first_diff(y, x, dy, a, n, c, 0));
+            eltw_prelu_bwd(x, dy, y, a, pix[pi], c);
+            ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "prelu' c=%d at %zu", c,
+                          first_diff(y, x, dy, a, n, c, 1));
+            memcpy(y, x, n * 4);
+            eltw_add(y, dy, y, n);
+            ck_assert_msg(first_diff(y, x, dy, a, n, c, 2) == n, "add c=%d at %zu", c,
+                          first_diff(y, x, dy, a, n, c, 2));
+            free(x), free(dy), free(y), free(a);
+        }
+}
+END_TEST
+
 START_TEST(graph_rejects_bad_shapes)
 {
     g_begin(8, 8, 4);
@@ -489,6 +537,7 @@ Suite *layers_suite(void)
     tcase_add_test(t, unet_ops_backward);
     tcase_add_test(t, plan_weight_gradients);
     tcase_add_test(t, graph_rejects_bad_shapes);
+    tcase_add_test(t, eltwise_kernels_match_plain_loops);
     suite_add_tcase(s, t);
     return s;
 }

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eltwise.h"
 #include "graph.h"
 
 #define MAX_SIDE 16384
-/* Below this many floats an element-wise pass is cheaper than waking threads. */
-#define PAR_MIN 65536
+#define PAR_MIN ELTW_PAR_MIN
 #define MAX_CH 65536
 
 static int conv_out(int in, int k, int s, int d, int p0, int p1)
@@ -467,38 +467,6 @@ int gplan_flags(const gplan *p)
 
 /* ---- element-wise kernels (memory bound; plain C with OpenMP) ---- */
 
-/* Branchless and restrict-qualified so the inner loop vectorises: these
- * passes are memory bound and a scalar loop costs as much as the convs. */
-static void prelu_fwd(const float *restrict x, float *restrict y, const float *restrict a,
-                      size_t pixels, int c)
-{
-#pragma omp parallel for schedule(static) if (pixels * (size_t)c >= PAR_MIN)
-    for (size_t p = 0; p < pixels; p++) {
-        const float *restrict xp = x + p * c;
-        float *restrict yp = y + p * c;
-#pragma omp simd
-        for (int k = 0; k < c; k++) {
-            float on = (float)(xp[k] > 0.0f); /* a 0/1 mask, not a branch */
-            yp[k] = xp[k] * (on + (1.0f - on) * a[k]);
-        }
-    }
-}
-
-static void prelu_bwd(const float *restrict x, const float *restrict dy, float *restrict dx,
-                      const float *restrict a, size_t pixels, int c)
-{
-#pragma omp parallel for schedule(static) if (pixels * (size_t)c >= PAR_MIN)
-    for (size_t p = 0; p < pixels; p++) {
-        const float *restrict xp = x + p * c, *restrict dyp = dy + p * c;
-        float *restrict dxp = dx + p * c;
-#pragma omp simd
-        for (int k = 0; k < c; k++) {
-            float on = (float)(xp[k] > 0.0f);
-            dxp[k] = dyp[k] * (on + (1.0f - on) * a[k]);
-        }
-    }
-}
-
 static void clip_fwd(const float *x, float *y, size_t n, float lo, float hi)
 {
 #pragma omp parallel for schedule(static) if ((size_t)(n) >= PAR_MIN)
@@ -618,18 +586,14 @@ apf_status gplan_forward(gplan *p, const float *in, float *out)
                 clip_fwd(x, y, p->size[j], n->f[0], n->f[1]);
             break;
         case OP_PRELU:
-            prelu_fwd(x, y, n->t[0], pixels, n->c);
+            eltw_prelu_fwd(x, y, n->t[0], pixels, n->c);
             break;
         case OP_SCALE_SHIFT:
             scale_shift_fwd(x, y, n->t[0], n->t[1], pixels, n->c);
             break;
-        case OP_ADD: {
-            const float *x2 = p->act[n->in[1]];
-#pragma omp parallel for schedule(static) if ((size_t)(p->size[j]) >= PAR_MIN)
-            for (size_t i = 0; i < p->size[j]; i++)
-                y[i] = x[i] + x2[i];
+        case OP_ADD:
+            eltw_add(x, p->act[n->in[1]], y, p->size[j]);
             break;
-        }
         case OP_GAP: {
             size_t hw = (size_t)xn->h * xn->w;
             for (int b = 0; b < p->batch; b++)
@@ -674,11 +638,15 @@ static void grad_add(gplan *p, int k, const float *src, int *written)
     float *d = p->grad[k];
     int first = !written[k];
     written[k] = 1;
-    if (first && src == d)
+    if (!first) {
+        eltw_add(d, src, d, p->size[k]);
+        return;
+    }
+    if (src == d)
         return;
 #pragma omp parallel for schedule(static) if ((size_t)(p->size[k]) >= PAR_MIN)
     for (size_t i = 0; i < p->size[k]; i++)
-        d[i] = first ? src[i] : d[i] + src[i];
+        d[i] = src[i];
 }
 
 apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
@@ -733,7 +701,7 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
             break;
         }
         case OP_PRELU:
-            prelu_bwd(x, dy, tmp, n->t[0], pixels, n->c);
+            eltw_prelu_bwd(x, dy, tmp, n->t[0], pixels, n->c);
             grad_add(p, xi, tmp, written);
             break;
         case OP_SCALE_SHIFT: {

@@ -1,0 +1,92 @@
+/* Element-wise kernels, each built for AVX2 and for the baseline ISA
+ * (see eltwise.h for why). The OpenMP loop sits inside each variant so the
+ * outlined parallel body inherits that variant's target. */
+#include "eltwise.h"
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+/* Branchless and restrict-qualified so the channel loop vectorises. */
+INLINE void prelu_fwd_row(const float *restrict x, float *restrict y, const float *restrict a, int c)
+{
+#pragma omp simd
+    for (int k = 0; k < c; k++) {
+        float on = (float)(x[k] > 0.0f); /* a 0/1 mask, not a branch */
+        y[k] = x[k] * (on + (1.0f - on) * a[k]);
+    }
+}
+
+INLINE void prelu_bwd_row(const float *restrict x, const float *restrict dy, float *restrict dx,
+                          const float *restrict a, int c)
+{
+#pragma omp simd
+    for (int k = 0; k < c; k++) {
+        float on = (float)(x[k] > 0.0f);
+        dx[k] = dy[k] * (on + (1.0f - on) * a[k]);
+    }
+}
+
+/* each variant names its element count `total` (a pragma cannot take macro arguments) */
+#define PAR_ROWS _Pragma("omp parallel for schedule(static) if (total >= ELTW_PAR_MIN)")
+
+#define DEFINE_VARIANTS(SUFFIX, ATTR)                                                               \
+    ATTR static void prelu_fwd_##SUFFIX(const float *x, float *y, const float *a, size_t pixels,    \
+                                        int c)                                                      \
+    {                                                                                               \
+        size_t total = pixels * (size_t)c;                                                          \
+        PAR_ROWS                                                                                    \
+        for (size_t p = 0; p < pixels; p++)                                                         \
+            prelu_fwd_row(x + p * c, y + p * c, a, c);                                              \
+    }                                                                                               \
+    ATTR static void prelu_bwd_##SUFFIX(const float *x, const float *dy, float *dx, const float *a, \
+                                        size_t pixels, int c)                                       \
+    {                                                                                               \
+        size_t total = pixels * (size_t)c;                                                          \
+        PAR_ROWS                                                                                    \
+        for (size_t p = 0; p < pixels; p++)                                                         \
+            prelu_bwd_row(x + p * c, dy + p * c, dx + p * c, a, c);                                 \
+    }                                                                                               \
+    /* no restrict: y may alias u or v, which is fine element by element */                      \
+    ATTR static void add_##SUFFIX(const float *u, const float *v, float *y, size_t n)               \
+    {                                                                                               \
+        size_t total = n;                                                                           \
+        PAR_ROWS                                                                                    \
+        for (size_t i = 0; i < n; i++)                                                              \
+            y[i] = u[i] + v[i];                                                                     \
+    }
+
+DEFINE_VARIANTS(base, )
+#if defined(__x86_64__) || defined(__i386__)
+DEFINE_VARIANTS(avx2, AVX2)
+/* __builtin_cpu_supports reads features libgcc detected at load time. */
+#define HAS_AVX2 (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+#else
+#define HAS_AVX2 0
+#define prelu_fwd_avx2 prelu_fwd_base
+#define prelu_bwd_avx2 prelu_bwd_base
+#define add_avx2 add_base
+#endif
+
+void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int c)
+{
+    if (HAS_AVX2)
+        prelu_fwd_avx2(x, y, a, pixels, c);
+    else
+        prelu_fwd_base(x, y, a, pixels, c);
+}
+
+void eltw_prelu_bwd(const float *x, const float *dy, float *dx, const float *a, size_t pixels, int c)
+{
+    if (HAS_AVX2)
+        prelu_bwd_avx2(x, dy, dx, a, pixels, c);
+    else
+        prelu_bwd_base(x, dy, dx, a, pixels, c);
+}
+
+void eltw_add(const float *u, const float *v, float *y, size_t n)
+{
+    if (HAS_AVX2)
+        add_avx2(u, v, y, n);
+    else
+        add_base(u, v, y, n);
+}
