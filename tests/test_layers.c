@@ -486,6 +486,10 @@ START_TEST(eltwise_kernels_match_plain_loops)
             eltw_prelu_bwd(x, dy, y, a, pix[pi], c);
             ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "prelu' c=%d at %zu", c,
                           first_diff(y, x, dy, a, n, c, 1));
+            memcpy(y, dy, n * 4); /* in place, as the backward pass runs it */
+            eltw_prelu_bwd(x, y, y, a, pix[pi], c);
+            ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "in-place prelu' c=%d at %zu", c,
+                          first_diff(y, x, dy, a, n, c, 1));
             memcpy(y, x, n * 4);
             eltw_add(y, dy, y, n);
             ck_assert_msg(first_diff(y, x, dy, a, n, c, 2) == n, "add c=%d at %zu", c,

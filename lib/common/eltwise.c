@@ -16,8 +16,9 @@ INLINE void prelu_fwd_row(const float *restrict x, float *restrict y, const floa
     }
 }
 
-INLINE void prelu_bwd_row(const float *restrict x, const float *restrict dy, float *restrict dx,
-                          const float *restrict a, int c)
+/* dx may be dy (in place); each element is read before it is written. */
+INLINE void prelu_bwd_row(const float *restrict x, const float *dy, float *dx, const float *restrict a,
+                          int c)
 {
 #pragma omp simd
     for (int k = 0; k < c; k++) {

@@ -23,7 +23,7 @@
 
 /* y = x > 0 ? x : a[k] * x over pixels x c NHWC values (k: the channel). */
 void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int c);
-/* dx = dy * (x > 0 ? 1 : a[k]); x is the PReLU's input. */
+/* dx = dy * (x > 0 ? 1 : a[k]); x is the PReLU's input; dx may be dy. */
 void eltw_prelu_bwd(const float *x, const float *dy, float *dx, const float *a,
                     size_t pixels, int c);
 /* y = u + v over n values; y may be u or v. */

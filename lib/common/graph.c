@@ -337,9 +337,12 @@ static apf_status assign_buffers(gplan *p)
         gbuf[n - 1] = b;
         for (int j = n - 1; j >= 1; j--) {
             const gnode *nd = &g->nodes[j];
-            /* An add passes its gradient on unchanged: its first input can
-             * take over the add's own gradient buffer instead of a copy. */
-            int pass_on = nd->op == OP_ADD && first_writer[nd->in[0]] == j && nd->in[1] != nd->in[0];
+            /* An add passes its gradient on unchanged and a PReLU scales it
+             * element by element: their first input can take over the node's
+             * own gradient buffer (no copy; the PReLU works in place, on a
+             * buffer still in cache, instead of filling a cold one). */
+            int pass_on = (nd->op == OP_ADD || nd->op == OP_PRELU) && first_writer[nd->in[0]] == j &&
+                          nd->in[1] != nd->in[0];
             for (int k = 0; k < 2; k++) {
                 int i = nd->in[k];
                 if (k == 0 && pass_on) {
