@@ -78,8 +78,8 @@ APF_PRIVATE apf_status gplan_forward(gplan *p, const float *in, float *out);
 /* Output k's activations after the last forward (batch x h x w x c). */
 APF_PRIVATE const float *gplan_output(const gplan *p, int k);
 /* Requires a forward on this plan first. d_in may be NULL (weights only).
- * d_out is the gradient of the last node; for multi-output graphs use
- * gplan_backward_outputs. */
+ * d_out is the gradient of the last node; other outputs of a multi-output
+ * graph (a detector's heads) get no gradient of their own. */
 APF_PRIVATE apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
 /* Plans built with ENG_TRAIN_WEIGHTS: after a backward pass, the weight and
  * bias gradients of conv node j (plain OHWI layout), else NULL. */
