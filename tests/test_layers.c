@@ -3,6 +3,7 @@
  * memory through the internal graph API. */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ static void g_begin(int h, int w, int c)
     graph_free(&G);
     G.nodes = calloc(64, sizeof(gnode));
     G.n = 1;
+    G.n_out = 0;
     G.nodes[0] = (gnode){.op = OP_INPUT, .in = {-1, -1}, .h = h, .w = w, .c = c};
 }
 static gnode *g_add(int op, int in0, int in1, int h, int w, int c)
@@ -436,10 +438,14 @@ START_TEST(inference_plan_reuses_buffers)
         (void)ad;
         prev = G.n - 1;
     }
+    G.n_out = 1, G.out[0] = G.n - 1;
     ck_assert_int_eq(graph_finalize(&G), APF_OK);
     gplan *inf, *tr;
     ck_assert_int_eq(gplan_create(ctx, &G, 2, 0, &inf), APF_OK);
     ck_assert_int_eq(gplan_create(ctx, &G, 2, ENG_TRAIN_DATA, &tr), APF_OK);
+    /* plan buffers start on cache lines (vector loads must not straddle two) */
+    ck_assert_uint_eq((uintptr_t)gplan_output(inf, 0) % 64, 0);
+    ck_assert_uint_eq((uintptr_t)gplan_output(tr, 0) % 64, 0);
     size_t nin = 2 * 8 * 8 * 4;
     float *x = malloc(nin * 4), *y1 = malloc(nin * 4), *y2 = malloc(nin * 4);
     for (size_t i = 0; i < nin; i++)

@@ -231,6 +231,18 @@ void gplan_free(gplan *p)
     free(p);
 }
 
+/* A zeroed activation or gradient buffer of n floats on a cache-line
+ * boundary. calloc's large blocks start 16 bytes into a page, so every
+ * other 32-byte vector access of the kernels straddled two cache lines. */
+static float *plan_buffer(size_t n)
+{
+    void *p = NULL;
+    size_t bytes;
+    if (apf_mul_size(n, sizeof(float), &bytes) || bytes == 0 || posix_memalign(&p, 64, bytes))
+        return NULL;
+    return memset(p, 0, bytes);
+}
+
 /* Best-fitting free buffer of at least `need` floats from a pool, or a new one. */
 typedef struct pool {
     float **bufs;
@@ -247,7 +259,7 @@ static int pool_take(pool *pl, size_t need, int reuse)
             pick = b;
     if (pick < 0) {
         pick = pl->n;
-        if (!(pl->bufs[pick] = apf_calloc(need, sizeof(float))))
+        if (!(pl->bufs[pick] = plan_buffer(need)))
             return -1;
         pl->cap[pick] = need;
         pl->n++;
@@ -431,7 +443,7 @@ apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gpla
             (st = eng_layer_set_weights(p->layer[j], nd->t[0], nd->t[1])))
             goto fail;
     }
-    if ((flags & ENG_TRAIN_DATA) && !(p->scratch = apf_calloc(biggest, sizeof(float))))
+    if ((flags & ENG_TRAIN_DATA) && !(p->scratch = plan_buffer(biggest)))
         goto nomem;
     if (flags & ENG_TRAIN_WEIGHTS) {
         if (!(p->dw = calloc((size_t)n, sizeof *p->dw)) || !(p->db = calloc((size_t)n, sizeof *p->db)))
