@@ -276,6 +276,56 @@ START_TEST(elementwise_backward)
 }
 END_TEST
 
+/* Forward output and input gradient of the current graph at batch 2, from
+ * a training plan; also the inference plan's output in y_inf. */
+static void run_plans(const float *x, float *y, float *y_inf, const float *dy, float *dx)
+{
+    gplan *p, *q;
+    ck_assert_int_eq(graph_finalize(&G), APF_OK);
+    ck_assert_int_eq(gplan_create(ctx, &G, 2, ENG_TRAIN_DATA, &p), APF_OK);
+    ck_assert_int_eq(gplan_create(ctx, &G, 2, 0, &q), APF_OK);
+    ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
+    ck_assert_int_eq(gplan_backward(p, dy, dx), APF_OK);
+    ck_assert_int_eq(gplan_forward(q, x, y_inf), APF_OK);
+    gplan_free(p);
+    gplan_free(q);
+}
+
+/* A PReLU that is the only reader of a conv's output overwrites it and
+ * keeps a byte mask for the backward pass. Differential check: the same
+ * graph with the convs also listed as outputs (so nothing runs in place)
+ * must give bit-identical outputs and input gradients, with positive,
+ * zero and negative slopes (a negative slope makes the output's sign
+ * useless as a mask, which is why the mask exists). */
+START_TEST(prelu_in_place_matches_out_of_place)
+{
+    g_begin(9, 8, 5);
+    gnode *c1 = add_conv(0, 8, 3, 1, 1, 1, 1, 1, 1, 1);
+    gnode *p1 = g_add(OP_PRELU, 1, -1, c1->h, c1->w, 8);
+    float *a1 = g_tensor(p1, 0, 8);
+    gnode *c2 = add_conv(2, 8, 1, 1, 0, 0, 0, 0, 1, 1);
+    gnode *p2 = g_add(OP_PRELU, 3, -1, c2->h, c2->w, 8);
+    g_tensor(p2, 0, 8);
+    a1[0] = 0.0f, a1[1] = -0.4f, a1[2] = 0.3f;
+    size_t nin = count_of(&G.nodes[0], 2), nout = count_of(p2, 2);
+    float *x = malloc(nin * 4), *dy = malloc(nout * 4), *y[4], *dx[2];
+    for (int k = 0; k < 4; k++)
+        y[k] = malloc(nout * 4);
+    dx[0] = malloc(nin * 4), dx[1] = malloc(nin * 4);
+    for (size_t i = 0; i < nin; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < nout; i++)
+        dy[i] = frand();
+    run_plans(x, y[0], y[1], dy, dx[0]);
+    G.n_out = 3, G.out[0] = 4, G.out[1] = 1, G.out[2] = 3;
+    run_plans(x, y[2], y[3], dy, dx[1]);
+    for (int k = 1; k < 4; k++)
+        ck_assert_msg(memcmp(y[0], y[k], nout * 4) == 0, "forward %d differs", k);
+    ck_assert_msg(memcmp(dx[0], dx[1], nin * 4) == 0, "input gradient differs");
+    free(x), free(dy), free(y[0]), free(y[1]), free(y[2]), free(y[3]), free(dx[0]), free(dx[1]);
+}
+END_TEST
+
 START_TEST(pool_backward)
 {
     g_begin(9, 9, 3);
@@ -503,6 +553,18 @@ START_TEST(eltwise_kernels_match_plain_loops)
             eltw_prelu_bwd(x, y, y, a, pix[pi], c);
             ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "in-place prelu' c=%d at %zu", c,
                           first_diff(y, x, dy, a, n, c, 1));
+            float *z = malloc(n * 4);
+            unsigned char *m = malloc(n);
+            memcpy(z, x, n * 4);
+            eltw_prelu_fwd_masked(z, m, a, pix[pi], c); /* in place, keeping x > 0 */
+            ck_assert_msg(first_diff(z, x, dy, a, n, c, 0) == n, "masked prelu c=%d", c);
+            size_t wrong = 0;
+            for (size_t i = 0; i < n; i++)
+                wrong += m[i] != (x[i] > 0);
+            ck_assert_msg(wrong == 0, "mask c=%d: %zu wrong", c, wrong);
+            eltw_prelu_bwd_masked(m, dy, z, a, pix[pi], c);
+            ck_assert_msg(first_diff(z, x, dy, a, n, c, 1) == n, "masked prelu' c=%d", c);
+            free(z), free(m);
             memcpy(y, x, n * 4);
             eltw_add(y, dy, y, n);
             ck_assert_msg(first_diff(y, x, dy, a, n, c, 2) == n, "add c=%d at %zu", c,
@@ -548,6 +610,7 @@ Suite *layers_suite(void)
                         sizeof IMAGE_CONV_CASES / sizeof IMAGE_CONV_CASES[0]);
     tcase_add_test(t, conv_clip_fused_backward);
     tcase_add_test(t, elementwise_backward);
+    tcase_add_test(t, prelu_in_place_matches_out_of_place);
     tcase_add_test(t, pool_backward);
     tcase_add_test(t, fc_on_spatial_input);
     tcase_add_test(t, inference_plan_reuses_buffers);

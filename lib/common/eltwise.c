@@ -6,8 +6,9 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-/* Branchless and restrict-qualified so the channel loop vectorises. */
-INLINE void prelu_fwd_row(const float *restrict x, float *restrict y, const float *restrict a, int c)
+/* Branchless so the channel loop vectorises; y may be x (in place: each
+ * element is read before it is written, which omp simd allows). */
+INLINE void prelu_fwd_row(const float *x, float *y, const float *restrict a, int c)
 {
 #pragma omp simd
     for (int k = 0; k < c; k++) {
@@ -28,6 +29,26 @@ INLINE void prelu_bwd_row(const float *restrict x, const float *dy, float *dx, c
 }
 
 /* each variant names its element count `total` (a pragma cannot take macro arguments) */
+INLINE void prelu_fwd_masked_row(float *x, unsigned char *restrict m, const float *restrict a, int c)
+{
+#pragma omp simd
+    for (int k = 0; k < c; k++) {
+        float on = (float)(x[k] > 0.0f);
+        m[k] = (unsigned char)on;
+        x[k] *= on + (1.0f - on) * a[k];
+    }
+}
+
+INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *dy, float *dx,
+                                 const float *restrict a, int c)
+{
+#pragma omp simd
+    for (int k = 0; k < c; k++) {
+        float on = (float)m[k];
+        dx[k] = dy[k] * (on + (1.0f - on) * a[k]);
+    }
+}
+
 #define PAR_ROWS _Pragma("omp parallel for schedule(static) if (total >= ELTW_PAR_MIN)")
 
 #define DEFINE_VARIANTS(SUFFIX, ATTR)                                                               \
@@ -47,6 +68,22 @@ INLINE void prelu_bwd_row(const float *restrict x, const float *dy, float *dx, c
         for (size_t p = 0; p < pixels; p++)                                                         \
             prelu_bwd_row(x + p * c, dy + p * c, dx + p * c, a, c);                                 \
     }                                                                                               \
+    ATTR static void prelu_fwd_masked_##SUFFIX(float *x, unsigned char *m, const float *a,         \
+                                               size_t pixels, int c)                                \
+    {                                                                                               \
+        size_t total = pixels * (size_t)c;                                                          \
+        PAR_ROWS                                                                                    \
+        for (size_t p = 0; p < pixels; p++)                                                         \
+            prelu_fwd_masked_row(x + p * c, m + p * c, a, c);                                       \
+    }                                                                                               \
+    ATTR static void prelu_bwd_masked_##SUFFIX(const unsigned char *m, const float *dy, float *dx,  \
+                                               const float *a, size_t pixels, int c)                \
+    {                                                                                               \
+        size_t total = pixels * (size_t)c;                                                          \
+        PAR_ROWS                                                                                    \
+        for (size_t p = 0; p < pixels; p++)                                                         \
+            prelu_bwd_masked_row(m + p * c, dy + p * c, dx + p * c, a, c);                          \
+    }                                                                                               \
     /* no restrict: y may alias u or v, which is fine element by element */                      \
     ATTR static void add_##SUFFIX(const float *u, const float *v, float *y, size_t n)               \
     {                                                                                               \
@@ -65,6 +102,8 @@ DEFINE_VARIANTS(avx2, AVX2)
 #define HAS_AVX2 0
 #define prelu_fwd_avx2 prelu_fwd_base
 #define prelu_bwd_avx2 prelu_bwd_base
+#define prelu_fwd_masked_avx2 prelu_fwd_masked_base
+#define prelu_bwd_masked_avx2 prelu_bwd_masked_base
 #define add_avx2 add_base
 #endif
 
@@ -90,4 +129,21 @@ void eltw_add(const float *u, const float *v, float *y, size_t n)
         add_avx2(u, v, y, n);
     else
         add_base(u, v, y, n);
+}
+
+void eltw_prelu_fwd_masked(float *x, unsigned char *mask, const float *a, size_t pixels, int c)
+{
+    if (HAS_AVX2)
+        prelu_fwd_masked_avx2(x, mask, a, pixels, c);
+    else
+        prelu_fwd_masked_base(x, mask, a, pixels, c);
+}
+
+void eltw_prelu_bwd_masked(const unsigned char *mask, const float *dy, float *dx, const float *a,
+                           size_t pixels, int c)
+{
+    if (HAS_AVX2)
+        prelu_bwd_masked_avx2(mask, dy, dx, a, pixels, c);
+    else
+        prelu_bwd_masked_base(mask, dy, dx, a, pixels, c);
 }

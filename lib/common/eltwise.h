@@ -15,17 +15,26 @@
 #define eltw_prelu_fwd apf__eltw_prelu_fwd
 #define eltw_prelu_bwd apf__eltw_prelu_bwd
 #define eltw_add apf__eltw_add
+#define eltw_prelu_fwd_masked apf__eltw_prelu_fwd_masked
+#define eltw_prelu_bwd_masked apf__eltw_prelu_bwd_masked
 /* (hidden: only the graph layer of libapf-core calls them) */
 
 /* Below this many floats a pass runs on the calling thread: waking the
  * other threads costs more than it saves. */
 #define ELTW_PAR_MIN 65536
 
-/* y = x > 0 ? x : a[k] * x over pixels x c NHWC values (k: the channel). */
+/* y = x > 0 ? x : a[k] * x over pixels x c NHWC values (k: the channel);
+ * y may be x. */
 void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int c);
 /* dx = dy * (x > 0 ? 1 : a[k]); x is the PReLU's input; dx may be dy. */
 void eltw_prelu_bwd(const float *x, const float *dy, float *dx, const float *a,
                     size_t pixels, int c);
+/* In place: x becomes PReLU(x), and mask[i] = x[i] > 0 keeps what the
+ * backward pass needs (a byte, not the float x). */
+void eltw_prelu_fwd_masked(float *x, unsigned char *mask, const float *a, size_t pixels, int c);
+/* dx = dy * (mask ? 1 : a[k]); dx may be dy. */
+void eltw_prelu_bwd_masked(const unsigned char *mask, const float *dy, float *dx, const float *a,
+                           size_t pixels, int c);
 /* y = u + v over n values; y may be u or v. */
 void eltw_add(const float *u, const float *v, float *y, size_t n);
 

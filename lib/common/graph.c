@@ -196,6 +196,8 @@ struct gplan {
     float *scratch;      /* largest node size, for accumulating gradients */
     float **dw, **db;    /* per conv node, with ENG_TRAIN_WEIGHTS */
     float **bufs;        /* owned activation buffers (act[] points into these) */
+    unsigned char *in_place;  /* per node: a PReLU that overwrites its conv's output */
+    unsigned char **mask;     /* per in-place PReLU in training plans: x > 0 per element */
     int n_bufs;
     int has_forward;
 };
@@ -228,6 +230,10 @@ void gplan_free(gplan *p)
     free(p->uses);
     free(p->size);
     free(p->scratch);
+    for (int j = 0; p->mask && j < p->g->n; j++)
+        free(p->mask[j]);
+    free(p->mask);
+    free(p->in_place);
     free(p);
 }
 
@@ -268,15 +274,34 @@ static int pool_take(pool *pl, size_t need, int reuse)
     return pick;
 }
 
-/* Does the backward pass read node j's output? PReLU reads its input, a clip
- * its own output (a fused clip: the conv's buffer), and weight gradients the
- * input of each conv/fc. Everything else backpropagates from gradients alone. */
-static int read_by_backward(const graph *g, int j, int flags, const int *first_consumer_op_mask)
+/* Does PReLU node j overwrite its input with its output? When it is the
+ * only reader of a convolution's output that is not a graph output: the
+ * activation is then written once, in cache, instead of into a second
+ * buffer, and training plans keep a byte mask (x > 0) for the backward pass
+ * instead of the float input. */
+static int prelu_in_place(const gplan *p, int j)
+{
+    const graph *g = p->g;
+    const gnode *nd = &g->nodes[j];
+    if (nd->op != OP_PRELU || g->nodes[nd->in[0]].op != OP_CONV || p->uses[nd->in[0]] != 1)
+        return 0;
+    for (int k = 0; k < g->n_out; k++)
+        if (g->out[k] == nd->in[0])
+            return 0;
+    return 1;
+}
+
+/* Does the backward pass read node j's output? A PReLU reads its input
+ * (unless in place: it has its mask), a clip its own output (a fused clip:
+ * the conv's buffer), and weight gradients the input of each conv/fc.
+ * Everything else backpropagates from gradients alone. */
+static int read_by_backward(const graph *g, int j, int flags, const int *first_consumer_op_mask,
+                            int feeds_in_place)
 {
     const gnode *nd = &g->nodes[j];
     if (j == 0 || nd->op == OP_CLIP)
         return 1;
-    if (first_consumer_op_mask[j] & (1 << OP_PRELU))
+    if ((first_consumer_op_mask[j] & (1 << OP_PRELU)) && !feeds_in_place)
         return 1;
     if ((flags & ENG_TRAIN_WEIGHTS) && (first_consumer_op_mask[j] & ((1 << OP_CONV) | (1 << OP_FC))))
         return 1;
@@ -296,13 +321,24 @@ static apf_status assign_buffers(gplan *p)
     int *buf_of = calloc((size_t)n, sizeof *buf_of), *last = calloc((size_t)n, sizeof *last);
     int *cons_ops = calloc((size_t)n, sizeof *cons_ops), *keep = calloc((size_t)n, sizeof *keep);
     int *first_writer = calloc((size_t)n, sizeof *first_writer), *gbuf = calloc((size_t)n, sizeof *gbuf);
+    int *owner = calloc((size_t)n, sizeof *owner), *feeds = calloc((size_t)n, sizeof *feeds);
     pool act = {calloc((size_t)n, sizeof(float *)), calloc((size_t)n, sizeof(size_t)), calloc((size_t)n, 1), 0};
     pool grd = {calloc((size_t)n, sizeof(float *)), calloc((size_t)n, sizeof(size_t)), calloc((size_t)n, 1), 0};
     apf_status st = APF_OK;
-    if (!buf_of || !last || !cons_ops || !keep || !first_writer || !gbuf || !act.bufs || !act.cap ||
+    if (!buf_of || !last || !cons_ops || !keep || !first_writer || !gbuf || !owner || !feeds ||
+        !act.bufs || !act.cap ||
         !act.busy || !grd.bufs || !grd.cap || !grd.busy)
         goto nomem;
-#define OWNER(i) (g->nodes[i].fused_into >= 0 ? g->nodes[i].fused_into : (i))
+    /* a node shares its owner's buffer: a fused clip its conv's, an in-place
+     * PReLU its input's */
+    for (int j = 0; j < n; j++) {
+        owner[j] = j;
+        if (g->nodes[j].fused_into >= 0)
+            owner[j] = g->nodes[j].fused_into;
+        else if (p->in_place[j])
+            owner[j] = owner[g->nodes[j].in[0]], feeds[g->nodes[j].in[0]] = 1;
+    }
+#define OWNER(i) owner[i]
     for (int j = 0; j < n; j++) {
         const gnode *nd = &g->nodes[j];
         if (OWNER(j) != j && j > last[OWNER(j)])
@@ -320,14 +356,14 @@ static apf_status assign_buffers(gplan *p)
     for (int k = 0; k < g->n_out; k++)
         last[OWNER(g->out[k])] = n;
     for (int j = 0; j < n; j++)
-        if (train && read_by_backward(g, j, p->flags, cons_ops))
+        if (train && read_by_backward(g, j, p->flags, cons_ops, feeds[j]))
             keep[OWNER(j)] = 1;
     /* forward activations */
     for (int j = 0; j < n; j++) {
         const gnode *nd = &g->nodes[j];
-        if (nd->fused_into >= 0) {
-            buf_of[j] = buf_of[nd->fused_into];
-            p->act[j] = p->act[nd->fused_into];
+        if (OWNER(j) != j) {
+            buf_of[j] = buf_of[OWNER(j)];
+            p->act[j] = p->act[OWNER(j)];
             continue;
         }
         int b = pool_take(&act, p->size[j], 1);
@@ -389,7 +425,8 @@ out:
     for (int b2 = 0; b2 < grd.n; b2++)
         free(grd.bufs[b2]);
     free(act.bufs), free(act.cap), free(act.busy), free(grd.bufs), free(grd.cap), free(grd.busy);
-    free(buf_of), free(last), free(cons_ops), free(keep), free(first_writer), free(gbuf);
+    free(buf_of), free(last), free(cons_ops), free(keep), free(first_writer), free(gbuf), free(owner);
+    free(feeds);
     return st;
 }
 
@@ -454,6 +491,12 @@ apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gpla
                  !(p->db[j] = apf_calloc(g->nodes[j].tn[1], sizeof(float)))))
                 goto nomem;
     }
+    if (!(p->in_place = calloc((size_t)n, 1)) || !(p->mask = calloc((size_t)n, sizeof *p->mask)))
+        goto nomem;
+    for (int j = 0; j < n; j++)
+        if ((p->in_place[j] = (unsigned char)prelu_in_place(p, j)) && (flags & ENG_TRAIN_DATA) &&
+            !(p->mask[j] = malloc(p->size[j])))
+            goto nomem;
     if ((st = assign_buffers(p)))
         goto fail;
     *out = p;
@@ -601,7 +644,10 @@ apf_status gplan_forward(gplan *p, const float *in, float *out)
                 clip_fwd(x, y, p->size[j], n->f[0], n->f[1]);
             break;
         case OP_PRELU:
-            eltw_prelu_fwd(x, y, n->t[0], pixels, n->c);
+            if (p->mask[j])
+                eltw_prelu_fwd_masked(y, p->mask[j], n->t[0], pixels, n->c);
+            else
+                eltw_prelu_fwd(x, y, n->t[0], pixels, n->c); /* y may be x (in place) */
             break;
         case OP_SCALE_SHIFT:
             scale_shift_fwd(x, y, n->t[0], n->t[1], pixels, n->c);
@@ -716,7 +762,10 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
             break;
         }
         case OP_PRELU:
-            eltw_prelu_bwd(x, dy, tmp, n->t[0], pixels, n->c);
+            if (p->mask[j])
+                eltw_prelu_bwd_masked(p->mask[j], dy, tmp, n->t[0], pixels, n->c);
+            else
+                eltw_prelu_bwd(x, dy, tmp, n->t[0], pixels, n->c);
             grad_add(p, xi, tmp, written);
             break;
         case OP_SCALE_SHIFT: {
