@@ -326,6 +326,44 @@ START_TEST(prelu_in_place_matches_out_of_place)
 }
 END_TEST
 
+/* Residual blocks whose add hands one gradient buffer to both inputs
+ * (graph.c, assign_buffers): MobileFaceNet's shape (the add's first input
+ * a conv), mobileface's (a PReLU, whose in-place backward must not get the
+ * shared buffer), and a block input read again before the add (must not
+ * share), each checked against finite differences. */
+START_TEST(residual_gradient_sharing)
+{
+    g_begin(8, 8, 4);
+    gnode *stem = add_conv(0, 8, 3, 1, 1, 1, 1, 1, 1, 1);      /* 1: the block input */
+    if (_i == 2) { /* the block input read again between the branch and the add: no sharing */
+        add_conv(1, 8, 1, 1, 0, 0, 0, 0, 1, 1);                /* 2 */
+        add_conv(1, 8, 1, 1, 0, 0, 0, 0, 1, 1);                /* 3 */
+        g_add(OP_ADD, 2, 1, stem->h, stem->w, 8);              /* 4 */
+        g_add(OP_ADD, 4, 3, stem->h, stem->w, 8);              /* 5 */
+        add_conv(5, 4, 1, 1, 0, 0, 0, 0, 1, 1);
+        check_backward(2, 1e-2f); /* linear: exact up to rounding */
+        return;
+    }
+    gnode *e = add_conv(1, 8, 1, 1, 0, 0, 0, 0, 1, 1);         /* 2: expand */
+    gnode *pr = g_add(OP_PRELU, 2, -1, e->h, e->w, 8);          /* 3 */
+    float *a = g_tensor(pr, 0, 8);
+    gnode *last = add_conv(3, 8, 1, 1, 0, 0, 0, 0, 1, 1);      /* 4: project */
+    if (_i) {                                                   /* end the branch on a PReLU */
+        gnode *p2 = g_add(OP_PRELU, 4, -1, last->h, last->w, 8); /* 5 */
+        float *a2 = g_tensor(p2, 0, 8);
+        for (int k = 0; k < 8; k++)
+            a2[k] = 0.5f;
+        last = p2;
+    }
+    g_add(OP_ADD, G.n - 1, 1, stem->h, stem->w, 8);
+    add_conv(G.n - 1, 4, 1, 1, 0, 0, 0, 0, 1, 1);
+    for (int k = 0; k < 8; k++)
+        a[k] = 0.5f;
+    (void)last;
+    check_backward(2, 1e-3f);
+}
+END_TEST
+
 START_TEST(pool_backward)
 {
     g_begin(9, 9, 3);
@@ -610,6 +648,7 @@ Suite *layers_suite(void)
                         sizeof IMAGE_CONV_CASES / sizeof IMAGE_CONV_CASES[0]);
     tcase_add_test(t, conv_clip_fused_backward);
     tcase_add_test(t, elementwise_backward);
+    tcase_add_loop_test(t, residual_gradient_sharing, 0, 3);
     tcase_add_test(t, prelu_in_place_matches_out_of_place);
     tcase_add_test(t, pool_backward);
     tcase_add_test(t, fc_on_spatial_input);

@@ -322,10 +322,12 @@ static apf_status assign_buffers(gplan *p)
     int *cons_ops = calloc((size_t)n, sizeof *cons_ops), *keep = calloc((size_t)n, sizeof *keep);
     int *first_writer = calloc((size_t)n, sizeof *first_writer), *gbuf = calloc((size_t)n, sizeof *gbuf);
     int *owner = calloc((size_t)n, sizeof *owner), *feeds = calloc((size_t)n, sizeof *feeds);
+    int *second_writer = calloc((size_t)n, sizeof *second_writer);
     pool act = {calloc((size_t)n, sizeof(float *)), calloc((size_t)n, sizeof(size_t)), calloc((size_t)n, 1), 0};
     pool grd = {calloc((size_t)n, sizeof(float *)), calloc((size_t)n, sizeof(size_t)), calloc((size_t)n, 1), 0};
     apf_status st = APF_OK;
     if (!buf_of || !last || !cons_ops || !keep || !first_writer || !gbuf || !owner || !feeds ||
+        !second_writer ||
         !act.bufs || !act.cap ||
         !act.busy || !grd.bufs || !grd.cap || !grd.busy)
         goto nomem;
@@ -348,8 +350,10 @@ static apf_status assign_buffers(gplan *p)
                 cons_ops[nd->in[k]] |= 1 << nd->op;
                 if (j > last[OWNER(nd->in[k])])
                     last[OWNER(nd->in[k])] = j;
-                if (j > first_writer[nd->in[k]])
+                if (j > first_writer[nd->in[k]]) {
+                    second_writer[nd->in[k]] = first_writer[nd->in[k]];
                     first_writer[nd->in[k]] = j; /* backward reaches it first from here */
+                }
             }
     }
     last[OWNER(n - 1)] = n; /* outputs are read after the pass */
@@ -383,26 +387,36 @@ static apf_status assign_buffers(gplan *p)
         if (b < 0)
             goto nomem;
         gbuf[n - 1] = b;
+        /* grd.busy counts the nodes whose gradient a buffer holds and the
+         * walk has not processed yet. */
         for (int j = n - 1; j >= 1; j--) {
             const gnode *nd = &g->nodes[j];
+            int u = nd->in[0], v = nd->in[1];
             /* An add passes its gradient on unchanged and a PReLU scales it
-             * element by element: their first input can take over the node's
+             * element by element: the first input can take over the node's
              * own gradient buffer (no copy; the PReLU works in place, on a
              * buffer still in cache, instead of filling a cold one). */
-            int pass_on = (nd->op == OP_ADD || nd->op == OP_PRELU) && first_writer[nd->in[0]] == j &&
-                          nd->in[1] != nd->in[0];
+            int pass[2] = {(nd->op == OP_ADD || nd->op == OP_PRELU) && first_writer[u] == j && v != u, 0};
+            /* A residual add can hand the same buffer to its second input as
+             * well, when the first input's gradient is only read, and used up,
+             * before anything writes into the second's: the first is a conv
+             * (its backward reads the buffer and writes elsewhere; a PReLU or
+             * add would pass the buffer on and change it) with no other
+             * reader, and the second's other readers all come before it. */
+            pass[1] = pass[0] && nd->op == OP_ADD && g->nodes[u].op == OP_CONV && p->uses[u] == 1 &&
+                      first_writer[v] == j && second_writer[v] < u;
             for (int k = 0; k < 2; k++) {
                 int i = nd->in[k];
-                if (k == 0 && pass_on) {
+                if (pass[k]) {
                     gbuf[i] = gbuf[j];
-                } else if (i >= 0 && first_writer[i] == j && !(k == 1 && nd->in[0] == i)) {
+                    grd.busy[gbuf[j]]++;
+                } else if (i >= 0 && first_writer[i] == j && !(k == 1 && u == i)) {
                     if ((b = pool_take(&grd, p->size[i], 1)) < 0)
                         goto nomem;
                     gbuf[i] = b;
                 }
             }
-            if (!pass_on)
-                grd.busy[gbuf[j]] = 0;
+            grd.busy[gbuf[j]]--;
         }
         for (int j = 0; j < n; j++)
             p->grad[j] = grd.bufs[gbuf[j]];
@@ -426,7 +440,7 @@ out:
         free(grd.bufs[b2]);
     free(act.bufs), free(act.cap), free(act.busy), free(grd.bufs), free(grd.cap), free(grd.busy);
     free(buf_of), free(last), free(cons_ops), free(keep), free(first_writer), free(gbuf), free(owner);
-    free(feeds);
+    free(feeds), free(second_writer);
     return st;
 }
 
