@@ -196,8 +196,7 @@ struct gplan {
     float *scratch;      /* largest node size, for accumulating gradients */
     float **dw, **db;    /* per conv node, with ENG_TRAIN_WEIGHTS */
     float **bufs;        /* owned activation buffers (act[] points into these) */
-    unsigned char *in_place;  /* per node: a PReLU that overwrites its conv's output */
-    unsigned char **mask;     /* per in-place PReLU in training plans: x > 0 per element */
+    unsigned char **mask; /* per in-place PReLU in training plans: x > 0 per element */
     int n_bufs;
     int has_forward;
 };
@@ -233,7 +232,6 @@ void gplan_free(gplan *p)
     for (int j = 0; p->mask && j < p->g->n; j++)
         free(p->mask[j]);
     free(p->mask);
-    free(p->in_place);
     free(p);
 }
 
@@ -327,9 +325,7 @@ static apf_status assign_buffers(gplan *p)
     pool grd = {calloc((size_t)n, sizeof(float *)), calloc((size_t)n, sizeof(size_t)), calloc((size_t)n, 1), 0};
     apf_status st = APF_OK;
     if (!buf_of || !last || !cons_ops || !keep || !first_writer || !gbuf || !owner || !feeds ||
-        !second_writer ||
-        !act.bufs || !act.cap ||
-        !act.busy || !grd.bufs || !grd.cap || !grd.busy)
+        !second_writer || !act.bufs || !act.cap || !act.busy || !grd.bufs || !grd.cap || !grd.busy)
         goto nomem;
     /* a node shares its owner's buffer: a fused clip its conv's, an in-place
      * PReLU its input's */
@@ -337,7 +333,7 @@ static apf_status assign_buffers(gplan *p)
         owner[j] = j;
         if (g->nodes[j].fused_into >= 0)
             owner[j] = g->nodes[j].fused_into;
-        else if (p->in_place[j])
+        else if (prelu_in_place(p, j))
             owner[j] = owner[g->nodes[j].in[0]], feeds[g->nodes[j].in[0]] = 1;
     }
 #define OWNER(i) owner[i]
@@ -505,11 +501,10 @@ apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gpla
                  !(p->db[j] = apf_calloc(g->nodes[j].tn[1], sizeof(float)))))
                 goto nomem;
     }
-    if (!(p->in_place = calloc((size_t)n, 1)) || !(p->mask = calloc((size_t)n, sizeof *p->mask)))
+    if (!(p->mask = calloc((size_t)n, sizeof *p->mask)))
         goto nomem;
     for (int j = 0; j < n; j++)
-        if ((p->in_place[j] = (unsigned char)prelu_in_place(p, j)) && (flags & ENG_TRAIN_DATA) &&
-            !(p->mask[j] = malloc(p->size[j])))
+        if ((flags & ENG_TRAIN_DATA) && prelu_in_place(p, j) && !(p->mask[j] = malloc(p->size[j])))
             goto nomem;
     if ((st = assign_buffers(p)))
         goto fail;
