@@ -4,6 +4,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "col2im.h"
 #include "engine.h"
 
 struct eng_ctx {
@@ -42,17 +43,8 @@ struct eng_layer {
     dnnl_memory_t w_low, col;
     dnnl_memory_desc_t col_md;
     int col_k, col_kpad; /* kh*kw*c, rounded up to 8 */
-    struct axis_taps *taps[2]; /* rows, columns */
+    col2im *gather;
 };
-
-/* For every input coordinate along one axis, the kernel taps k whose output
- * coordinate o = (i + pad - k * dil) / stride is whole and in range: the
- * col2im gather reads exactly these, with no division in its loop. */
-typedef struct axis_taps {
-    int kmax;
-    int *n;    /* per input coordinate: how many taps */
-    int *k, *o; /* per input coordinate, kmax slots each */
-} axis_taps;
 
 #define CHECK(call)                                                                   \
     do {                                                                              \
@@ -207,40 +199,10 @@ static eng_layer *new_layer(eng_ctx *ctx, enum kind k, int flags)
  * 30-48 GFLOP/s, ~4% of a MobileFaceNet forward+backward pass on its own.
  * Instead: col = ddst x W, a 1x1 convolution from the O output channels to
  * the kh*kw*c taps of each output pixel (padded to 8, well vectorised), then
- * every input pixel sums the taps that read it (col2im, no write races). */
+ * every input pixel sums the taps that read it (col2im.c). */
 static int lowered_wanted(const eng_conv_desc *d, int flags)
 {
     return (flags & ENG_TRAIN_DATA) && d->groups == 1 && d->c <= 4 && d->kh * d->kw > 1;
-}
-
-static void axis_taps_free(axis_taps *t)
-{
-    if (t) {
-        free(t->n);
-        free(t->k);
-        free(t->o);
-        free(t);
-    }
-}
-
-static axis_taps *axis_taps_make(int len, int k, int stride, int pad, int dil, int out)
-{
-    axis_taps *t = calloc(1, sizeof *t);
-    if (!t || !(t->n = calloc((size_t)len, sizeof *t->n)) ||
-        !(t->k = calloc((size_t)len * k, sizeof *t->k)) || !(t->o = calloc((size_t)len * k, sizeof *t->o))) {
-        axis_taps_free(t);
-        return NULL;
-    }
-    t->kmax = k;
-    for (int i = 0; i < len; i++)
-        for (int j = 0; j < k; j++) {
-            int at = i + pad - j * dil;
-            if (at < 0 || at % stride || at / stride >= out)
-                continue;
-            t->k[(size_t)i * k + t->n[i]] = j;
-            t->o[(size_t)i * k + t->n[i]++] = at / stride;
-        }
-    return t;
 }
 
 static apf_status lowered_create(eng_ctx *ctx, eng_layer *l)
@@ -262,9 +224,7 @@ static apf_status lowered_create(eng_ctx *ctx, eng_layer *l)
     if ((st = alloc_like(ctx, &l->low, dnnl_query_weights_md, &l->w_low)))
         return st;
     CHECK(dnnl_memory_create(&l->col, &l->col_md, ctx->engine, DNNL_MEMORY_ALLOCATE));
-    l->taps[0] = axis_taps_make(d->h, d->kh, d->sh, d->pt, d->dh, d->oh);
-    l->taps[1] = axis_taps_make(d->w, d->kw, d->sw, d->pl, d->dw, d->ow);
-    if (!l->taps[0] || !l->taps[1])
+    if (!(l->gather = col2im_make(d)))
         return apf_fail(APF_E_NOMEM, "conv: out of memory");
     return APF_OK;
 }
@@ -290,7 +250,6 @@ static apf_status lowered_set_weights(eng_layer *l, const float *w)
 
 static apf_status lowered_backward(eng_layer *l, const float *ddst, float *dsrc)
 {
-    const eng_conv_desc *d = &l->geom;
     bind b[3] = {{DNNL_ARG_SRC, &l->dst_md, ddst, NULL, &l->user_dst},
                  {DNNL_ARG_WEIGHTS, NULL, NULL, l->w_low, NULL},
                  {DNNL_ARG_DST, NULL, NULL, l->col, NULL}};
@@ -299,28 +258,7 @@ static apf_status lowered_backward(eng_layer *l, const float *ddst, float *dsrc)
         return st;
     void *cp = NULL;
     CHECK(dnnl_memory_get_data_handle(l->col, &cp));
-    const float *col = cp;
-    const int c = d->c, kpad = l->col_kpad;
-    const axis_taps *rt = l->taps[0], *ct = l->taps[1];
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b2 = 0; b2 < d->n; b2++)
-        for (int iy = 0; iy < d->h; iy++) {
-            const int *rk = rt->k + (size_t)iy * rt->kmax, *ro = rt->o + (size_t)iy * rt->kmax;
-            float *out = dsrc + ((size_t)b2 * d->h + iy) * d->w * c;
-            for (int ix = 0; ix < d->w; ix++) {
-                const int *ck = ct->k + (size_t)ix * ct->kmax, *co = ct->o + (size_t)ix * ct->kmax;
-                float acc[4] = {0, 0, 0, 0};
-                for (int r = 0; r < rt->n[iy]; r++) {
-                    const float *row = col + ((size_t)b2 * d->oh + ro[r]) * d->ow * kpad;
-                    for (int q = 0; q < ct->n[ix]; q++) {
-                        const float *tap = row + (size_t)co[q] * kpad + (size_t)(rk[r] * d->kw + ck[q]) * c;
-                        for (int ci = 0; ci < c; ci++)
-                            acc[ci] += tap[ci];
-                    }
-                }
-                memcpy(out + (size_t)ix * c, acc, (size_t)c * sizeof(float));
-            }
-        }
+    col2im_run(l->gather, cp, l->col_kpad, dsrc);
     return APF_OK;
 }
 
@@ -578,8 +516,7 @@ void eng_layer_free(eng_layer *l)
     free_prim(&l->bwd_data);
     free_prim(&l->bwd_w);
     free_prim(&l->low);
-    axis_taps_free(l->taps[0]);
-    axis_taps_free(l->taps[1]);
+    col2im_free(l->gather);
     if (l->w_low)
         dnnl_memory_destroy(l->w_low);
     if (l->col)
