@@ -28,7 +28,6 @@ INLINE void prelu_bwd_row(const float *restrict x, const float *dy, float *dx, c
     }
 }
 
-/* each variant names its element count `total` (a pragma cannot take macro arguments) */
 INLINE void prelu_fwd_masked_row(float *x, unsigned char *restrict m, const float *restrict a, int c)
 {
 #pragma omp simd
@@ -49,6 +48,7 @@ INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *d
     }
 }
 
+/* each variant names its element count `total` (a pragma cannot take macro arguments) */
 #define PAR_ROWS _Pragma("omp parallel for schedule(static) if (total >= ELTW_PAR_MIN)")
 
 #define DEFINE_VARIANTS(SUFFIX, ATTR)                                                               \
