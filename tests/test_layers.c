@@ -549,10 +549,6 @@ START_TEST(inference_plan_reuses_buffers)
 }
 END_TEST
 
-/* The vectorised element-wise kernels against plain loops: channel counts
- * that leave vector tails, pixel counts on both sides of the threading
- * threshold, and an add written over one of its inputs. Results must be
- * bit-identical (each output is one multiply or one add). */
 /* Index of the first y[i] that differs from the plain loop of `what`
  * (0 PReLU, 1 its backward, 2 add), or n. */
 static size_t first_diff(const float *y, const float *x, const float *dy, const float *a, size_t n,
@@ -567,6 +563,11 @@ static size_t first_diff(const float *y, const float *x, const float *dy, const 
     return n;
 }
 
+/* The vectorised element-wise kernels against plain loops (PReLU forward
+ * plain and masked, masked backward, add): channel counts that leave vector
+ * tails, pixel counts on both sides of the threading threshold, in place,
+ * and an add written over one of its inputs. Results must be bit-identical
+ * (each output is one multiply or one add). */
 START_TEST(eltwise_kernels_match_plain_loops)
 {
     const int chans[] = {1, 3, 5, 8, 13, 64};
@@ -584,24 +585,29 @@ START_TEST(eltwise_kernels_match_plain_loops)
             eltw_prelu_fwd(x, y, a, pix[pi], c);
             ck_assert_msg(first_diff(y, x, dy, a, n, c, 0) == n, "prelu c=%d at %zu", c,
                           first_diff(y, x, dy, a, n, c, 0));
-            eltw_prelu_bwd(x, dy, y, a, pix[pi], c);
-            ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "prelu' c=%d at %zu", c,
-                          first_diff(y, x, dy, a, n, c, 1));
-            memcpy(y, dy, n * 4); /* in place, as the backward pass runs it */
-            eltw_prelu_bwd(x, y, y, a, pix[pi], c);
-            ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "in-place prelu' c=%d at %zu", c,
-                          first_diff(y, x, dy, a, n, c, 1));
-            float *z = malloc(n * 4);
             unsigned char *m = malloc(n);
-            memcpy(z, x, n * 4);
-            eltw_prelu_fwd_masked(z, m, a, pix[pi], c); /* in place, keeping x > 0 */
+            float *z = malloc(n * 4);
+            eltw_prelu_fwd_masked(x, z, m, a, pix[pi], c);
             ck_assert_msg(first_diff(z, x, dy, a, n, c, 0) == n, "masked prelu c=%d", c);
             size_t wrong = 0;
             for (size_t i = 0; i < n; i++)
                 wrong += m[i] != (x[i] > 0);
             ck_assert_msg(wrong == 0, "mask c=%d: %zu wrong", c, wrong);
-            eltw_prelu_bwd_masked(m, dy, z, a, pix[pi], c);
-            ck_assert_msg(first_diff(z, x, dy, a, n, c, 1) == n, "masked prelu' c=%d", c);
+            memcpy(z, x, n * 4);
+            memset(m, 2, n);
+            eltw_prelu_fwd_masked(z, z, m, a, pix[pi], c); /* in place, keeping x > 0 */
+            ck_assert_msg(first_diff(z, x, dy, a, n, c, 0) == n, "in-place masked prelu c=%d", c);
+            wrong = 0;
+            for (size_t i = 0; i < n; i++)
+                wrong += m[i] != (x[i] > 0);
+            ck_assert_msg(wrong == 0, "in-place mask c=%d: %zu wrong", c, wrong);
+            eltw_prelu_bwd_masked(m, dy, y, a, pix[pi], c);
+            ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "prelu' c=%d at %zu", c,
+                          first_diff(y, x, dy, a, n, c, 1));
+            memcpy(y, dy, n * 4); /* in place, as the backward pass runs it */
+            eltw_prelu_bwd_masked(m, y, y, a, pix[pi], c);
+            ck_assert_msg(first_diff(y, x, dy, a, n, c, 1) == n, "in-place prelu' c=%d at %zu", c,
+                          first_diff(y, x, dy, a, n, c, 1));
             free(z), free(m);
             memcpy(y, x, n * 4);
             eltw_add(y, dy, y, n);

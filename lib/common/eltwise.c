@@ -17,27 +17,18 @@ INLINE void prelu_fwd_row(const float *x, float *y, const float *restrict a, int
     }
 }
 
-/* dx may be dy (in place); each element is read before it is written. */
-INLINE void prelu_bwd_row(const float *restrict x, const float *dy, float *dx, const float *restrict a,
-                          int c)
-{
-#pragma omp simd
-    for (int k = 0; k < c; k++) {
-        float on = (float)(x[k] > 0.0f);
-        dx[k] = dy[k] * (on + (1.0f - on) * a[k]);
-    }
-}
-
-INLINE void prelu_fwd_masked_row(float *x, unsigned char *restrict m, const float *restrict a, int c)
+INLINE void prelu_fwd_masked_row(const float *x, float *y, unsigned char *restrict m,
+                                 const float *restrict a, int c)
 {
 #pragma omp simd
     for (int k = 0; k < c; k++) {
         float on = (float)(x[k] > 0.0f);
         m[k] = (unsigned char)on;
-        x[k] *= on + (1.0f - on) * a[k];
+        y[k] = x[k] * (on + (1.0f - on) * a[k]);
     }
 }
 
+/* dx may be dy (in place); each element is read before it is written. */
 INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *dy, float *dx,
                                  const float *restrict a, int c)
 {
@@ -60,21 +51,13 @@ INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *d
         for (size_t p = 0; p < pixels; p++)                                                         \
             prelu_fwd_row(x + p * c, y + p * c, a, c);                                              \
     }                                                                                               \
-    ATTR static void prelu_bwd_##SUFFIX(const float *x, const float *dy, float *dx, const float *a, \
-                                        size_t pixels, int c)                                       \
+    ATTR static void prelu_fwd_masked_##SUFFIX(const float *x, float *y, unsigned char *m,         \
+                                               const float *a, size_t pixels, int c)                \
     {                                                                                               \
         size_t total = pixels * (size_t)c;                                                          \
         PAR_ROWS                                                                                    \
         for (size_t p = 0; p < pixels; p++)                                                         \
-            prelu_bwd_row(x + p * c, dy + p * c, dx + p * c, a, c);                                 \
-    }                                                                                               \
-    ATTR static void prelu_fwd_masked_##SUFFIX(float *x, unsigned char *m, const float *a,         \
-                                               size_t pixels, int c)                                \
-    {                                                                                               \
-        size_t total = pixels * (size_t)c;                                                          \
-        PAR_ROWS                                                                                    \
-        for (size_t p = 0; p < pixels; p++)                                                         \
-            prelu_fwd_masked_row(x + p * c, m + p * c, a, c);                                       \
+            prelu_fwd_masked_row(x + p * c, y + p * c, m + p * c, a, c);                            \
     }                                                                                               \
     ATTR static void prelu_bwd_masked_##SUFFIX(const unsigned char *m, const float *dy, float *dx,  \
                                                const float *a, size_t pixels, int c)                \
@@ -101,7 +84,6 @@ DEFINE_VARIANTS(avx2, AVX2)
 #else
 #define HAS_AVX2 0
 #define prelu_fwd_avx2 prelu_fwd_base
-#define prelu_bwd_avx2 prelu_bwd_base
 #define prelu_fwd_masked_avx2 prelu_fwd_masked_base
 #define prelu_bwd_masked_avx2 prelu_bwd_masked_base
 #define add_avx2 add_base
@@ -115,14 +97,6 @@ void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int
         prelu_fwd_base(x, y, a, pixels, c);
 }
 
-void eltw_prelu_bwd(const float *x, const float *dy, float *dx, const float *a, size_t pixels, int c)
-{
-    if (HAS_AVX2)
-        prelu_bwd_avx2(x, dy, dx, a, pixels, c);
-    else
-        prelu_bwd_base(x, dy, dx, a, pixels, c);
-}
-
 void eltw_add(const float *u, const float *v, float *y, size_t n)
 {
     if (HAS_AVX2)
@@ -131,12 +105,13 @@ void eltw_add(const float *u, const float *v, float *y, size_t n)
         add_base(u, v, y, n);
 }
 
-void eltw_prelu_fwd_masked(float *x, unsigned char *mask, const float *a, size_t pixels, int c)
+void eltw_prelu_fwd_masked(const float *x, float *y, unsigned char *mask, const float *a,
+                           size_t pixels, int c)
 {
     if (HAS_AVX2)
-        prelu_fwd_masked_avx2(x, mask, a, pixels, c);
+        prelu_fwd_masked_avx2(x, y, mask, a, pixels, c);
     else
-        prelu_fwd_masked_base(x, mask, a, pixels, c);
+        prelu_fwd_masked_base(x, y, mask, a, pixels, c);
 }
 
 void eltw_prelu_bwd_masked(const unsigned char *mask, const float *dy, float *dx, const float *a,

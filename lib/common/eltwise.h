@@ -13,7 +13,6 @@
 #include "internal.h"
 
 #define eltw_prelu_fwd apf__eltw_prelu_fwd
-#define eltw_prelu_bwd apf__eltw_prelu_bwd
 #define eltw_add apf__eltw_add
 #define eltw_prelu_fwd_masked apf__eltw_prelu_fwd_masked
 #define eltw_prelu_bwd_masked apf__eltw_prelu_bwd_masked
@@ -26,12 +25,10 @@
 /* y = x > 0 ? x : a[k] * x over pixels x c NHWC values (k: the channel);
  * y may be x. */
 void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int c);
-/* dx = dy * (x > 0 ? 1 : a[k]); x is the PReLU's input; dx may be dy. */
-void eltw_prelu_bwd(const float *x, const float *dy, float *dx, const float *a,
-                    size_t pixels, int c);
-/* In place: x becomes PReLU(x), and mask[i] = x[i] > 0 keeps what the
- * backward pass needs (a byte, not the float x). */
-void eltw_prelu_fwd_masked(float *x, unsigned char *mask, const float *a, size_t pixels, int c);
+/* As eltw_prelu_fwd, and mask[i] = x[i] > 0 keeps what the backward pass
+ * needs (a byte, not the float x); y may be x. */
+void eltw_prelu_fwd_masked(const float *x, float *y, unsigned char *mask, const float *a,
+                           size_t pixels, int c);
 /* dx = dy * (mask ? 1 : a[k]); dx may be dy. */
 void eltw_prelu_bwd_masked(const unsigned char *mask, const float *dy, float *dx, const float *a,
                            size_t pixels, int c);

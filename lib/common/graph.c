@@ -196,7 +196,7 @@ struct gplan {
     float *scratch;      /* largest node size, for accumulating gradients */
     float **dw, **db;    /* per conv node, with ENG_TRAIN_WEIGHTS */
     float **bufs;        /* owned activation buffers (act[] points into these) */
-    unsigned char **mask; /* per in-place PReLU in training plans: x > 0 per element */
+    unsigned char **mask; /* per PReLU in training plans: x > 0 per element */
     int n_bufs;
     int has_forward;
 };
@@ -275,8 +275,8 @@ static int pool_take(pool *pl, size_t need, int reuse)
 /* Does PReLU node j overwrite its input with its output? When it is the
  * only reader of a convolution's output that is not a graph output: the
  * activation is then written once, in cache, instead of into a second
- * buffer, and training plans keep a byte mask (x > 0) for the backward pass
- * instead of the float input. */
+ * buffer. (Its backward pass reads the byte mask every PReLU keeps in
+ * training plans, not the input.) */
 static int prelu_in_place(const gplan *p, int j)
 {
     const graph *g = p->g;
@@ -289,17 +289,14 @@ static int prelu_in_place(const gplan *p, int j)
     return 1;
 }
 
-/* Does the backward pass read node j's output? A PReLU reads its input
- * (unless in place: it has its mask), a clip its own output (a fused clip:
- * the conv's buffer), and weight gradients the input of each conv/fc.
- * Everything else backpropagates from gradients alone. */
-static int read_by_backward(const graph *g, int j, int flags, const int *first_consumer_op_mask,
-                            int feeds_in_place)
+/* Does the backward pass read node j's output? A clip reads its own output
+ * (a fused clip: the conv's buffer) and weight gradients the input of each
+ * conv/fc. Everything else backpropagates from gradients alone (a PReLU
+ * from its byte mask). */
+static int read_by_backward(const graph *g, int j, int flags, const int *first_consumer_op_mask)
 {
     const gnode *nd = &g->nodes[j];
     if (j == 0 || nd->op == OP_CLIP)
-        return 1;
-    if ((first_consumer_op_mask[j] & (1 << OP_PRELU)) && !feeds_in_place)
         return 1;
     if ((flags & ENG_TRAIN_WEIGHTS) && (first_consumer_op_mask[j] & ((1 << OP_CONV) | (1 << OP_FC))))
         return 1;
@@ -319,12 +316,12 @@ static apf_status assign_buffers(gplan *p)
     int *buf_of = calloc((size_t)n, sizeof *buf_of), *last = calloc((size_t)n, sizeof *last);
     int *cons_ops = calloc((size_t)n, sizeof *cons_ops), *keep = calloc((size_t)n, sizeof *keep);
     int *first_writer = calloc((size_t)n, sizeof *first_writer), *gbuf = calloc((size_t)n, sizeof *gbuf);
-    int *owner = calloc((size_t)n, sizeof *owner), *feeds = calloc((size_t)n, sizeof *feeds);
+    int *owner = calloc((size_t)n, sizeof *owner);
     int *second_writer = calloc((size_t)n, sizeof *second_writer);
     pool act = {calloc((size_t)n, sizeof(float *)), calloc((size_t)n, sizeof(size_t)), calloc((size_t)n, 1), 0};
     pool grd = {calloc((size_t)n, sizeof(float *)), calloc((size_t)n, sizeof(size_t)), calloc((size_t)n, 1), 0};
     apf_status st = APF_OK;
-    if (!buf_of || !last || !cons_ops || !keep || !first_writer || !gbuf || !owner || !feeds ||
+    if (!buf_of || !last || !cons_ops || !keep || !first_writer || !gbuf || !owner ||
         !second_writer || !act.bufs || !act.cap || !act.busy || !grd.bufs || !grd.cap || !grd.busy)
         goto nomem;
     /* a node shares its owner's buffer: a fused clip its conv's, an in-place
@@ -334,7 +331,7 @@ static apf_status assign_buffers(gplan *p)
         if (g->nodes[j].fused_into >= 0)
             owner[j] = g->nodes[j].fused_into;
         else if (prelu_in_place(p, j))
-            owner[j] = owner[g->nodes[j].in[0]], feeds[g->nodes[j].in[0]] = 1;
+            owner[j] = owner[g->nodes[j].in[0]];
     }
 #define OWNER(i) owner[i]
     for (int j = 0; j < n; j++) {
@@ -356,7 +353,7 @@ static apf_status assign_buffers(gplan *p)
     for (int k = 0; k < g->n_out; k++)
         last[OWNER(g->out[k])] = n;
     for (int j = 0; j < n; j++)
-        if (train && read_by_backward(g, j, p->flags, cons_ops, feeds[j]))
+        if (train && read_by_backward(g, j, p->flags, cons_ops))
             keep[OWNER(j)] = 1;
     /* forward activations */
     for (int j = 0; j < n; j++) {
@@ -436,7 +433,7 @@ out:
         free(grd.bufs[b2]);
     free(act.bufs), free(act.cap), free(act.busy), free(grd.bufs), free(grd.cap), free(grd.busy);
     free(buf_of), free(last), free(cons_ops), free(keep), free(first_writer), free(gbuf), free(owner);
-    free(feeds), free(second_writer);
+    free(second_writer);
     return st;
 }
 
@@ -504,7 +501,7 @@ apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gpla
     if (!(p->mask = calloc((size_t)n, sizeof *p->mask)))
         goto nomem;
     for (int j = 0; j < n; j++)
-        if ((flags & ENG_TRAIN_DATA) && prelu_in_place(p, j) && !(p->mask[j] = malloc(p->size[j])))
+        if ((flags & ENG_TRAIN_DATA) && g->nodes[j].op == OP_PRELU && !(p->mask[j] = malloc(p->size[j])))
             goto nomem;
     if ((st = assign_buffers(p)))
         goto fail;
@@ -653,10 +650,11 @@ apf_status gplan_forward(gplan *p, const float *in, float *out)
                 clip_fwd(x, y, p->size[j], n->f[0], n->f[1]);
             break;
         case OP_PRELU:
+            /* y may be x (in place) */
             if (p->mask[j])
-                eltw_prelu_fwd_masked(y, p->mask[j], n->t[0], pixels, n->c);
+                eltw_prelu_fwd_masked(x, y, p->mask[j], n->t[0], pixels, n->c);
             else
-                eltw_prelu_fwd(x, y, n->t[0], pixels, n->c); /* y may be x (in place) */
+                eltw_prelu_fwd(x, y, n->t[0], pixels, n->c);
             break;
         case OP_SCALE_SHIFT:
             scale_shift_fwd(x, y, n->t[0], n->t[1], pixels, n->c);
@@ -771,10 +769,7 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
             break;
         }
         case OP_PRELU:
-            if (p->mask[j])
-                eltw_prelu_bwd_masked(p->mask[j], dy, tmp, n->t[0], pixels, n->c);
-            else
-                eltw_prelu_bwd(x, dy, tmp, n->t[0], pixels, n->c);
+            eltw_prelu_bwd_masked(p->mask[j], dy, tmp, n->t[0], pixels, n->c);
             grad_add(p, xi, tmp, written);
             break;
         case OP_SCALE_SHIFT: {
