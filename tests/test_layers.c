@@ -186,24 +186,30 @@ START_TEST(conv_backward_matches_fd)
 }
 END_TEST
 
-/* Convolutions on image-like inputs (<= 4 channels) take a different
- * backward-to-input path in the engine (1x1 convolution to columns, then
- * col2im): compare it element by element with the naive adjoint. */
-static const int IMAGE_CONV_CASES[][10] = {
-    /* c, o, k, s, pt, pb, pl, pr, dil, h */
-    {3, 64, 3, 2, 0, 1, 0, 1, 1, 14}, /* MobileFaceNet's first layer, TF SAME */
-    {3, 16, 7, 2, 3, 3, 3, 3, 1, 15}, /* ResNet stem */
-    {3, 8, 3, 1, 1, 1, 1, 1, 1, 9},   /* same 3x3 */
-    {1, 5, 5, 3, 2, 0, 1, 2, 1, 13},  /* greyscale, odd stride, uneven pads */
-    {4, 8, 3, 1, 2, 2, 2, 2, 2, 10},  /* dilated */
+/* Convolutions that the engine does not hand to oneDNN's backward-data
+ * kernels: image-like inputs (<= 4 channels: 1x1 convolution to columns,
+ * then col2im) and pointwise ones (the forward 1x1 convolution with
+ * transposed weights). Compare them element by element with the naive
+ * adjoint. */
+static const int LOWERED_CONV_CASES[][11] = {
+    /* c, o, k, s, pt, pb, pl, pr, dil, h, groups */
+    {3, 64, 3, 2, 0, 1, 0, 1, 1, 14, 1}, /* MobileFaceNet's first layer, TF SAME */
+    {3, 16, 7, 2, 3, 3, 3, 3, 1, 15, 1}, /* ResNet stem */
+    {3, 8, 3, 1, 1, 1, 1, 1, 1, 9, 1},   /* same 3x3 */
+    {1, 5, 5, 3, 2, 0, 1, 2, 1, 13, 1},  /* greyscale, odd stride, uneven pads */
+    {4, 8, 3, 1, 2, 2, 2, 2, 2, 10, 1},  /* dilated */
+    {16, 40, 1, 1, 0, 0, 0, 0, 1, 7, 1}, /* pointwise expansion */
+    {40, 16, 1, 1, 0, 0, 0, 0, 1, 7, 1}, /* pointwise projection */
+    {13, 7, 1, 1, 0, 0, 0, 0, 1, 5, 1},  /* pointwise, channels off the vector width */
+    {64, 24, 1, 1, 0, 0, 0, 0, 1, 1, 1}, /* pointwise on 1 x 2 pixels (embedding head) */
 };
 
-START_TEST(image_conv_backward_matches_adjoint)
+START_TEST(lowered_conv_backward_matches_adjoint)
 {
-    const int *cs = IMAGE_CONV_CASES[_i];
-    int c = cs[0], h = cs[9], w = cs[9] + 1, batch = 2;
+    const int *cs = LOWERED_CONV_CASES[_i];
+    int c = cs[0], h = cs[9], w = cs[9] + 1, batch = 2, groups = cs[10];
     g_begin(h, w, c);
-    gnode *n = add_conv(0, cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7], 1, cs[8]);
+    gnode *n = add_conv(0, cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7], groups, cs[8]);
     ck_assert_int_eq(graph_finalize(&G), APF_OK);
     gplan *p;
     ck_assert_int_eq(gplan_create(ctx, &G, batch, ENG_TRAIN_DATA, &p), APF_OK);
@@ -216,7 +222,7 @@ START_TEST(image_conv_backward_matches_adjoint)
         dy[i] = frand();
     ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
     ck_assert_int_eq(gplan_backward(p, dy, dx), APF_OK);
-    int k = cs[2], o = cs[1];
+    int k = cs[2], o = cs[1], cg = c / groups, og = o / groups;
     for (int b = 0; b < batch; b++)
         for (int i = 0; i < n->h; i++)
             for (int j = 0; j < n->w; j++)
@@ -226,10 +232,10 @@ START_TEST(image_conv_backward_matches_adjoint)
                             int si = i * cs[3] - cs[4] + ki * cs[8], sj = j * cs[3] - cs[6] + kj * cs[8];
                             if (si < 0 || si >= h || sj < 0 || sj >= w)
                                 continue;
-                            for (int ic = 0; ic < c; ic++)
-                                ref[(((size_t)b * h + si) * w + sj) * c + ic] +=
+                            for (int ic = 0; ic < cg; ic++)
+                                ref[(((size_t)b * h + si) * w + sj) * c + oc / og * cg + ic] +=
                                     (double)dy[(((size_t)b * n->h + i) * n->w + j) * o + oc] *
-                                    n->t[0][(((size_t)oc * k + ki) * k + kj) * c + ic];
+                                    n->t[0][(((size_t)oc * k + ki) * k + kj) * cg + ic];
                         }
     for (size_t i = 0; i < nin; i++)
         ck_assert_msg(fabs(dx[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])), "case %d at %zu: %f vs %f",
@@ -650,8 +656,8 @@ Suite *layers_suite(void)
     tcase_add_loop_test(t, conv_forward_matches_naive, 0, nconv);
     tcase_add_loop_test(t, conv_backward_matches_fd, 0, nconv);
     tcase_add_loop_test(t, conv_weight_gradient_matches_fd, 0, nconv);
-    tcase_add_loop_test(t, image_conv_backward_matches_adjoint, 0,
-                        sizeof IMAGE_CONV_CASES / sizeof IMAGE_CONV_CASES[0]);
+    tcase_add_loop_test(t, lowered_conv_backward_matches_adjoint, 0,
+                        sizeof LOWERED_CONV_CASES / sizeof LOWERED_CONV_CASES[0]);
     tcase_add_test(t, conv_clip_fused_backward);
     tcase_add_test(t, elementwise_backward);
     tcase_add_loop_test(t, residual_gradient_sharing, 0, 3);
