@@ -198,6 +198,7 @@ static const int LOWERED_CONV_CASES[][11] = {
     {3, 8, 3, 1, 1, 1, 1, 1, 1, 9, 1},   /* same 3x3 */
     {1, 5, 5, 3, 2, 0, 1, 2, 1, 13, 1},  /* greyscale, odd stride, uneven pads */
     {4, 8, 3, 1, 2, 2, 2, 2, 2, 10, 1},  /* dilated */
+    {3, 4, 2, 2, 0, 0, 0, 0, 1, 7, 1},   /* 2x2 stride 2: last row and column unread */
     {16, 40, 1, 1, 0, 0, 0, 0, 1, 7, 1}, /* pointwise expansion */
     {40, 16, 1, 1, 0, 0, 0, 0, 1, 7, 1}, /* pointwise projection */
     {13, 7, 1, 1, 0, 0, 0, 0, 1, 5, 1},  /* pointwise, channels off the vector width */
@@ -240,6 +241,21 @@ START_TEST(lowered_conv_backward_matches_adjoint)
     for (size_t i = 0; i < nin; i++)
         ck_assert_msg(fabs(dx[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])), "case %d at %zu: %f vs %f",
                       _i, i, dx[i], ref[i]);
+    /* The layer alone, into a buffer of NaNs (a plan's buffers start zeroed,
+     * a reused one does not): every element must be written. */
+    eng_conv_desc d = {.n = batch, .h = h, .w = w, .c = c, .o = o, .kh = k, .kw = k, .sh = cs[3],
+                       .sw = cs[3], .pt = cs[4], .pb = cs[5], .pl = cs[6], .pr = cs[7],
+                       .groups = groups, .dh = cs[8], .dw = cs[8], .oh = n->h, .ow = n->w};
+    eng_layer *l;
+    ck_assert_int_eq(eng_conv_create(ctx, &d, ENG_TRAIN_DATA, &l), APF_OK);
+    ck_assert_int_eq(eng_layer_set_weights(l, n->t[0], n->t[1]), APF_OK);
+    for (size_t i = 0; i < nin; i++)
+        dx[i] = NAN;
+    ck_assert_int_eq(eng_layer_backward_data(l, dy, dx), APF_OK);
+    for (size_t i = 0; i < nin; i++)
+        ck_assert_msg(fabs(dx[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])),
+                      "case %d alone at %zu: %f vs %f", _i, i, dx[i], ref[i]);
+    eng_layer_free(l);
     free(x), free(y), free(dy), free(dx), free(ref);
     gplan_free(p);
 }
