@@ -249,12 +249,19 @@ START_TEST(lowered_conv_backward_matches_adjoint)
     eng_layer *l;
     ck_assert_int_eq(eng_conv_create(ctx, &d, ENG_TRAIN_DATA, &l), APF_OK);
     ck_assert_int_eq(eng_layer_set_weights(l, n->t[0], n->t[1]), APF_OK);
+    /* with guard floats on both sides, which must stay untouched */
+    enum { GUARD = 64 };
+    float *dxg = malloc((nin + 2 * GUARD) * sizeof *dxg);
+    for (size_t i = 0; i < nin + 2 * GUARD; i++)
+        dxg[i] = i < GUARD || i >= nin + GUARD ? 1234.5f : NAN;
+    ck_assert_int_eq(eng_layer_backward_data(l, dy, dxg + GUARD), APF_OK);
     for (size_t i = 0; i < nin; i++)
-        dx[i] = NAN;
-    ck_assert_int_eq(eng_layer_backward_data(l, dy, dx), APF_OK);
-    for (size_t i = 0; i < nin; i++)
-        ck_assert_msg(fabs(dx[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])),
-                      "case %d alone at %zu: %f vs %f", _i, i, dx[i], ref[i]);
+        ck_assert_msg(fabs(dxg[GUARD + i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])),
+                      "case %d alone at %zu: %f vs %f", _i, i, dxg[GUARD + i], ref[i]);
+    for (size_t i = 0; i < GUARD; i++)
+        ck_assert_msg(dxg[i] == 1234.5f && dxg[nin + GUARD + i] == 1234.5f,
+                      "case %d: wrote outside dsrc", _i);
+    free(dxg);
     eng_layer_free(l);
     free(x), free(y), free(dy), free(dx), free(ref);
     gplan_free(p);
