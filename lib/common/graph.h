@@ -18,6 +18,7 @@
 #define gplan_weight_grad apf__gplan_weight_grad
 #define gplan_refresh_weights apf__gplan_refresh_weights
 #define gplan_free apf__gplan_free
+#define gplan_buffer_bytes apf__gplan_buffer_bytes
 
 /* Node kinds; the numbers are the .apfm op codes (docs/model-format.md). */
 enum {
@@ -87,5 +88,8 @@ APF_PRIVATE const float *gplan_weight_grad(const gplan *p, int j, const float **
 /* Load new weights for conv node j from the graph (after an update). */
 APF_PRIVATE apf_status gplan_refresh_weights(gplan *p, int j);
 APF_PRIVATE void gplan_free(gplan *p);
+/* Bytes in the plan's activation and gradient buffers (not counting the
+ * layers' weights, PReLU masks or scratch). */
+APF_PRIVATE size_t gplan_buffer_bytes(const gplan *p);
 
 #endif
