@@ -312,7 +312,7 @@ static int read_by_backward(const graph *g, int j, int flags, const int *first_c
  * share one pool, so the backward pass writes into buffers the forward pass
  * has just used. This keeps the working set in cache: MobileFaceNet's
  * training plan needed 64 MB of buffers without recycling; sharing the
- * pool took the probe's peak RSS at batch 16 from 233 to 183 MB and won 9
+ * pool took the probe's peak RSS at batch 16 from 231 to 183 MB and won 9
  * of 12 alternating rounds of bench/ab.sh (best 7.94 -> 7.64 ms). */
 static apf_status assign_buffers(gplan *p)
 {
