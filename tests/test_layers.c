@@ -188,9 +188,9 @@ END_TEST
 
 /* Convolutions that the engine does not hand to oneDNN's backward-data
  * kernels: image-like inputs (<= 4 channels: 1x1 convolution to columns,
- * then col2im) and pointwise ones (the forward 1x1 convolution with
- * transposed weights). Compare them element by element with the naive
- * adjoint. */
+ * then col2im), pointwise ones (the forward 1x1 convolution with
+ * transposed weights) and strided depthwise ones (dw_adjoint.c). Compare
+ * them element by element with the naive adjoint. */
 static const int LOWERED_CONV_CASES[][11] = {
     /* c, o, k, s, pt, pb, pl, pr, dil, h, groups */
     {3, 64, 3, 2, 0, 1, 0, 1, 1, 14, 1}, /* MobileFaceNet's first layer, TF SAME */
@@ -203,6 +203,11 @@ static const int LOWERED_CONV_CASES[][11] = {
     {40, 16, 1, 1, 0, 0, 0, 0, 1, 7, 1}, /* pointwise projection */
     {13, 7, 1, 1, 0, 0, 0, 0, 1, 5, 1},  /* pointwise, channels off the vector width */
     {64, 24, 1, 1, 0, 0, 0, 0, 1, 1, 1}, /* pointwise on 1 x 2 pixels (embedding head) */
+    {16, 16, 3, 2, 1, 1, 1, 1, 1, 12, 16}, /* depthwise stride 2 */
+    {20, 20, 3, 2, 0, 1, 0, 1, 1, 13, 20}, /* depthwise TF SAME stride 2, off the vector width */
+    {8, 8, 5, 3, 2, 0, 1, 2, 1, 14, 8},    /* depthwise stride 3, uneven pads */
+    {8, 8, 3, 2, 2, 2, 2, 2, 2, 11, 8},    /* depthwise dilated, stride 2 */
+    {8, 8, 2, 2, 0, 0, 0, 0, 1, 7, 8},     /* depthwise 2x2 stride 2, unread last row/column */
 };
 
 START_TEST(lowered_conv_backward_matches_adjoint)

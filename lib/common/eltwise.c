@@ -2,9 +2,9 @@
  * (see eltwise.h for why). The OpenMP loop sits inside each variant so the
  * outlined parallel body inherits that variant's target. */
 #include "eltwise.h"
+#include "simd.h"
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
+#define INLINE SIMD_INLINE
 
 /* Branchless so the channel loop vectorises; y may be x (in place: each
  * element is read before it is written, which omp simd allows). */
@@ -77,12 +77,9 @@ INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *d
     }
 
 DEFINE_VARIANTS(base, )
-#if defined(__x86_64__) || defined(__i386__)
-DEFINE_VARIANTS(avx2, AVX2)
-/* __builtin_cpu_supports reads features libgcc detected at load time. */
-#define HAS_AVX2 (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+#if SIMD_X86
+DEFINE_VARIANTS(avx2, SIMD_AVX2)
 #else
-#define HAS_AVX2 0
 #define prelu_fwd_avx2 prelu_fwd_base
 #define prelu_fwd_masked_avx2 prelu_fwd_masked_base
 #define prelu_bwd_masked_avx2 prelu_bwd_masked_base
@@ -91,7 +88,7 @@ DEFINE_VARIANTS(avx2, AVX2)
 
 void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int c)
 {
-    if (HAS_AVX2)
+    if (SIMD_HAS_AVX2)
         prelu_fwd_avx2(x, y, a, pixels, c);
     else
         prelu_fwd_base(x, y, a, pixels, c);
@@ -99,7 +96,7 @@ void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int
 
 void eltw_add(const float *u, const float *v, float *y, size_t n)
 {
-    if (HAS_AVX2)
+    if (SIMD_HAS_AVX2)
         add_avx2(u, v, y, n);
     else
         add_base(u, v, y, n);
@@ -108,7 +105,7 @@ void eltw_add(const float *u, const float *v, float *y, size_t n)
 void eltw_prelu_fwd_masked(const float *x, float *y, unsigned char *mask, const float *a,
                            size_t pixels, int c)
 {
-    if (HAS_AVX2)
+    if (SIMD_HAS_AVX2)
         prelu_fwd_masked_avx2(x, y, mask, a, pixels, c);
     else
         prelu_fwd_masked_base(x, y, mask, a, pixels, c);
@@ -117,7 +114,7 @@ void eltw_prelu_fwd_masked(const float *x, float *y, unsigned char *mask, const 
 void eltw_prelu_bwd_masked(const unsigned char *mask, const float *dy, float *dx, const float *a,
                            size_t pixels, int c)
 {
-    if (HAS_AVX2)
+    if (SIMD_HAS_AVX2)
         prelu_bwd_masked_avx2(mask, dy, dx, a, pixels, c);
     else
         prelu_bwd_masked_base(mask, dy, dx, a, pixels, c);

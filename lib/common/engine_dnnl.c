@@ -5,6 +5,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "col2im.h"
+#include "dw_adjoint.h"
 #include "engine.h"
 
 struct eng_ctx {
@@ -44,6 +45,7 @@ struct eng_layer {
     dnnl_memory_desc_t col_md;
     int col_k, col_kpad; /* kh*kw*c, rounded up to 8 (pointwise: c) */
     col2im *gather;
+    dw_adjoint *dw_gather; /* see depthwise_gather_wanted */
 };
 
 #define CHECK(call)                                                                   \
@@ -221,6 +223,18 @@ static int lowered_wanted(const eng_conv_desc *d, int flags)
            ((d->c <= 4 && d->kh * d->kw > 1) || pointwise(d));
 }
 
+/* Strided depthwise convolutions take their backward-to-input as a gather
+ * in C (dw_adjoint.c): in the model, oneDNN 2.6's jit_dw backward-data
+ * kernel ran MobileFaceNet's stride-2 ones at 2-3x their forward time
+ * (56x56x128 -> 28x28: 117-150 us against 36-62 us forward, per-node best of
+ * 1000-1500 passes). Stride 1 stays with oneDNN (backward as fast as
+ * forward there). */
+static int depthwise_gather_wanted(const eng_conv_desc *d, int flags)
+{
+    return (flags & ENG_TRAIN_DATA) && d->c > 1 && d->groups == d->c && d->o == d->c &&
+           (d->sh > 1 || d->sw > 1) && d->kh * d->kw <= 64;
+}
+
 static apf_status lowered_create(eng_ctx *ctx, eng_layer *l)
 {
     const eng_conv_desc *d = &l->geom;
@@ -344,6 +358,11 @@ apf_status eng_conv_create(eng_ctx *ctx, const eng_conv_desc *d, int flags, eng_
     TRYD(dnnl_memory_create(&l->bias, &l->b_md, ctx->engine, DNNL_MEMORY_ALLOCATE));
     if (lowered_wanted(d, flags)) {
         TRY(lowered_create(ctx, l));
+    } else if (depthwise_gather_wanted(d, flags)) {
+        if (!(l->dw_gather = dw_adjoint_make(d))) {
+            st = apf_fail(APF_E_NOMEM, "conv: out of memory");
+            goto fail;
+        }
     } else if (flags & ENG_TRAIN_DATA) {
         dnnl_convolution_desc_t bd;
         if (dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &l->src_md,
@@ -466,6 +485,8 @@ apf_status eng_layer_set_weights(eng_layer *l, const float *w, const float *bias
         return st;
     if (l->low.p && (st = lowered_set_weights(l, w)))
         return st;
+    if (l->dw_gather)
+        dw_adjoint_set_weights(l->dw_gather, w);
     void *bp = NULL;
     CHECK(dnnl_memory_get_data_handle(l->bias, &bp));
     memcpy(bp, bias, l->b_count * sizeof(float));
@@ -491,6 +512,10 @@ apf_status eng_layer_backward_data(eng_layer *l, const float *ddst, float *dsrc)
 {
     if (l->low.p)
         return lowered_backward(l, ddst, dsrc);
+    if (l->dw_gather) {
+        dw_adjoint_run(l->dw_gather, ddst, dsrc);
+        return APF_OK;
+    }
     if (!l->bwd_data.p)
         return apf_fail(APF_E_STATE, "layer built without backward-to-input");
     if (l->kind == K_POOL) {
@@ -542,6 +567,7 @@ void eng_layer_free(eng_layer *l)
     free_prim(&l->bwd_w);
     free_prim(&l->low);
     col2im_free(l->gather);
+    dw_adjoint_free(l->dw_gather);
     if (l->w_low)
         dnnl_memory_destroy(l->w_low);
     if (l->col)
