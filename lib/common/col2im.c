@@ -9,46 +9,18 @@
 #include <string.h>
 
 #include "col2im.h"
-
-/* For every input row, the kernel rows k whose output row
- * o = (i + pad - k * dil) / stride is whole and in range. */
-typedef struct axis_taps {
-    int kmax;
-    int *n;     /* per input row: how many kernel rows */
-    int *k, *o; /* per input row, kmax slots each */
-} axis_taps;
+#include "conv_taps.h"
 
 struct col2im {
     eng_conv_desc d;
-    axis_taps rows;
+    conv_taps rows;
 };
-
-static int axis_taps_make(axis_taps *t, int len, int k, int stride, int pad, int dil, int out)
-{
-    t->kmax = k;
-    t->n = calloc((size_t)len, sizeof *t->n);
-    t->k = calloc((size_t)len * k, sizeof *t->k);
-    t->o = calloc((size_t)len * k, sizeof *t->o);
-    if (!t->n || !t->k || !t->o)
-        return -1;
-    for (int i = 0; i < len; i++)
-        for (int j = 0; j < k; j++) {
-            int at = i + pad - j * dil;
-            if (at < 0 || at % stride || at / stride >= out)
-                continue;
-            t->k[(size_t)i * k + t->n[i]] = j;
-            t->o[(size_t)i * k + t->n[i]++] = at / stride;
-        }
-    return 0;
-}
 
 void col2im_free(col2im *t)
 {
     if (!t)
         return;
-    free(t->rows.n);
-    free(t->rows.k);
-    free(t->rows.o);
+    conv_taps_free(&t->rows);
     free(t);
 }
 
@@ -58,7 +30,7 @@ col2im *col2im_make(const eng_conv_desc *d)
     if (!t || d->c > 4)
         goto fail;
     t->d = *d;
-    if (axis_taps_make(&t->rows, d->h, d->kh, d->sh, d->pt, d->dh, d->oh))
+    if (conv_taps_make(&t->rows, d->h, d->kh, d->sh, d->pt, d->dh, d->oh))
         goto fail;
     return t;
 fail:
@@ -74,7 +46,7 @@ fail:
 static void col2im_row(const col2im *t, const float *col, int kpad, float *out, int b, int iy)
 {
     const eng_conv_desc *d = &t->d;
-    const axis_taps *rt = &t->rows;
+    const conv_taps *rt = &t->rows;
     const int c = d->c, kw = d->kw, span_k = d->dw == 1 ? kw : 1;
     const int *rk = rt->k + (size_t)iy * rt->kmax, *ro = rt->o + (size_t)iy * rt->kmax;
     memset(out, 0, (size_t)d->w * c * sizeof(float));

@@ -9,75 +9,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_taps.h"
 #include "dw_adjoint.h"
 #include "simd.h"
 
 typedef float v8 __attribute__((vector_size(32), aligned(4))); /* unaligned loads */
 
-/* Taps per kernel handled (7x7 fits); larger kernels stay with oneDNN. */
-#define MAX_TAPS 64
-
-/* Along one axis, for every input coordinate i: the kernel taps k whose
- * output coordinate o = (i + pad - k * dil) / stride is whole and in range. */
-typedef struct taps_1d {
-    int kmax;
-    int *n;     /* per input coordinate: how many taps */
-    int *k, *o; /* per input coordinate, kmax slots each */
-} taps_1d;
-
 struct dw_adjoint {
     eng_conv_desc d;
-    taps_1d rows, cols;
+    conv_taps rows, cols;
     float *w; /* kh x kw x c, channel fastest */
 };
-
-static int taps_1d_make(taps_1d *t, int len, int k, int stride, int pad, int dil, int out)
-{
-    t->kmax = k;
-    t->n = calloc((size_t)len, sizeof *t->n);
-    t->k = calloc((size_t)len * k, sizeof *t->k);
-    t->o = calloc((size_t)len * k, sizeof *t->o);
-    if (!t->n || !t->k || !t->o)
-        return -1;
-    for (int i = 0; i < len; i++)
-        for (int j = 0; j < k; j++) {
-            int at = i + pad - j * dil;
-            if (at < 0 || at % stride || at / stride >= out)
-                continue;
-            t->k[(size_t)i * k + t->n[i]] = j;
-            t->o[(size_t)i * k + t->n[i]++] = at / stride;
-        }
-    return 0;
-}
-
-static void taps_1d_free(taps_1d *t)
-{
-    free(t->n);
-    free(t->k);
-    free(t->o);
-}
 
 void dw_adjoint_free(dw_adjoint *t)
 {
     if (!t)
         return;
-    taps_1d_free(&t->rows);
-    taps_1d_free(&t->cols);
+    conv_taps_free(&t->rows);
+    conv_taps_free(&t->cols);
     free(t->w);
     free(t);
 }
 
 dw_adjoint *dw_adjoint_make(const eng_conv_desc *d)
 {
-    if (d->groups != d->c || d->o != d->c || d->kh * d->kw > MAX_TAPS)
+    if (d->groups != d->c || d->o != d->c || d->kh * d->kw > DW_ADJOINT_MAX_TAPS)
         return NULL;
     dw_adjoint *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->d = *d;
     if (!(t->w = malloc((size_t)d->kh * d->kw * d->c * sizeof(float))) ||
-        taps_1d_make(&t->rows, d->h, d->kh, d->sh, d->pt, d->dh, d->oh) ||
-        taps_1d_make(&t->cols, d->w, d->kw, d->sw, d->pl, d->dw, d->ow)) {
+        conv_taps_make(&t->rows, d->h, d->kh, d->sh, d->pt, d->dh, d->oh) ||
+        conv_taps_make(&t->cols, d->w, d->kw, d->sw, d->pl, d->dw, d->ow)) {
         dw_adjoint_free(t);
         return NULL;
     }
@@ -128,10 +92,10 @@ SIMD_INLINE void sum_taps(float *restrict out, const float *const *x, const floa
 SIMD_INLINE void adjoint_row(const dw_adjoint *t, const float *ddst, float *dsrc, int b, int iy)
 {
     const eng_conv_desc *d = &t->d;
-    const taps_1d *rt = &t->rows, *ct = &t->cols;
+    const conv_taps *rt = &t->rows, *ct = &t->cols;
     const int c = d->c, nr = rt->n[iy];
     const int *rk = rt->k + (size_t)iy * rt->kmax, *ro = rt->o + (size_t)iy * rt->kmax;
-    const float *x[MAX_TAPS], *w[MAX_TAPS];
+    const float *x[DW_ADJOINT_MAX_TAPS], *w[DW_ADJOINT_MAX_TAPS];
     for (int ix = 0; ix < d->w; ix++) {
         const int *ck = ct->k + (size_t)ix * ct->kmax, *co = ct->o + (size_t)ix * ct->kmax;
         float *out = dsrc + (((size_t)b * d->h + iy) * d->w + ix) * c;

@@ -16,7 +16,12 @@
 
 typedef struct dw_adjoint dw_adjoint;
 
-/* For the depthwise convolution d (groups == c == o, at most 64 taps).
+/* Taps per kernel handled (7x7 fits); the engine leaves larger kernels to
+ * oneDNN. */
+#define DW_ADJOINT_MAX_TAPS 64
+
+/* For the depthwise convolution d (groups == c == o, at most
+ * DW_ADJOINT_MAX_TAPS taps).
  * NULL when out of memory or d is not such a convolution. */
 dw_adjoint *dw_adjoint_make(const eng_conv_desc *d);
 void dw_adjoint_free(dw_adjoint *t);

@@ -232,7 +232,7 @@ static int lowered_wanted(const eng_conv_desc *d, int flags)
 static int depthwise_gather_wanted(const eng_conv_desc *d, int flags)
 {
     return (flags & ENG_TRAIN_DATA) && d->c > 1 && d->groups == d->c && d->o == d->c &&
-           (d->sh > 1 || d->sw > 1) && d->kh * d->kw <= 64;
+           (d->sh > 1 || d->sw > 1) && d->kh * d->kw <= DW_ADJOINT_MAX_TAPS;
 }
 
 static apf_status lowered_create(eng_ctx *ctx, eng_layer *l)
