@@ -10,7 +10,10 @@
 
 #define SIMD_INLINE static inline __attribute__((always_inline))
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(SIMD_FORCE_BASELINE) /* the tests' baseline build (tests/meson.build) */
+#define SIMD_X86 0
+#define SIMD_HAS_AVX2 0
+#elif defined(__x86_64__) || defined(__i386__)
 #define SIMD_X86 1
 #define SIMD_AVX2 __attribute__((target("avx2,fma")))
 /* __builtin_cpu_supports reads features libgcc detected at load time. */
