@@ -12,16 +12,10 @@
 #include <time.h>
 
 #include "apf/apf_cloud.h"
+#include "clock.h"
 
 #define S APF_CLOUD_SIZE
 #define PER ((size_t)S * S * 3)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 int main(int argc, char **argv)
 {

@@ -13,13 +13,7 @@
 
 #include "apf/apf_core.h"
 #include "lfw.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "clock.h"
 
 static int by_value(const void *a, const void *b)
 {
