@@ -341,34 +341,33 @@ static apf_status assign_buffers(gplan *p)
         else if (prelu_in_place(p, j))
             owner[j] = owner[g->nodes[j].in[0]];
     }
-#define OWNER(i) owner[i]
     for (int j = 0; j < n; j++) {
         const gnode *nd = &g->nodes[j];
-        if (OWNER(j) != j && j > last[OWNER(j)])
-            last[OWNER(j)] = j;
+        if (owner[j] != j && j > last[owner[j]])
+            last[owner[j]] = j;
         for (int k = 0; k < 2; k++)
             if (nd->in[k] >= 0) {
                 cons_ops[nd->in[k]] |= 1 << nd->op;
-                if (j > last[OWNER(nd->in[k])])
-                    last[OWNER(nd->in[k])] = j;
+                if (j > last[owner[nd->in[k]]])
+                    last[owner[nd->in[k]]] = j;
                 if (j > first_writer[nd->in[k]]) {
                     second_writer[nd->in[k]] = first_writer[nd->in[k]];
                     first_writer[nd->in[k]] = j; /* backward reaches it first from here */
                 }
             }
     }
-    last[OWNER(n - 1)] = n; /* outputs are read after the pass */
+    last[owner[n - 1]] = n; /* outputs are read after the pass */
     for (int k = 0; k < g->n_out; k++)
-        last[OWNER(g->out[k])] = n;
+        last[owner[g->out[k]]] = n;
     for (int j = 0; j < n; j++)
         if (train && read_by_backward(g, j, p->flags, cons_ops))
-            keep[OWNER(j)] = 1;
+            keep[owner[j]] = 1;
     /* forward activations */
     for (int j = 0; j < n; j++) {
         const gnode *nd = &g->nodes[j];
-        if (OWNER(j) != j) {
-            buf_of[j] = buf_of[OWNER(j)];
-            p->act[j] = p->act[OWNER(j)];
+        if (owner[j] != j) {
+            buf_of[j] = buf_of[owner[j]];
+            p->act[j] = p->act[owner[j]];
             continue;
         }
         int b = pool_take(&pl, p->size[j], 1);
@@ -378,8 +377,8 @@ static apf_status assign_buffers(gplan *p)
         p->act[j] = pl.bufs[b];
         for (int k = 0; k < 2; k++) {
             int i = nd->in[k];
-            if (i >= 0 && last[OWNER(i)] == j && !keep[OWNER(i)])
-                pl.busy[buf_of[OWNER(i)]] = 0;
+            if (i >= 0 && last[owner[i]] == j && !keep[owner[i]])
+                pl.busy[buf_of[owner[i]]] = 0;
         }
     }
     /* gradients, simulating the backward walk */
@@ -422,7 +421,6 @@ static apf_status assign_buffers(gplan *p)
         for (int j = 0; j < n; j++)
             p->grad[j] = pl.bufs[gbuf[j]];
     }
-#undef OWNER
     p->bufs = calloc((size_t)pl.n, sizeof *p->bufs);
     if (!p->bufs)
         goto nomem;
