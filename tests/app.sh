@@ -29,6 +29,22 @@ grep -q "summary: 4 photos, 4 written, 0 skipped (existing output), 0 with no fa
 [ "$(sha256sum "$tmp"/photos/*.jpg)" = "$sha_before" ] || fail "an original changed"
 [ "$(ls "$tmp"/local/*.protected.jpg | wc -l)" -eq 4 ] || fail "JPEG photos did not stay JPEG"
 
+# 1b. --out is created with its parents; an --out that is a file, or one
+#     that cannot be created, fails at once (exit 1) before any photo.
+"$apf" protect "${common[@]}" --out "$tmp/nested/deeper/out" "$tmp/photos/$(ls "$tmp/photos" | head -1)" >/dev/null \
+  || fail "nested --out was not created"
+[ "$(ls "$tmp"/nested/deeper/out/*.protected.jpg | wc -l)" -eq 1 ] || fail "nothing written into a nested --out"
+touch "$tmp/a-file"
+set +e
+err=$("$apf" protect "${common[@]}" --out "$tmp/a-file" "$tmp/photos" 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "not a directory" <<<"$err" && ! grep -q "protecting" <<<"$err" \
+  || fail "an --out that is a file: rc $rc: $err"
+set +e
+err=$("$apf" protect "${common[@]}" --out "$tmp/a-file/sub" "$tmp/photos" 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "cannot create" <<<"$err" || fail "an --out under a file: rc $rc: $err"
+
 # 2. Resume: a second run skips every photo that already has its output.
 out=$("$apf" protect "${common[@]}" --out "$tmp/local" "$tmp/photos")
 grep -q "4 skipped" <<<"$out" || fail "rerun did not skip existing outputs"

@@ -55,6 +55,8 @@ START_TEST(core_nulls)
     ERR(apf_image_encode_jpeg(im, INT_MAX, &data, &size));
     ERR(apf_image_copy_metadata(NULL, im));
     ERR(apf_image_copy_metadata(im, NULL));
+    ERR(apf_image_copy_metadata_keep(NULL, im, 0));
+    ERR(apf_image_copy_metadata_keep(im, NULL, 0));
     apf_image_free(NULL);
     ck_assert_int_eq(apf_image_width(NULL), 0);
     ck_assert_int_eq(apf_image_height(NULL), 0);

@@ -4,7 +4,7 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 pkgs=(build-essential pkg-config meson ninja-build
-      libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libcjson-dev check
+      libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libexif-dev libcjson-dev check
       libmicrohttpd-dev libcurl4-openssl-dev clang libclang-rt-14-dev valgrind curl
       python3 python3-numpy python3-dev swig golang-go abigail-tools doxygen
       openssl ca-certificates)

@@ -58,8 +58,66 @@ static int usage_protect(FILE *f)
         "  --boxes FILE        faces given as lines 'PATH x0 y0 x1 y1': landmarks are found inside each box\n"
         "  --min-score F       detector threshold (default 0.5)\n"
         "  --check C           self-check: none, probe, all (default all)\n"
+        "  --keep-metadata K   EXIF to keep beyond camera, date and display data: none (default),\n"
+        "                      gps, personal (names, serial numbers, comments, maker notes) or all;\n"
+        "                      the EXIF thumbnail is always remade from the protected pixels\n"
         "  --quiet             only the summary\n");
     return f == stderr ? 2 : 0;
+}
+
+/* --out: create it and its parents (mkdir -p), and find out now, before any
+ * photo is worked on, whether it is a directory we can write to. */
+static int make_out_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        fprintf(stderr, "apf: --out: path too long\n");
+        return 1;
+    }
+    for (char *p = path + 1;; p++) {
+        int last = *p == 0;
+        if (*p == '/' || last) {
+            *p = 0;
+            if (mkdir(path, 0755) && errno != EEXIST) {
+                fprintf(stderr, "apf: --out %s: cannot create %s: %s\n", dir, path, strerror(errno));
+                return 1;
+            }
+            if (last)
+                break;
+            *p = '/';
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "apf: --out %s: not a directory\n", dir);
+        return 1;
+    }
+    if (access(dir, W_OK | X_OK)) {
+        fprintf(stderr, "apf: --out %s: not writable: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* --keep-metadata: a comma-separated list of none, gps, personal, all. */
+static int parse_keep(const char *v, unsigned *keep)
+{
+    *keep = 0;
+    char buf[64];
+    if (strlen(v) >= sizeof buf)
+        return 0;
+    strcpy(buf, v);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "gps"))
+            *keep |= APF_METADATA_KEEP_GPS;
+        else if (!strcmp(t, "personal"))
+            *keep |= APF_METADATA_KEEP_PERSONAL;
+        else if (!strcmp(t, "all"))
+            *keep |= APF_METADATA_KEEP_ALL;
+        else if (strcmp(t, "none"))
+            return 0;
+    }
+    return 1;
 }
 
 /* ---- files ---- */
@@ -251,7 +309,7 @@ static int cmd_protect(int argc, char **argv)
     a.format = "keep";
     a.quality = 95;
     a.timeout = 60;
-    int i = 0;
+    int i = 0, keep_ok = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--help"))
@@ -299,6 +357,8 @@ static int cmd_protect(int argc, char **argv)
             a.boxes = v;
         else if (!strcmp(o, "--min-score"))
             a.popt.min_score = strtof(v, &end);
+        else if (!strcmp(o, "--keep-metadata"))
+            keep_ok = parse_keep(v, &a.popt.keep_metadata);
         else if (!strcmp(o, "--check"))
             a.popt.check = !strcmp(v, "none") ? 0 : !strcmp(v, "probe") ? 1 : !strcmp(v, "all") ? 2 : -1;
         else
@@ -308,7 +368,7 @@ static int cmd_protect(int argc, char **argv)
             return 2;
         }
     }
-    if (a.popt.check < 0 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
+    if (!keep_ok || a.popt.check < 0 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
         a.quality < 1 || a.quality > 100 || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= 64) ||
         a.timeout < 1 || a.suffix[0] == 0 || strchr(a.suffix, '/')) {
         fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
@@ -331,10 +391,8 @@ static int cmd_protect(int argc, char **argv)
     }
     if ((a.landmarks || a.boxes) && load_faces(a.landmarks ? a.landmarks : a.boxes, a.boxes != NULL, &gv, &n_given))
         return 1;
-    if (a.out_dir && mkdir(a.out_dir, 0755) && errno != EEXIST) {
-        fprintf(stderr, "apf: %s: %s\n", a.out_dir, strerror(errno));
+    if (a.out_dir && make_out_dir(a.out_dir))
         return 1;
-    }
     char err[1024], tpath[PATH_MAX];
     snprintf(tpath, sizeof tpath, "%s/transfer.apfm", a.weights);
     cloud_client *cloud = a.server ? cloud_client_remote(a.server, a.timeout, err, sizeof err)

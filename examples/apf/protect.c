@@ -197,7 +197,7 @@ apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *g
     }
     /* Device: add each face's noise in the photo's own pixels. */
     if ((st = apf_image_create(apf_image_width(photo), apf_image_height(photo), &prot)) ||
-        (st = apf_image_copy_metadata(prot, photo))) {
+        (st = apf_image_copy_metadata_keep(prot, photo, p->opt.keep_metadata))) {
         snprintf(err, err_size, "%s", apf_last_error());
         goto done;
     }

@@ -16,6 +16,7 @@ typedef struct protect_options {
     apf_probe_options probe;    /* attack, eps, iterations, seed, threads... */
     float min_score;            /* detector threshold */
     int check;                  /* 0 none, 1 probe only, 2 probe + bundled recognizers */
+    unsigned keep_metadata;     /* APF_METADATA_KEEP_* bits; 0 = the privacy policy */
 } protect_options;
 
 void protect_options_init(protect_options *o);

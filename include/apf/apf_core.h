@@ -34,7 +34,7 @@ extern "C" {
 /** @brief Library major version (bumped on ABI breaks, with the SONAME). */
 #define APF_VERSION_MAJOR 0
 /** @brief Library minor version (bumped on backwards compatible additions). */
-#define APF_VERSION_MINOR 2
+#define APF_VERSION_MINOR 3
 /** @brief Library patch version. */
 #define APF_VERSION_PATCH 0
 
@@ -120,7 +120,8 @@ APF_API apf_status apf_image_decode(const void *data, size_t size, apf_image **o
  * place, so no half-written file ever carries the final name. An existing
  * file at @p path is never replaced: the call fails with ::APF_E_EXISTS.
  * EXIF and ICC metadata the image carries (apf_image_exif()) are written
- * too, in either format.
+ * too, in either format; an EXIF thumbnail is replaced by one made from the
+ * pixels being saved.
  * @param img          Image to write.
  * @param path         Destination ending in .png, .jpg or .jpeg (any case).
  * @param jpeg_quality 1..100 for JPEG; ignored for PNG.
@@ -209,13 +210,46 @@ APF_API size_t apf_image_exif(const apf_image *img, const uint8_t **data);
  */
 APF_API size_t apf_image_icc(const apf_image *img, const uint8_t **data);
 
+/** @brief apf_image_copy_metadata_keep() bit: keep the GPS position. */
+#define APF_METADATA_KEEP_GPS 1u
+/** @brief apf_image_copy_metadata_keep() bit: keep every other EXIF entry
+ *  (names, serial numbers, comments, maker notes, tags libexif does not know). */
+#define APF_METADATA_KEEP_PERSONAL 2u
+/** @brief apf_image_copy_metadata_keep() bits: keep all EXIF entries. */
+#define APF_METADATA_KEEP_ALL (APF_METADATA_KEEP_GPS | APF_METADATA_KEEP_PERSONAL)
+
 /**
- * @brief Give @p dst the source format, EXIF and ICC profile of @p src.
+ * @brief Give @p dst the source format, ICC profile and the EXIF of @p src
+ *        that the privacy policy keeps (apf_image_copy_metadata_keep() with 0).
+ *
+ * Kept: how to display the photo (orientation, resolution, colour space),
+ * when it was taken (dates, time offsets) and with what camera and settings
+ * (make, model, lens, exposure). Dropped: the GPS position and every other
+ * EXIF entry, including Artist, Copyright, owner and serial numbers, user
+ * comments, Windows XP tags, maker notes and unknown tags.
  * @param dst Image that will be saved.
  * @param src Image decoded from the original file.
  * @return ::APF_OK, ::APF_E_INVALID or ::APF_E_NOMEM.
  */
 APF_API apf_status apf_image_copy_metadata(apf_image *dst, const apf_image *src);
+
+/**
+ * @brief apf_image_copy_metadata() with a choice of what else to keep.
+ *
+ * Whatever is kept, the original's EXIF thumbnail never is: it shows the
+ * unprotected photo. Its pixels are blanked here, and apf_image_save()
+ * writes a thumbnail made from the pixels it saves (160 pixels on the long
+ * side) wherever the EXIF has one. XMP (where photo managers keep tagged
+ * people's names and face regions) is never copied. EXIF that libexif
+ * cannot parse is dropped.
+ * @param dst  Image that will be saved.
+ * @param src  Image decoded from the original file.
+ * @param keep 0 (the privacy policy) or an OR of ::APF_METADATA_KEEP_GPS and
+ *             ::APF_METADATA_KEEP_PERSONAL (::APF_METADATA_KEEP_ALL).
+ * @return ::APF_OK, ::APF_E_INVALID (NULL image, unknown bits) or ::APF_E_NOMEM.
+ */
+APF_API apf_status apf_image_copy_metadata_keep(apf_image *dst, const apf_image *src,
+                                                unsigned keep);
 
 /* ------------------------------------------------------------------ */
 /* Face-recognition models                                             */

@@ -15,6 +15,7 @@
 #include <jerror.h>
 #include <png.h>
 
+#include "exif_policy.h"
 #include "image_meta.h"
 #include "internal.h"
 
@@ -210,6 +211,17 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     return APF_OK;
 }
 
+/* The metadata written with img's pixels: its own, with the EXIF passed
+ * through the save policy (thumbnail made from these pixels). */
+static apf_status meta_for_save(const apf_image *img, image_meta *out)
+{
+    *out = img->meta;
+    out->exif = NULL;
+    out->exif_size = 0;
+    return exif_policy_for_save(img->meta.exif, img->meta.exif_size, img, &out->exif,
+                                &out->exif_size);
+}
+
 apf_status apf_image_encode_jpeg(const apf_image *img, int quality, void **data, size_t *size)
 {
     if (!img || !data || !size || quality < 1 || quality > 100)
@@ -240,10 +252,15 @@ apf_status apf_image_encode_jpeg(const apf_image *img, int quality, void **data,
     uint8_t **meta_pl = NULL;
     size_t *meta_sz = NULL;
     int *meta_mk = NULL, meta_n = 0;
-    if (image_meta_jpeg_markers(&img->meta, &meta_pl, &meta_sz, &meta_mk, &meta_n)) {
+    image_meta meta;
+    apf_status mst = meta_for_save(img, &meta);
+    if (!mst)
+        mst = image_meta_jpeg_markers(&meta, &meta_pl, &meta_sz, &meta_mk, &meta_n);
+    free(meta.exif);
+    if (mst) {
         jpeg_destroy_compress(&ci);
         free(b);
-        return APF_E_NOMEM;
+        return mst;
     }
     jpeg_start_compress(&ci, TRUE);
     for (int k = 0; k < meta_n; k++) {
@@ -315,7 +332,11 @@ static apf_status encode_png(const apf_image *img, void **data, size_t *size)
     }
     uint8_t *png = buf;
     size_t png_size = len;
-    apf_status st = image_meta_png_insert(&img->meta, &png, &png_size);
+    image_meta meta;
+    apf_status st = meta_for_save(img, &meta);
+    if (!st)
+        st = image_meta_png_insert(&meta, &png, &png_size);
+    free(meta.exif);
     if (st) {
         free(png);
         return st;
@@ -460,11 +481,26 @@ size_t apf_image_icc(const apf_image *img, const uint8_t **data)
     return img ? img->meta.icc_size : 0;
 }
 
-apf_status apf_image_copy_metadata(apf_image *dst, const apf_image *src)
+apf_status apf_image_copy_metadata_keep(apf_image *dst, const apf_image *src, unsigned keep)
 {
     if (!dst || !src)
         return apf_fail(APF_E_INVALID, "image: NULL argument");
-    if (dst == src)
-        return APF_OK;
-    return image_meta_copy(&dst->meta, &src->meta);
+    if (keep & ~(unsigned)APF_METADATA_KEEP_ALL)
+        return apf_fail(APF_E_INVALID, "image: unknown metadata keep bits 0x%x", keep);
+    image_meta m = {APF_IMAGE_UNKNOWN, NULL, 0, NULL, 0};
+    apf_status st = image_meta_copy(&m, &src->meta);
+    if (!st)
+        st = exif_policy_filter(&m, keep);
+    if (st) {
+        image_meta_clear(&m);
+        return st;
+    }
+    image_meta_clear(&dst->meta);
+    dst->meta = m;
+    return APF_OK;
+}
+
+apf_status apf_image_copy_metadata(apf_image *dst, const apf_image *src)
+{
+    return apf_image_copy_metadata_keep(dst, src, 0);
 }

@@ -1,0 +1,26 @@
+/* The metadata policy for protected photos: which EXIF entries a copy
+ * keeps (apf_image_copy_metadata_keep()) and the thumbnail that a save
+ * writes. Only this file pair includes libexif. */
+#ifndef APF_EXIF_POLICY_H
+#define APF_EXIF_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apf/apf_core.h"
+#include "image_meta.h"
+
+/* Filter m's EXIF in place under `keep` (APF_METADATA_KEEP_* bits): GPS
+ * and every tag outside the display/date/camera list go unless kept; the
+ * thumbnail's pixels are blanked always. EXIF that libexif cannot parse is
+ * dropped. */
+apf_status exif_policy_filter(image_meta *m, unsigned keep);
+
+/* The EXIF to write with img's pixels: the entries of `tiff` with any
+ * thumbnail replaced by one made from img (dropped when it would not fit
+ * one APP1 segment). *out is NULL when nothing is to be written (no EXIF,
+ * or EXIF that does not parse); else malloc'd TIFF bytes. */
+apf_status exif_policy_for_save(const uint8_t *tiff, size_t n, const apf_image *img,
+                                uint8_t **out, size_t *out_n);
+
+#endif
