@@ -1,37 +1,70 @@
 #!/usr/bin/env bash
 # apf-eval runs unchanged on another folder and pairs file of the LFW layout:
 # build a 4-identity folder with its own 1-fold pairs file, run a short
-# evaluation, and check every output is there and well formed.
+# evaluation, and check every output is there, well formed and consistent
+# pair by pair; then the command-line conventions.
 set -euo pipefail
-exe=$1; models=$2; shared=$3
+exe=$(realpath "$1"); models=$2; shared=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 src="$shared/data/lfw/aligned112"
 . "$(dirname "$0")/lfw_folder.sh"
 make_lfw_folder "$work" "$src"
+fail() { echo "FAIL: $*"; exit 1; }
 "$exe" --faces "$work/faces" --pairs "$work/pairs.txt" --fold 1 \
   --models "$models/mobilefacenet.apfm,$models/mobileface.apfm" --probe "$models/mobilefacenet.apfm" \
-  --attacks fgsm,i-fgsm --iterations 2 --adv-adv i-fgsm --accessible --accessible-pairs 2 \
-  --out "$work/out/nested" > "$work/stdout.txt" 2> "$work/stderr.txt"
-fail() { echo "FAIL: $*"; exit 1; }
-for f in table.md results.json examples.png ssim.csv ssim_hist.png; do
-  [ -s "$work/out/nested/$f" ] || fail "missing $f"
+  --attacks fgsm,i-fgsm --iterations 2 --accessible --accessible-pairs 2 \
+  --out "$work/out/nested" > "$work/stdout.txt" 2> "$work/stderr.txt" || { cat "$work/stderr.txt"; fail "apf-eval"; }
+out=$work/out/nested
+for f in table.md results.json pairs.csv ssim.csv broken.csv plots.gp examples.png; do
+  [ -s "$out/$f" ] || fail "missing $f"
 done
-grep -q "| mobilefacenet " "$work/out/nested/table.md" || fail "no mobilefacenet block"
-grep -q "original accessible (2 pairs)" "$work/out/nested/table.md" || fail "no accessible row"
-grep -q "adv-adv" "$work/out/nested/table.md" || fail "no Table 4"
-[ "$(wc -l < "$work/out/nested/ssim.csv")" -eq 7 ] || fail "ssim.csv should have 2 attacks x 3 pairs + header"
-/usr/bin/python3 - "$work/out/nested/results.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-assert r["positive_pairs"] == 3, r["positive_pairs"]
-assert len(r["models"]) == 2
-for m in r["models"]:
-    for a in ("fgsm", "i-fgsm"):
-        x = m["attacks"][a]
-        assert -1 <= x["asr_apf_g"] <= 1 and -1 <= x["asr_jpeg"] <= 1
-    assert "table4" in m
-assert 0 < r["ssim"]["i-fgsm"]["min"] <= r["ssim"]["i-fgsm"]["mean"] < 1
+if command -v gnuplot >/dev/null; then
+  for f in ssim_hist.png broken.png; do [ -s "$out/$f" ] || fail "gnuplot did not draw $f"; done
+fi
+grep -q "calibrated on the scored fold itself" "$out/table.md" || fail "one-fold calibration not stated"
+grep -q "| mobilefacenet | APF_g |" "$out/table.md" || fail "no mobilefacenet block"
+grep -q "original accessible" "$out/table.md" || fail "no accessible row"
+grep -q "SSIM 5th percentile" "$out/table.md" || fail "no SSIM percentiles"
+/usr/bin/python3 - "$out" <<'PY'
+import csv, json, sys
+out = sys.argv[1]
+r = json.load(open(out + "/results.json"))
+assert r["positive_pairs"] == 3 and r["negative_pairs"] == 3, r
+assert [m["name"] for m in r["recognizers"]] == ["mobilefacenet", "mobileface"]
+rows = {(w["attack"], w["row"]): w for w in r["rows"]}
+for a in ("fgsm", "i-fgsm"):
+    for lab in ("APF_g", "APF_g + JPEG q75", "original accessible", "original accessible + JPEG q75"):
+        assert (a, lab) in rows, (a, lab)
+    g = rows[(a, "APF_g")]
+    assert 0 < g["ssim_min"] <= g["ssim_p5"] <= g["ssim_mean"] < 1, g
+    assert g["device_ms_per_face"] > 0
+    # the probe's own accessible row is measured on its pairs, not copied from APF_g
+    acc = rows[(a, "original accessible")]
+    assert acc["pairs"] == 2 and set(acc["per_recognizer"]) == {"mobilefacenet", "mobileface"}, acc
+# every figure recomputes from pairs.csv
+pairs = list(csv.DictReader(open(out + "/pairs.csv")))
+for w in r["rows"]:
+    for name, s in w["per_recognizer"].items():
+        mine = [p for p in pairs if p["attack"] == w["attack"] and p["row"] == w["row"] and p["recognizer"] == name]
+        assert len(mine) == w["pairs"], (w["row"], name, len(mine))
+        assert sum(int(p["matched_clean"]) for p in mine) == s["matched_before"]
+        assert sum(int(p["matched_adv_orig"]) for p in mine) == s["matched_after"]
+        assert sum(int(p["matched_adv_adv"]) for p in mine) == s["matched_adv_adv"]
+        if s["matched_before"]:
+            assert abs(s["broken"] - (s["matched_before"] - s["matched_after"]) / s["matched_before"]) < 1e-4
+print("pairs.csv agrees with results.json on", len(pairs), "lines")
 PY
 grep -q "faces/s" "$work/stderr.txt" || fail "no progress shown"
+# conventions: --help (0), --version (0), unknown option named (2), no data (2)
+"$exe" --help | grep -q "usage: apf-eval" || fail "--help"
+"$exe" --version | grep -q "libapf" || fail "--version"
+set +e
+err=$("$exe" --bogus 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q -- "--bogus" <<<"$err" || fail "unknown option: rc $rc: $err"
+err=$("$exe" --iterations x 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q -- "--iterations" <<<"$err" || fail "bad value: rc $rc: $err"
+err=$(cd "$work" && env -u APF_LFW "$exe" 2>&1); rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "no LFW data" <<<"$err" || fail "no data: rc $rc: $err"
 echo "1 passed, 0 failed"

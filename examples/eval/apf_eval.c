@@ -1,0 +1,636 @@
+/* apf-eval: measure protection on LFW-layout faces (usage() below).
+ *
+ * Protocol: thresholds are calibrated on clean pairs of folds other than
+ * the scored one (LFW's own protocol) and applied unchanged; both photos of
+ * each positive pair of the scored fold are protected; every recognizer's
+ * clean embeddings are computed once. Each row (APF_g, APF_ĝ, APF_s,
+ * original accessible, each also after JPEG re-encoding) is scored per
+ * recognizer as Eq. 11 ASR, its ceiling and the broken share, for
+ * protected-vs-original and protected-vs-protected matching. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apf/apf_cloud.h"
+#include "apf/apf_end.h"
+#include "apf/apf_eval.h"
+#include "eval_report.h"
+#include "lfw.h"
+
+#define S EV_SIZE
+#define PER EV_PER
+#define MAXM EV_MAX_MODELS
+#define MAX_ROWS 128
+
+static int usage(FILE *f)
+{
+    fprintf(f,
+        "usage: apf-eval [options]\n"
+        "Protect both photos of each positive pair of one LFW fold and measure, per recognizer,\n"
+        "how many matches protection breaks (docs/evaluation.md).\n\n"
+        "data:\n"
+        "  --lfw DIR              LFW-layout root with aligned112/ and pairs.txt (default $APF_LFW,\n"
+        "                         else ../shared/data/lfw when present)\n"
+        "  --faces DIR            face folder (default LFW/aligned112)\n"
+        "  --pairs FILE           pairs file (default LFW/pairs.txt)\n"
+        "  --fold K               scored fold, 1-based (default 8)\n"
+        "  --calib-folds LIST     folds whose clean pairs set the thresholds (default: every other\n"
+        "                         fold; with a one-fold file, the scored fold itself, said in the table)\n"
+        "  --max-pairs N          score the first N positive pairs (default all)\n"
+        "recognizers and protection:\n"
+        "  --models A,B,...       recognizers (default models/{mobilefacenet,faceres,mobileface,\n"
+        "                         faceapi-recognition}.apfm)\n"
+        "  --probe P              device probe (default models/mobilefacenet.apfm)\n"
+        "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
+        "  --eps E                L-inf budget, 0..255 units (default 8)\n"
+        "  --iterations N         attack iterations (default 30)\n"
+        "  --no-offset            probe without Eq. 13's enrolment offset\n"
+        "  --transfer T.apfm      add the APF_ĝ row: s = clip(T(g))\n"
+        "  --enhancer E.apfm      add the APF_s row: s = clip(T(g) + E(u)) (needs --transfer)\n"
+        "  --transfer-s T2.apfm   T trained jointly with E, for APF_s (default: --transfer)\n"
+        "  --accessible           add the original-accessible row: the attack run on each recognizer\n"
+        "  --accessible-pairs N   pairs for it (default 100)\n"
+        "  --no-adv-adv           skip protected-vs-protected matching (halves the device work)\n"
+        "  --jpeg Q               JPEG quality of the re-encoded rows (default 75)\n"
+        "  --threads T            CPU threads (default 2)\n"
+        "  --seed S               probe seed\n"
+        "output:\n"
+        "  --out DIR              table.md, results.json, pairs.csv, ssim.csv, broken.csv, plots.gp,\n"
+        "                         ssim_hist.png and broken.png (gnuplot), examples.png (default out/eval)\n"
+        "  -h, --help             this text\n"
+        "  --version              the library version\n"
+        "exit status: 0 done, 1 failed, 2 usage\n");
+    return f == stdout ? 0 : 2;
+}
+
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *q = buf + 1; *q; q++)
+        if (*q == '/') {
+            *q = 0;
+            mkdir(buf, 0755);
+            *q = '/';
+        }
+    return mkdir(buf, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int split(char *s, char **out, int max)
+{
+    int n = 0;
+    for (char *t = strtok(s, ","); t && n < max; t = strtok(NULL, ","))
+        out[n++] = t;
+    return n;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "apf-eval: %s: %s\n", what, apf_last_error());
+    exit(1);
+}
+
+static int pairs_header(const char *path, int *folds)
+{
+    FILE *f = fopen(path, "r");
+    int per = 0;
+    int ok = f && fscanf(f, "%d %d", folds, &per) == 2 && *folds > 0 && per > 0;
+    if (f)
+        fclose(f);
+    return ok ? 0 : -1;
+}
+
+/* Faces of an lfw_set as bytes, in image order. */
+static uint8_t *read_set_faces(const lfw_set *set)
+{
+    enum { CHUNK = 64 };
+    uint8_t *img = malloc((size_t)set->n_images * PER);
+    float *ff = malloc(CHUNK * PER * sizeof(float));
+    if (!img || !ff)
+        die("out of memory for faces");
+    for (int i = 0; i < set->n_images; i += CHUNK) {
+        int c = set->n_images - i < CHUNK ? set->n_images - i : CHUNK;
+        if (lfw_read_faces(set, i, c, S, ff))
+            exit(1);
+        for (size_t q = 0; q < (size_t)c * PER; q++)
+            img[(size_t)i * PER + q] = (uint8_t)lrintf(ff[q]);
+    }
+    free(ff);
+    return img;
+}
+
+/* Calibrate every recognizer on the clean pairs of the given folds: each
+ * image embedded once per recognizer. */
+static void calibrate(recognizer *rec, int nm, const char *pairs, const char *faces, const int *folds,
+                      int n_folds)
+{
+    float *sim[MAXM] = {0};
+    uint8_t *same = NULL;
+    int n = 0;
+    for (int k = 0; k < n_folds; k++) {
+        lfw_set set;
+        if (lfw_load(pairs, faces, folds[k], &set))
+            die("calibration pairs");
+        fprintf(stderr, "calibrating on fold %d: %d pairs, %d images\n", folds[k], set.n_pairs,
+                set.n_images);
+        uint8_t *img = read_set_faces(&set);
+        same = realloc(same, (size_t)(n + set.n_pairs));
+        for (int i = 0; i < set.n_pairs; i++)
+            same[n + i] = (uint8_t)set.pairs[i].same;
+        for (int m = 0; m < nm; m++) {
+            float *e = malloc((size_t)set.n_images * rec[m].dim * sizeof(float));
+            if (!e || ev_embed(rec[m].model, img, set.n_images, e))
+                die("calibration embeddings");
+            sim[m] = realloc(sim[m], (size_t)(n + set.n_pairs) * sizeof(float));
+            for (int i = 0; i < set.n_pairs; i++) {
+                const float *a = e + (size_t)set.pairs[i].a * rec[m].dim,
+                            *b = e + (size_t)set.pairs[i].b * rec[m].dim;
+                double d = 0;
+                for (int q = 0; q < rec[m].dim; q++)
+                    d += (double)a[q] * b[q];
+                sim[m][n + i] = (float)d;
+            }
+            free(e);
+        }
+        n += set.n_pairs;
+        free(img);
+        lfw_free(&set);
+    }
+    for (int m = 0; m < nm; m++) {
+        if (ev_calibrate(&rec[m], sim[m], same, n))
+            die("calibration (needs same- and different-person pairs)");
+        free(sim[m]);
+    }
+    free(same);
+}
+
+/* Protect n faces with a probe in chunks of 16; returns ms per face. The
+ * gradients are kept in g (when not NULL) for the cloud rows. */
+static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps, uint8_t *out, int8_t *g,
+                            const char *label)
+{
+    int8_t *gl = g ? NULL : malloc(16 * PER);
+    double t0 = now_s(), busy = 0;
+    for (int i = 0; i < n; i += 16) {
+        int c = n - i < 16 ? n - i : 16;
+        int8_t *gi = g ? g + (size_t)i * PER : gl;
+        double t1 = now_s();
+        if (apf_probe_gradient(p, faces + (size_t)i * PER, NULL, c, S, gi))
+            die(label);
+        busy += now_s() - t1;
+        apf_apply_perturbation(faces + (size_t)i * PER, gi, (size_t)c * PER, eps, out + (size_t)i * PER);
+        double rate = (i + c) / (now_s() - t0);
+        fprintf(stderr, "\r  %-44s %4d/%d faces  %5.1f faces/s  ETA %4.0fs ", label, i + c, n, rate,
+                (n - i - c) / rate);
+    }
+    fprintf(stderr, "\n");
+    free(gl);
+    return 1000 * busy / n;
+}
+
+/* out = clip(faces + s) for the cloud's noise; returns server ms per face. */
+static double cloud_protect(apf_transfer *t, const apf_enhancer *e, const uint8_t *faces, const int8_t *g,
+                            int n, float eps, uint8_t *out)
+{
+    float *s = malloc(16 * PER * sizeof(float));
+    double busy = 0;
+    for (int i = 0; i < n; i += 16) {
+        int c = n - i < 16 ? n - i : 16;
+        double t1 = now_s();
+        if (apf_cloud_noise(t, e, g + (size_t)i * PER, c, eps, s))
+            die("cloud noise");
+        busy += now_s() - t1;
+        for (size_t q = 0; q < (size_t)c * PER; q++) {
+            float v = roundf(faces[(size_t)i * PER + q] + s[q]);
+            out[(size_t)i * PER + q] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    }
+    free(s);
+    return 1000 * busy / n;
+}
+
+static void jpeg_round_trip(const uint8_t *in, int n, int q, uint8_t *out)
+{
+    apf_image *im;
+    if (apf_image_create(S, S, &im))
+        die("image");
+    for (int i = 0; i < n; i++) {
+        memcpy(apf_image_pixels(im), in + (size_t)i * PER, PER);
+        void *buf;
+        size_t len;
+        apf_image *back;
+        if (apf_image_encode_jpeg(im, q, &buf, &len) || apf_image_decode(buf, len, &back))
+            die("jpeg");
+        memcpy(out + (size_t)i * PER, apf_image_pixels(back), PER);
+        apf_image_free(back);
+        free(buf);
+    }
+    apf_image_free(im);
+}
+
+static double *ssim_of(const uint8_t *orig, const uint8_t *prot, int n)
+{
+    double *v = malloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++)
+        if (apf_ssim(orig + (size_t)i * PER, prot + (size_t)i * PER, S, S, &v[i], NULL))
+            die("ssim");
+    return v;
+}
+
+/* Grid of up to 4 examples: original | protected | noise x10 around grey. */
+static void write_grid(const uint8_t *orig, const uint8_t *prot, int n, const char *dir, const char *name)
+{
+    int rows = n < 4 ? n : 4;
+    apf_image *im;
+    if (apf_image_create(3 * S, rows * S, &im))
+        die("image");
+    uint8_t *px = apf_image_pixels(im);
+    for (int r = 0; r < rows; r++)
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                for (int c = 0; c < 3; c++) {
+                    size_t s = r * PER + ((size_t)y * S + x) * 3 + c;
+                    size_t row = ((size_t)(r * S + y) * 3 * S) * 3;
+                    int d = 128 + 10 * ((int)prot[s] - (int)orig[s]);
+                    px[row + (size_t)x * 3 + c] = orig[s];
+                    px[row + (size_t)(S + x) * 3 + c] = prot[s];
+                    px[row + (size_t)(2 * S + x) * 3 + c] = (uint8_t)(d < 0 ? 0 : d > 255 ? 255 : d);
+                }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unlink(path); /* our own output of an earlier run */
+    if (apf_image_save(im, path, 0))
+        die(path);
+    apf_image_free(im);
+}
+
+typedef struct ctx {
+    recognizer *rec;
+    int nm, jpeg_q;
+    const uint8_t *A, *B;
+    eval_row rows[MAX_ROWS];
+    int n_rows;
+} ctx;
+
+/* Score one row (and its JPEG twin) on every recognizer, or on one (only >= 0). */
+static void add_rows(ctx *c, const char *attack, const char *label, const uint8_t *PA, const uint8_t *PB,
+                     int n, int only, double device_ms, double server_ms)
+{
+    uint8_t *JA = malloc((size_t)n * PER), *JB = PB ? malloc((size_t)n * PER) : NULL;
+    jpeg_round_trip(PA, n, c->jpeg_q, JA);
+    if (PB)
+        jpeg_round_trip(PB, n, c->jpeg_q, JB);
+    for (int j = 0; j < 2; j++) {
+        eval_row *w = NULL;
+        char lab[64];
+        snprintf(lab, sizeof lab, j ? "%s + JPEG q%d" : "%s", label, c->jpeg_q);
+        for (int k = 0; k < c->n_rows; k++) /* accessible rows gather one model at a time */
+            if (!strcmp(c->rows[k].attack, attack) && !strcmp(c->rows[k].label, lab))
+                w = &c->rows[k];
+        if (!w) {
+            if (c->n_rows == MAX_ROWS)
+                die("too many rows");
+            w = &c->rows[c->n_rows++];
+            memset(w, 0, sizeof *w);
+            snprintf(w->label, sizeof w->label, "%s", lab);
+            snprintf(w->attack, sizeof w->attack, "%s", attack);
+            w->n = n;
+            w->adv_adv = PB != NULL;
+            w->ssim = calloc((size_t)n, sizeof(double));
+            w->device_ms = w->server_ms = NAN;
+        }
+        const uint8_t *pa = j ? JA : PA, *pb = j ? JB : PB;
+        double *ss = ssim_of(c->A, pa, n);
+        int share = only >= 0 ? c->nm : 1; /* accessible: SSIM averaged over the recognizers */
+        for (int i = 0; i < n; i++)
+            w->ssim[i] += ss[i] / share;
+        free(ss);
+        if (!isnan(device_ms))
+            w->device_ms = isnan(w->device_ms) ? device_ms / (only >= 0 ? c->nm : 1)
+                                               : w->device_ms + device_ms / c->nm;
+        w->server_ms = server_ms;
+        for (int m = 0; m < c->nm; m++)
+            if ((only < 0 || only == m) && ev_score(&c->rec[m], pa, pb, n, &w->score[m]))
+                die("score");
+    }
+    free(JA);
+    free(JB);
+}
+
+int main(int argc, char **argv)
+{
+    const char *lfw = getenv("APF_LFW"), *faces_dir = NULL, *pairs = NULL;
+    const char *probe_path = "models/mobilefacenet.apfm", *out_dir = "out/eval";
+    char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
+                            "models/faceapi-recognition.apfm";
+    char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
+    const char *transfer_path = NULL, *enhancer_path = NULL, *transfer_s_path = NULL;
+    int fold = 8, iters = 30, max_pairs = 0, accessible = 0, acc_pairs = 100, jpeg_q = 75;
+    int threads = 2, adv_adv = 1, offset = 1;
+    float eps = 8;
+    unsigned long long seed = 0x41504621u;
+    char command[4096] = "apf-eval";
+    for (int i = 1; i < argc; i++)
+        if (strlen(command) + strlen(argv[i]) + 2 < sizeof command)
+            strcat(strcat(command, " "), argv[i]);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(stdout);
+        if (!strcmp(a, "--version")) {
+            printf("apf-eval (libapf %s)\n", apf_version_string());
+            return 0;
+        }
+        if (!strcmp(a, "--accessible")) {
+            accessible = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-adv-adv")) {
+            adv_adv = 0;
+            continue;
+        }
+        if (!strcmp(a, "--no-offset")) {
+            offset = 0;
+            continue;
+        }
+        if (strncmp(a, "--", 2)) {
+            fprintf(stderr, "apf-eval: unexpected argument '%s' (see --help)\n", a);
+            return 2;
+        }
+        if (!v) {
+            fprintf(stderr, "apf-eval: %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        i++;
+        char *end = NULL;
+        if (!strcmp(a, "--lfw")) lfw = v;
+        else if (!strcmp(a, "--faces")) faces_dir = v;
+        else if (!strcmp(a, "--pairs")) pairs = v;
+        else if (!strcmp(a, "--fold")) fold = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--calib-folds")) snprintf(calib_arg, sizeof calib_arg, "%s", v);
+        else if (!strcmp(a, "--models")) snprintf(models_arg, sizeof models_arg, "%s", v);
+        else if (!strcmp(a, "--probe")) probe_path = v;
+        else if (!strcmp(a, "--attacks")) snprintf(attacks_arg, sizeof attacks_arg, "%s", v);
+        else if (!strcmp(a, "--eps")) eps = strtof(v, &end);
+        else if (!strcmp(a, "--iterations")) iters = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--max-pairs")) max_pairs = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--accessible-pairs")) acc_pairs = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--jpeg")) jpeg_q = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--threads")) threads = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--seed")) seed = strtoull(v, &end, 0);
+        else if (!strcmp(a, "--out")) out_dir = v;
+        else if (!strcmp(a, "--transfer")) transfer_path = v;
+        else if (!strcmp(a, "--enhancer")) enhancer_path = v;
+        else if (!strcmp(a, "--transfer-s")) transfer_s_path = v;
+        else {
+            fprintf(stderr, "apf-eval: unknown option %s (see --help)\n", a);
+            return 2;
+        }
+        if (end && *end) {
+            fprintf(stderr, "apf-eval: %s: not a number: %s\n", a, v);
+            return 2;
+        }
+    }
+    if (fold < 1 || iters < 1 || jpeg_q < 1 || jpeg_q > 100 || threads < 1 || acc_pairs < 1 ||
+        !(eps > 0 && eps <= 64) || max_pairs < 0) {
+        fprintf(stderr, "apf-eval: an option is out of range (see --help)\n");
+        return 2;
+    }
+    char faces_buf[4096], pairs_buf[4096];
+    if (!lfw && access("../shared/data/lfw/pairs.txt", R_OK) == 0)
+        lfw = "../shared/data/lfw";
+    if (!faces_dir || !pairs) {
+        if (!lfw) {
+            fprintf(stderr, "apf-eval: no LFW data: give --lfw DIR (a folder in the LFW layout with "
+                            "aligned112/ and pairs.txt), set APF_LFW, or give --faces and --pairs\n");
+            return 2;
+        }
+        snprintf(faces_buf, sizeof faces_buf, "%s/aligned112", lfw);
+        snprintf(pairs_buf, sizeof pairs_buf, "%s/pairs.txt", lfw);
+        faces_dir = faces_dir ? faces_dir : faces_buf;
+        pairs = pairs ? pairs : pairs_buf;
+    }
+    char *model_paths[MAXM], *att_names[APF_ATTACK_COUNT];
+    int nm = split(models_arg, model_paths, MAXM), na = split(attacks_arg, att_names, APF_ATTACK_COUNT);
+    apf_attack atts[APF_ATTACK_COUNT];
+    for (int k = 0; k < na; k++)
+        if (apf_attack_from_name(att_names[k], &atts[k])) {
+            fprintf(stderr, "apf-eval: --attacks: %s\n", apf_last_error());
+            return 2;
+        }
+    if (enhancer_path && !transfer_path) {
+        fprintf(stderr, "apf-eval: --enhancer needs --transfer\n");
+        return 2;
+    }
+    int n_folds = 0, calib[64], n_calib = 0;
+    if (pairs_header(pairs, &n_folds) || fold > n_folds) {
+        fprintf(stderr, "apf-eval: %s: not a pairs file with fold %d\n", pairs, fold);
+        return 1;
+    }
+    if (calib_arg[0]) {
+        char *f[64];
+        int k = split(calib_arg, f, 64);
+        for (int i = 0; i < k; i++) {
+            calib[n_calib] = atoi(f[i]);
+            if (calib[n_calib] < 1 || calib[n_calib] > n_folds || calib[n_calib] == fold) {
+                fprintf(stderr, "apf-eval: --calib-folds: %s is not another fold of %s\n", f[i], pairs);
+                return 2;
+            }
+            n_calib++;
+        }
+    } else {
+        for (int k = 1; k <= n_folds && n_calib < 64; k++)
+            if (k != fold)
+                calib[n_calib++] = k;
+    }
+    char calib_desc[512];
+    if (n_calib == 0) {
+        calib[n_calib++] = fold;
+        snprintf(calib_desc, sizeof calib_desc,
+                 "calibrated on the scored fold itself (the pairs file has one fold: optimistic)");
+    } else {
+        int len = snprintf(calib_desc, sizeof calib_desc, "calibrated on the clean pairs of fold%s",
+                           n_calib > 1 ? "s" : "");
+        for (int k = 0; k < n_calib && len < (int)sizeof calib_desc - 8; k++)
+            len += snprintf(calib_desc + len, sizeof calib_desc - len, "%s %d", k ? "," : "", calib[k]);
+    }
+    if (make_dirs(out_dir)) {
+        fprintf(stderr, "apf-eval: cannot create %s: %s\n", out_dir, strerror(errno));
+        return 1;
+    }
+
+    recognizer rec[MAXM];
+    memset(rec, 0, sizeof rec);
+    for (int m = 0; m < nm; m++) {
+        if (apf_model_load(model_paths[m], &rec[m].model))
+            die(model_paths[m]);
+        apf_model_set_threads(rec[m].model, threads);
+        snprintf(rec[m].name, sizeof rec[m].name, "%s", apf_model_name(rec[m].model));
+        rec[m].dim = apf_model_embedding_dim(rec[m].model);
+    }
+    calibrate(rec, nm, pairs, faces_dir, calib, n_calib);
+
+    /* the scored fold */
+    lfw_set set;
+    if (lfw_load(pairs, faces_dir, fold, &set))
+        die("pairs");
+    fprintf(stderr, "scored fold %d: %d pairs, %d images\n", fold, set.n_pairs, set.n_images);
+    uint8_t *img = read_set_faces(&set);
+    int np = set.n_pairs, npos = 0;
+    uint8_t *A = malloc((size_t)np * PER), *B = malloc((size_t)np * PER);
+    char(*names)[128] = calloc((size_t)np, sizeof *names);
+    float *e1 = NULL, *e2 = NULL;
+    for (int m = 0; m < nm; m++) { /* clean accuracy of the calibrated thresholds on this fold */
+        e1 = realloc(e1, (size_t)set.n_images * rec[m].dim * sizeof(float));
+        if (ev_embed(rec[m].model, img, set.n_images, e1))
+            die("embed");
+        int correct = 0;
+        for (int i = 0; i < np; i++) {
+            double d = 0;
+            for (int q = 0; q < rec[m].dim; q++)
+                d += (double)e1[(size_t)set.pairs[i].a * rec[m].dim + q] *
+                     e1[(size_t)set.pairs[i].b * rec[m].dim + q];
+            correct += (d >= rec[m].thr) == set.pairs[i].same;
+        }
+        rec[m].test_acc = (double)correct / np;
+    }
+    free(e1), free(e2);
+    for (int i = 0; i < np; i++)
+        if (set.pairs[i].same && (!max_pairs || npos < max_pairs)) {
+            memcpy(A + (size_t)npos * PER, img + (size_t)set.pairs[i].a * PER, PER);
+            memcpy(B + (size_t)npos * PER, img + (size_t)set.pairs[i].b * PER, PER);
+            const char *p = strrchr(set.paths[set.pairs[i].a], '/');
+            snprintf(names[npos], sizeof names[npos], "%s", p ? p + 1 : set.paths[set.pairs[i].a]);
+            npos++;
+        }
+    free(img);
+    if (npos == 0) {
+        fprintf(stderr, "apf-eval: fold %d has no positive pairs\n", fold);
+        return 1;
+    }
+    if (acc_pairs > npos)
+        acc_pairs = npos;
+    for (int m = 0; m < nm; m++)
+        if (ev_prepare(&rec[m], A, B, npos))
+            die("clean embeddings");
+
+    apf_transfer *T = NULL, *TS = NULL;
+    apf_enhancer *EN = NULL;
+    if (transfer_path && apf_transfer_load(transfer_path, &T))
+        die(transfer_path);
+    if (T)
+        apf_transfer_set_threads(T, threads);
+    TS = T;
+    if (enhancer_path && apf_enhancer_load(enhancer_path, &EN))
+        die(enhancer_path);
+    if (transfer_s_path && apf_transfer_load(transfer_s_path, &TS))
+        die(transfer_s_path);
+    if (TS != T)
+        apf_transfer_set_threads(TS, threads);
+
+    ctx c = {.rec = rec, .nm = nm, .jpeg_q = jpeg_q, .A = A, .B = B};
+    uint8_t *PA = malloc((size_t)npos * PER), *PB = malloc((size_t)npos * PER);
+    int8_t *gA = malloc((size_t)npos * PER), *gB = malloc((size_t)npos * PER);
+    for (int a = 0; a < na; a++) {
+        const char *an = apf_attack_name(atts[a]);
+        apf_probe_options o;
+        apf_probe_options_init(&o);
+        o.attack = atts[a];
+        o.eps = eps;
+        o.iterations = iters;
+        o.threads = threads;
+        o.seed = seed;
+        o.enrol_offset = offset;
+        apf_probe *pr;
+        if (apf_probe_create(probe_path, &o, &pr))
+            die(probe_path);
+        char label[96];
+        snprintf(label, sizeof label, "APF_g %s (A)", an);
+        double ms = probe_protect(pr, A, npos, eps, PA, gA, label);
+        if (adv_adv) {
+            snprintf(label, sizeof label, "APF_g %s (B)", an);
+            ms = (ms + probe_protect(pr, B, npos, eps, PB, gB, label)) / 2;
+        }
+        add_rows(&c, an, "APF_g", PA, adv_adv ? PB : NULL, npos, -1, ms, NAN);
+        if (a == 0)
+            write_grid(A, PA, npos, out_dir, "examples.png");
+        for (int pass = 0; pass < 2 && T; pass++) {
+            if (pass == 1 && !EN)
+                break;
+            apf_transfer *t = pass ? TS : T;
+            const apf_enhancer *e = pass ? EN : NULL;
+            fprintf(stderr, "  %s %s: cloud noise\n", pass ? "APF_s" : "APF_ĝ", an);
+            double sms = cloud_protect(t, e, A, gA, npos, eps, PA);
+            if (adv_adv)
+                sms = (sms + cloud_protect(t, e, B, gB, npos, eps, PB)) / 2;
+            add_rows(&c, an, pass ? "APF_s" : "APF_ĝ", PA, adv_adv ? PB : NULL, npos, -1, ms, sms);
+            if (a == 0)
+                write_grid(A, PA, npos, out_dir, pass ? "examples_apf_s.png" : "examples_apf_ghat.png");
+        }
+        apf_probe_free(pr);
+        for (int m = 0; accessible && m < nm; m++) {
+            apf_probe *q;
+            if (apf_probe_create(model_paths[m], &o, &q))
+                die(model_paths[m]);
+            snprintf(label, sizeof label, "accessible %s on %s (A)", an, rec[m].name);
+            double ams = probe_protect(q, A, acc_pairs, eps, PA, NULL, label);
+            if (adv_adv) {
+                snprintf(label, sizeof label, "accessible %s on %s (B)", an, rec[m].name);
+                ams = (ams + probe_protect(q, B, acc_pairs, eps, PB, NULL, label)) / 2;
+            }
+            add_rows(&c, an, "original accessible", PA, adv_adv ? PB : NULL, acc_pairs, m, ams, NAN);
+            apf_probe_free(q);
+        }
+    }
+
+    eval_report rep = {
+        .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,
+        .n_pairs = npos, .calib_desc = calib_desc,
+        .jpeg_q = jpeg_q, .eps = eps, .iterations = iters, .probe = probe_path,
+        .transfer = transfer_path, .enhancer = enhancer_path, .transfer_s = transfer_s_path,
+        .n_models = nm, .rec = rec, .n_rows = c.n_rows, .rows = c.rows, .pair_names = names,
+    };
+    int neg = 0;
+    for (int i = 0; i < np; i++)
+        neg += !set.pairs[i].same;
+    rep.n_neg = neg;
+    if (eval_report_write(&rep))
+        return 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/table.md", out_dir);
+    FILE *f = fopen(path, "r");
+    char line[2048];
+    while (f && fgets(line, sizeof line, f))
+        fputs(line, stdout);
+    if (f)
+        fclose(f);
+    for (int k = 0; k < c.n_rows; k++) {
+        for (int m = 0; m < nm; m++)
+            row_score_free(&c.rows[k].score[m]);
+        free(c.rows[k].ssim);
+    }
+    for (int m = 0; m < nm; m++) {
+        apf_model_free(rec[m].model);
+        free(rec[m].eB);
+        free(rec[m].sim0);
+    }
+    if (TS != T)
+        apf_transfer_free(TS);
+    apf_transfer_free(T);
+    apf_enhancer_free(EN);
+    lfw_free(&set);
+    free(A), free(B), free(PA), free(PB), free(gA), free(gB), free(names);
+    return 0;
+}
