@@ -1,18 +1,17 @@
 /* apf-train: train the cloud side (paper Eq. 4-10) on LFW-layout faces.
+ * `apf-train --help` lists the options; weights/README.md has the command
+ * that made the shipped weights.
  *
- *   apf-train [--faces DIR] [--pairs FILE] [--val-fold 8] [--train N] [--val N]
- *             [--probe P.apfm] [--servers A.apfm,B.apfm] [--holdout C.apfm]
- *             [--attack di2-fgsm] [--iterations 10] [--eps 8] [--batch 16] [--lr 1e-4]
- *             [--base 16] [--universal-epochs 2] [--stage1-epochs 3] [--stage2-epochs 3]
- *             [--u-budget B] [--compare-no-enhancer] [--seed S] [--threads T] [--out DIR] [--resume]
- *
- * Training faces: every identity of the folder that does not appear in the
- * validation fold of the pairs file. Validation: the fold's first N positive
- * pairs, ASR (Eq. 11) of APF_s at thresholds calibrated on the whole fold.
- * u is optimised within +-B (default eps/2): a u saturated at +-eps would
- * saturate clip(T(g) + E(u)) and leave T no gradient in stage 2.
- * Writes DIR/transfer.apfm, DIR/enhancer.apfm (u and E), checkpoints,
- * DIR/log.csv (stage, epoch, loss, ASR per recognizer) and DIR/convergence.png.
+ * Training faces: every photo of every identity that appears in neither the
+ * validation fold nor the excluded (report) fold of the pairs file.
+ * Validation: the validation fold's first N positive pairs, ASR (Eq. 11) of
+ * the cloud's noise at thresholds calibrated on that whole fold.
+ * Stage 1 regresses the ensemble's gradient sign (Eq. 4, 5); stage 2 trains
+ * T (and E) to maximise the ensemble's embedding distance through the
+ * budget clip (Eq. 9, 10), the server models seeing randomly shifted and
+ * rescaled faces (input diversity). u is optimised within +-B (default
+ * eps/2). Writes DIR/transfer.apfm, DIR/enhancer.apfm, DIR/state.txt (the
+ * epochs done, for --resume), DIR/log.csv and DIR/convergence.png.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -58,6 +57,114 @@ static void progress(const char *label, int done, int total, double t0, double l
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is identity `id` among the photos of a loaded fold? */
+static int in_set(const lfw_set *s, const char *root, const char *id)
+{
+    size_t rl = strlen(root), il = strlen(id);
+    for (int i = 0; i < s->n_images; i++) {
+        const char *p = s->paths[i] + rl + 1;
+        if (!strncmp(p, id, il) && p[il] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+static int usage(FILE *f)
+{
+    fprintf(f,
+        "usage: apf-train [options]\n"
+        "Train the cloud side (T, u and E) on LFW-layout faces (docs/cloud-side.md).\n"
+        "  --faces DIR, --pairs FILE  data (default ../shared/data/lfw/{aligned112,pairs.txt})\n"
+        "  --val-fold K           validation fold, not trained on (default 7)\n"
+        "  --exclude-fold K       report fold, neither trained nor validated on (default 8; 0: none)\n"
+        "  --train N              training photos (default 0: all)\n"
+        "  --val N                validation positive pairs (default 64)\n"
+        "  --probe P.apfm         device probe for g (default models/mobilefacenet.apfm)\n"
+        "  --servers A,B,...      server ensemble, weights 1/K (default the four recognizers)\n"
+        "  --holdout C.apfm       a recognizer scored in validation but not trained on\n"
+        "  --attack NAME --iterations N --eps E   how g is made (default di2-fgsm, 30, 8)\n"
+        "  --base C --levels L --convs K   U-Net width, depth, convolutions per level (24, 4, 2)\n"
+        "  --batch B --lr R       batch (16) and Adam learning rate (1e-4)\n"
+        "  --diversity P          stage 2: probability of a random shift/rescale per batch (0.5)\n"
+        "  --universal-epochs N --stage1-epochs N --stage2-epochs N   (2, 3, 3)\n"
+        "  --u-budget B           L-inf bound of u (default eps/2)\n"
+        "  --compare-no-enhancer  also train T alone in stage 2 (transfer-no-enhancer.apfm)\n"
+        "  --resume               continue from DIR's weights and state.txt\n"
+        "  --seed S --threads T --out DIR (default out/train)\n"
+        "exit status: 0 done, 1 failed, 2 usage\n");
+    return f == stdout ? 0 : 2;
+}
+
+/* ---- resumable state: epochs done per stage, in DIR/state.txt ---- */
+
+typedef struct train_state {
+    int stage1, stage2;
+} train_state;
+
+static void state_read(const char *dir, train_state *st)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/state.txt", dir);
+    st->stage1 = st->stage2 = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fscanf(f, "stage1 %d stage2 %d", &st->stage1, &st->stage2) != 2)
+        st->stage1 = st->stage2 = 0;
+    fclose(f);
+}
+
+/* Written after the weights of an epoch are saved, via rename. */
+static void state_write(const char *dir, const train_state *st)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/state.txt", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "stage1 %d stage2 %d\n", st->stage1, st->stage2) < 0 || fclose(f) ||
+        rename(tmp, path)) {
+        fprintf(stderr, "apf-train: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* ---- stage-2 input diversity: one random shift and rescale per batch ---- */
+
+typedef struct warp {
+    int active;
+    double m[6]; /* destination-to-source, for apf_warp_affine */
+} warp;
+
+static void warp_draw(unsigned long long *r, float p, warp *w)
+{
+    double u[4];
+    for (int k = 0; k < 4; k++) {
+        *r = *r * 6364136223846793005ull + 1442695040888963407ull;
+        u[k] = (double)(*r >> 11) / 9007199254740992.0;
+    }
+    w->active = u[0] < p;
+    double sc = 1.0 / (0.9 + 0.2 * u[1]), tx = (u[2] * 2 - 1) * 4, ty = (u[3] * 2 - 1) * 4;
+    double c = (S - 1) / 2.0;
+    w->m[0] = sc, w->m[1] = 0, w->m[2] = c - sc * (c + tx);
+    w->m[3] = 0, w->m[4] = sc, w->m[5] = c - sc * (c + ty);
+}
+
+static void warp_batch(const warp *w, const float *src, int n, float *dst)
+{
+    for (int i = 0; i < n; i++)
+        if (apf_warp_affine((float *)src + (size_t)i * PER, S, S, 3, dst + (size_t)i * PER, S, S, w->m, 0))
+            die("warp");
+}
+
+/* d/d(src) from d/d(dst): the warp's adjoint (overwrites d_src). */
+static void warp_batch_adjoint(const warp *w, float *d_dst, int n, float *d_src)
+{
+    memset(d_src, 0, (size_t)n * PER * sizeof(float));
+    for (int i = 0; i < n; i++)
+        if (apf_warp_affine(d_src + (size_t)i * PER, S, S, 3, d_dst + (size_t)i * PER, S, S, w->m, 1))
+            die("warp adjoint");
 }
 
 /* ---- the server ensemble ---- */
@@ -109,7 +216,13 @@ static double ensemble_grad(ensemble *E, float *const *clean, const float *xp, i
     return total;
 }
 
+static void embed_all_n(apf_model *m, const float *x, int n, float *out);
 static void embed_all(apf_model *m, const float *x, int n, float *out)
+{
+    embed_all_n(m, x, n, out);
+}
+
+static void embed_all_n(apf_model *m, const float *x, int n, float *out)
 {
     int dim = apf_model_embedding_dim(m);
     for (int i = 0; i < n; i += 16) {
@@ -157,12 +270,14 @@ static void plot(const double *y, int series, int points, const char *path)
 int main(int argc, char **argv)
 {
     const char *faces_dir = "../shared/data/lfw/aligned112", *pairs = "../shared/data/lfw/pairs.txt";
-    const char *probe_path = "models/mobilefacenet.apfm", *holdout = "models/faceapi-recognition.apfm";
+    const char *probe_path = "models/mobilefacenet.apfm", *holdout = "";
     const char *out_dir = "out/train", *attack = "di2-fgsm";
-    char servers_arg[2048] = "models/faceres.apfm,models/mobileface.apfm";
-    int val_fold = 8, ntrain = 512, nval = 64, iters = 10, batch = 16, base = 16, threads = 2;
+    char servers_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
+                             "models/faceapi-recognition.apfm";
+    int val_fold = 7, exclude_fold = 8, ntrain = 0, nval = 64, iters = 30, batch = 16, base = 24;
+    int levels = 4, convs = 2, threads = 2;
     int u_epochs = 2, s1_epochs = 3, s2_epochs = 3, compare = 0, resume = 0;
-    float eps = 8, lr = 1e-4f, u_budget = -1;
+    float eps = 8, lr = 1e-4f, u_budget = -1, div_prob = 0.5f;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -170,6 +285,10 @@ int main(int argc, char **argv)
         if (OPT("--faces")) faces_dir = v;
         else if (OPT("--pairs")) pairs = v;
         else if (OPT("--val-fold")) val_fold = atoi(v);
+        else if (OPT("--exclude-fold")) exclude_fold = atoi(v);
+        else if (OPT("--levels")) levels = atoi(v);
+        else if (OPT("--convs")) convs = atoi(v);
+        else if (OPT("--diversity")) div_prob = (float)atof(v);
         else if (OPT("--train")) ntrain = atoi(v);
         else if (OPT("--val")) nval = atoi(v);
         else if (OPT("--probe")) probe_path = v;
@@ -190,13 +309,17 @@ int main(int argc, char **argv)
         else if (OPT("--out")) out_dir = v;
         else if (!strcmp(a, "--compare-no-enhancer")) compare = 1;
         else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(stdout);
         else {
-            fprintf(stderr, "usage: see the comment at the top of examples/apf_train.c\n");
+            fprintf(stderr, "apf-train: unknown option or missing value: %s (see --help)\n", a);
             return 2;
         }
     }
-    if (batch < 1 || batch > 64 || ntrain < batch || nval < 1) {
-        fprintf(stderr, "apf-train: need 1 <= batch <= 64, train >= batch, val >= 1\n");
+    if (batch < 1 || batch > 64 || ntrain < 0 || (ntrain && ntrain < batch) || nval < 1 ||
+        !(div_prob >= 0 && div_prob <= 1)) {
+        fprintf(stderr, "apf-train: need 1 <= batch <= 64, train 0 (all) or >= batch, val >= 1, "
+                        "diversity in [0, 1]\n");
         return 2;
     }
     if (u_budget < 0)
@@ -210,49 +333,64 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-train: cannot read %s fold %d\n", pairs, val_fold);
         return 1;
     }
+    lfw_set xs = {0};
+    if (exclude_fold > 0 && exclude_fold != val_fold && lfw_load(pairs, faces_dir, exclude_fold, &xs)) {
+        fprintf(stderr, "apf-train: cannot read %s fold %d\n", pairs, exclude_fold);
+        return 1;
+    }
     DIR *d = opendir(faces_dir);
     if (!d) {
         fprintf(stderr, "apf-train: cannot list %s\n", faces_dir);
         return 1;
     }
-    int nids = 0, cap = 1024;
-    char **ids = malloc(cap * sizeof *ids);
+    /* every photo of every identity in neither held-out fold */
+    int nids = 0, nphotos = 0, cap = 4096;
+    char **photos = malloc(cap * sizeof *photos);
     for (struct dirent *de; (de = readdir(d));) {
         if (de->d_name[0] == '.')
             continue;
-        int held = 0;
-        for (int i = 0; i < vs.n_images && !held; i++) {
-            const char *p = vs.paths[i] + strlen(faces_dir) + 1;
-            held = !strncmp(p, de->d_name, strlen(de->d_name)) && p[strlen(de->d_name)] == '/';
-        }
-        if (held)
+        if (in_set(&vs, faces_dir, de->d_name) || in_set(&xs, faces_dir, de->d_name))
             continue;
-        if (nids == cap)
-            ids = realloc(ids, (cap *= 2) * sizeof *ids);
-        ids[nids++] = strdup(de->d_name);
+        snprintf(path, sizeof path, "%s/%s", faces_dir, de->d_name);
+        DIR *pd = opendir(path);
+        if (!pd)
+            continue;
+        nids++;
+        for (struct dirent *fe; (fe = readdir(pd));) {
+            size_t len = strlen(fe->d_name);
+            if (fe->d_name[0] == '.' || len < 5 || strcmp(fe->d_name + len - 4, ".jpg"))
+                continue;
+            if (nphotos == cap)
+                photos = realloc(photos, (cap *= 2) * sizeof *photos);
+            char full[4096];
+            snprintf(full, sizeof full, "%s/%s/%s", faces_dir, de->d_name, fe->d_name);
+            photos[nphotos++] = strdup(full);
+        }
+        closedir(pd);
     }
     closedir(d);
-    qsort(ids, nids, sizeof *ids, cmp_str);
-    /* one face per identity, identities shuffled by the seed */
+    qsort(photos, nphotos, sizeof *photos, cmp_str);
+    /* photos shuffled by the seed, so any prefix is a sample of identities */
     unsigned long long r = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int i = nids - 1; i > 0; i--) {
+    for (int i = nphotos - 1; i > 0; i--) {
         r = r * 6364136223846793005ull + 1442695040888963407ull;
         int j = (int)((r >> 33) % (unsigned long long)(i + 1));
-        char *t = ids[i];
-        ids[i] = ids[j], ids[j] = t;
+        char *t = photos[i];
+        photos[i] = photos[j], photos[j] = t;
     }
-    if (ntrain > nids)
-        ntrain = nids;
+    if (ntrain == 0 || ntrain > nphotos)
+        ntrain = nphotos;
     ntrain -= ntrain % batch;
     lfw_set ts = {0};
     ts.n_images = ntrain;
     ts.paths = malloc(ntrain * sizeof *ts.paths);
-    for (int i = 0; i < ntrain; i++) {
-        snprintf(path, sizeof path, "%s/%s/%s_0001.jpg", faces_dir, ids[i], ids[i]);
-        ts.paths[i] = strdup(path);
-    }
-    fprintf(stderr, "%d training identities outside fold %d (using %d), validating on fold %d\n", nids,
-            val_fold, ntrain, val_fold);
+    for (int i = 0; i < ntrain; i++)
+        ts.paths[i] = strdup(photos[i]);
+    for (int i = 0; i < nphotos; i++)
+        free(photos[i]);
+    free(photos);
+    fprintf(stderr, "%d photos of %d identities outside folds %d and %d (using %d), validating on fold %d\n",
+            nphotos, nids, val_fold, exclude_fold, ntrain, val_fold);
     float *X = malloc(ntrain * PER * sizeof(float));
     if (lfw_read_faces(&ts, 0, ntrain, S, X))
         return 1;
@@ -344,7 +482,9 @@ int main(int argc, char **argv)
     apf_probe_free(probe);
 
     /* clean embeddings per server */
-    float *clean[MAXK];
+    float *clean[MAXK], *cbw[MAXK];
+    for (int k = 0; k < K; k++)
+        cbw[k] = malloc((size_t)batch * apf_model_embedding_dim(E.m[k]) * sizeof(float));
     for (int k = 0; k < K; k++) {
         clean[k] = malloc((size_t)ntrain * apf_model_embedding_dim(E.m[k]) * sizeof(float));
         embed_all(E.m[k], X, ntrain, clean[k]);
@@ -352,13 +492,25 @@ int main(int argc, char **argv)
     float *xp = malloc(batch * PER * sizeof(float)), *dx = malloc(batch * PER * sizeof(float));
     float *tmp = malloc(batch * PER * sizeof(float));
     float *cb[MAXK];
+    float *wx = malloc(batch * PER * sizeof(float));
+    unsigned long long wr = seed * 0xD1B54A32D192ED03ull + 7;
+    char enh_path[4096];
+    snprintf(enh_path, sizeof enh_path, "%s/enhancer.apfm", out_dir);
 
     /* ---- universal perturbation u (Eq. 7) ---- */
     float *u = calloc(PER, sizeof(float));
     apf_enhancer *enh = NULL;
     snprintf(path, sizeof path, "%s/enhancer.apfm", out_dir);
+    train_state done = {0, 0};
+    if (resume)
+        state_read(out_dir, &done);
+    if (resume && compare) {
+        fprintf(stderr, "apf-train: --resume does not continue --compare-no-enhancer runs\n");
+        return 2;
+    }
     if (resume && apf_enhancer_load(path, &enh) == APF_OK) {
-        fprintf(stderr, "resumed u and E from %s\n", path);
+        fprintf(stderr, "resumed u and E from %s (stage 1: %d epochs done, stage 2: %d)\n", path,
+                done.stage1, done.stage2);
         u_epochs = 0;
     }
     unsigned long long rr = seed;
@@ -394,10 +546,15 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
     if (resume && apf_transfer_load(path, &T) == APF_OK) {
         fprintf(stderr, "resumed T from %s\n", path);
-        s1_epochs = 0;
-    } else if (apf_transfer_create(base, eps, seed, &T)) {
+    } else if (apf_transfer_create_unet(base, levels, convs, eps, seed, &T)) {
         die("transfer");
+    } else {
+        done.stage1 = done.stage2 = 0;
     }
+    int s1_from = done.stage1 < s1_epochs ? done.stage1 : s1_epochs;
+    int s2_from = done.stage2 < s2_epochs ? done.stage2 : s2_epochs;
+    if (s2_from > 0) /* stage 2 had begun: stage 1 is over */
+        s1_from = s1_epochs;
     apf_transfer_set_threads(T, threads);
     snprintf(path, sizeof path, "%s/log.csv", out_dir);
     FILE *log = fopen(path, resume ? "a" : "w");
@@ -445,7 +602,7 @@ int main(int argc, char **argv)
     float *gf = malloc(batch * PER * sizeof(float)), *gh = malloc(batch * PER * sizeof(float));
     float *dgh = malloc(batch * PER * sizeof(float)), *eu = malloc(PER * sizeof(float));
     float *deu = malloc(PER * sizeof(float));
-    if (s1_epochs > 0) {
+    if (s1_from < s1_epochs) {
         /* targets: eps * sign of the ensemble's gradient at the probe's adversarial point */
         tgt = malloc(ntrain * PER * sizeof(float));
         double t0 = now_s();
@@ -462,7 +619,7 @@ int main(int argc, char **argv)
             progress("stage 1 targets (servers)", i + batch, ntrain, t0, 0);
         }
     }
-    for (int ep = 0; ep < s1_epochs; ep++) {
+    for (int ep = s1_from; ep < s1_epochs; ep++) {
         double t0 = now_s(), lsum = 0;
         for (int i = 0; i < ntrain; i += batch) {
             for (size_t q = 0; q < batch * PER; q++)
@@ -482,14 +639,16 @@ int main(int argc, char **argv)
         }
         VALIDATE(T, "stage1", 0, ep + 1, lsum * batch / ntrain);
         snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
-        if (apf_transfer_save(T, path))
+        if (apf_transfer_save(T, path) || apf_enhancer_save(enh, enh_path))
             die(path);
+        done.stage1 = ep + 1;
+        state_write(out_dir, &done);
     }
     free(tgt);
 
     /* ---- stage 2: T and E jointly maximise the ensemble distance (Eq. 9, 10) ---- */
     snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
-    if (s1_epochs == 0 && apf_transfer_save(T, path))
+    if (s1_from == s1_epochs && s2_from == 0 && apf_transfer_save(T, path))
         die(path);
     int runs = compare ? 2 : 1;
     for (int run = 0; run < runs; run++) {
@@ -498,8 +657,9 @@ int main(int argc, char **argv)
         if (run == 1 && apf_transfer_load(path, &T2)) /* same stage-1 start, no E */
             die(path);
         apf_transfer_set_threads(T2, threads);
-        VALIDATE(T2, "stage2", use_e, 0, 0.0);
-        for (int ep = 0; ep < s2_epochs; ep++) {
+        if (s2_from == 0)
+            VALIDATE(T2, "stage2", use_e, 0, 0.0);
+        for (int ep = run ? 0 : s2_from; ep < s2_epochs; ep++) {
             double t0 = now_s(), lsum = 0;
             for (int i = 0; i < ntrain; i += batch) {
                 for (size_t q = 0; q < batch * PER; q++)
@@ -517,13 +677,39 @@ int main(int argc, char **argv)
                 }
                 for (int k = 0; k < K; k++)
                     cb[k] = clean[k] + (size_t)i * apf_model_embedding_dim(E.m[k]);
+                /* the servers see x' (and, for their clean reference, x)
+                 * through one random shift and rescale per batch */
+                warp w;
+                warp_draw(&wr, div_prob, &w);
+                const float *xs_in = xp;
+                if (w.active) {
+                    warp_batch(&w, X + (size_t)i * PER, batch, wx);
+                    for (int k = 0; k < K; k++) {
+                        embed_all_n(E.m[k], wx, batch, cbw[k]);
+                        cb[k] = cbw[k];
+                    }
+                    warp_batch(&w, xp, batch, wx);
+                    xs_in = wx;
+                }
                 /* loss L = -mean D: gradient of -D / batch */
-                double D = ensemble_grad(&E, cb, xp, batch, -1.0f / batch, dx, tmp);
+                double D = ensemble_grad(&E, cb, xs_in, batch, -1.0f / batch, dx, tmp);
+                if (w.active) {
+                    memcpy(tmp, dx, batch * PER * sizeof(float));
+                    warp_batch_adjoint(&w, tmp, batch, dx);
+                }
                 lsum += -D;
                 memset(deu, 0, PER * sizeof(float));
                 for (size_t q = 0; q < batch * PER; q++) {
+                    /* Through the budget clip, a gradient passes where the
+                     * value is inside the budget, and also where a step
+                     * along it (Adam descends: pre - lr * g) brings a
+                     * clipped value back inside; a plain clip blocks
+                     * everything saturated, and T trained to the stage-1
+                     * targets (+-eps) starts out saturated almost everywhere. */
                     float pre = dgh[q], v = X[i * PER + q] + (pre < -eps ? -eps : pre > eps ? eps : pre);
-                    float g = dx[q] * (float)(v > 0 && v < 255) * (float)(pre > -eps && pre < eps);
+                    float g = dx[q] * (float)(v > 0 && v < 255);
+                    int inside = pre > -eps && pre < eps, inward = (pre >= eps && g > 0) || (pre <= -eps && g < 0);
+                    g = inside || inward ? g : 0.0f;
                     dgh[q] = g;
                     deu[q % PER] += g;
                 }
@@ -540,9 +726,10 @@ int main(int argc, char **argv)
                 snprintf(p2, sizeof p2, "%s/transfer.apfm", out_dir);
                 if (apf_transfer_save(T2, p2))
                     die(p2);
-                snprintf(p2, sizeof p2, "%s/enhancer.apfm", out_dir);
-                if (apf_enhancer_save(enh, p2))
-                    die(p2);
+                if (apf_enhancer_save(enh, enh_path))
+                    die(enh_path);
+                done.stage2 = ep + 1;
+                state_write(out_dir, &done);
             } else {
                 char p2[4096];
                 snprintf(p2, sizeof p2, "%s/transfer-no-enhancer.apfm", out_dir);
@@ -576,15 +763,15 @@ int main(int argc, char **argv)
     for (int k = 0; k < K; k++) {
         apf_model_free(E.m[k]);
         free(clean[k]);
+        free(cbw[k]);
     }
+    free(wx);
     /* everything else, so leak checkers see a clean exit */
     free(X), free(X8), free(VA), free(VB), free(same), free(PA), free(PB), free(G), free(GV);
     free(xp), free(dx), free(tmp), free(u), free(sv), free(adv);
     free(gf), free(gh), free(dgh), free(eu), free(deu);
     lfw_free(&ts);
     lfw_free(&vs);
-    for (int i = 0; i < nids; i++)
-        free(ids[i]);
-    free(ids);
+    lfw_free(&xs);
     return 0;
 }

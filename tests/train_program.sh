@@ -20,10 +20,12 @@ for dir in "$src"/*/; do
   n=$((n + 1)); [ $n -ge 8 ] && break
 done
 fail() { echo "FAIL: $*"; exit 1; }
-"$train" --faces "$work/faces" --pairs "$work/pairs.txt" --val-fold 1 --train 8 --val 3 --batch 8 \
-  --probe "$models/mobilefacenet.apfm" --servers "$models/mobileface.apfm" --holdout "" \
-  --iterations 1 --universal-epochs 1 --stage1-epochs 4 --stage2-epochs 1 --lr 3e-3 --base 8 \
+common=(--faces "$work/faces" --pairs "$work/pairs.txt" --val-fold 1 --exclude-fold 0 --train 8 --val 3
+  --batch 8 --probe "$models/mobilefacenet.apfm" --servers "$models/mobileface.apfm" --holdout ""
+  --iterations 1 --universal-epochs 1 --stage1-epochs 4 --lr 3e-3 --base 8 --levels 3 --convs 1)
+"$train" "${common[@]}" --stage2-epochs 1 \
   --out "$work/train" > "$work/train.out" 2> "$work/train.err" || { cat "$work/train.err"; fail "apf-train"; }
+grep -q "stage1 4 stage2 1" "$work/train/state.txt" || fail "state.txt: $(cat "$work/train/state.txt")"
 for f in transfer.apfm enhancer.apfm log.csv convergence.png; do
   [ -s "$work/train/$f" ] || fail "missing $f"
 done
@@ -38,6 +40,21 @@ assert len(s2) == 2, s2
 print("stage-1 loss", s1)
 PY
 grep -q "faces/s" "$work/train.err" || fail "no progress"
+# --resume continues where state.txt says: one more stage-2 epoch (with
+# input diversity on every batch), no stage-1 epoch again
+cp "$work/train/transfer.apfm" "$work/t-before.apfm"
+"$train" "${common[@]}" --stage2-epochs 2 --diversity 1 --resume \
+  --out "$work/train" > "$work/train2.out" 2> "$work/train2.err" || { cat "$work/train2.err"; fail "apf-train --resume"; }
+grep -q "resumed T" "$work/train2.err" || fail "did not resume"
+grep -q "stage1 4 stage2 2" "$work/train/state.txt" || fail "state after resume: $(cat "$work/train/state.txt")"
+[ "$(grep -c '^stage1,' "$work/train/log.csv")" -eq 4 ] || fail "stage 1 ran again on resume"
+[ "$(grep -c '^stage2,' "$work/train/log.csv")" -eq 3 ] || fail "resume did not add exactly one stage-2 epoch"
+cmp -s "$work/train/transfer.apfm" "$work/t-before.apfm" && fail "resumed epoch did not change T"
+"$train" --help | grep -q "usage: apf-train" || fail "--help"
+set +e
+"$train" --bogus > /dev/null 2> "$work/bad.err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q -- "--bogus" "$work/bad.err" || fail "unknown option: rc $rc"
 "$eval" --faces "$work/faces" --pairs "$work/pairs.txt" --fold 1 --models "$models/mobileface.apfm" \
   --probe "$models/mobilefacenet.apfm" --attacks i-fgsm --iterations 1 \
   --transfer "$work/train/transfer.apfm" --enhancer "$work/train/enhancer.apfm" --out "$work/eval" \

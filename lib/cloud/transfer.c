@@ -118,24 +118,35 @@ static int up_cat(builder *b, int low, int skip)
     return b->g->n - 1;
 }
 
-/* g (pixels) -> /eps -> enc 112 (c) -> enc 56 (2c) -> enc 28 (4c)
- *   -> up, cat enc56 -> conv 2c -> up, cat enc112 -> conv c -> 1x1 -> 3 -> *eps */
-static apf_status build_unet(graph *g, int c, float eps, uint64_t seed)
+/* g (pixels) -> /eps -> encoder levels at 112, 56, 28, ... with c, 2c, 4c,
+ * ... channels (the first level at full resolution, each next one
+ * downsampling by a stride-2 convolution) -> decoder: upsample, concatenate
+ * the encoder level of that resolution, convolve -> 1x1 -> 3 -> *eps.
+ * `convs` 3x3 convolutions + ReLU per level. levels 3, convs 1 is the
+ * original small network (apf_transfer_create()). */
+static apf_status build_unet(graph *g, int c, int levels, int convs, float eps, uint64_t seed)
 {
-    builder b = {g, 32, {seed}, 0};
+    builder b = {g, 16 + levels * (6 * convs + 4), {seed}, 0};
     g->nodes = calloc((size_t)b.cap, sizeof(gnode));
     if (!g->nodes)
         return apf_fail(APF_E_NOMEM, "transfer: out of memory");
     g->n = 0;
     gnode *in = add(&b, OP_INPUT, -1, -1, S, S, 3);
     (void)in;
+    int enc[APF_TRANSFER_MAX_LEVELS];
     int x = scale(&b, 0, 1.0f / eps);
-    int e1 = conv(&b, x, c, 3, 1, 1, 1.0f);
-    int e2 = conv(&b, e1, 2 * c, 3, 2, 1, 1.0f);
-    int e3 = conv(&b, e2, 4 * c, 3, 2, 1, 1.0f);
-    int d2 = conv(&b, up_cat(&b, e3, e2), 2 * c, 3, 1, 1, 1.0f);
-    int d1 = conv(&b, up_cat(&b, d2, e1), c, 3, 1, 1, 1.0f);
-    int o = conv(&b, d1, 3, 1, 1, 0, 0.5f);
+    for (int l = 0; l < levels; l++) {
+        x = conv(&b, x, c << l, 3, l ? 2 : 1, 1, 1.0f);
+        for (int k = 1; k < convs; k++)
+            x = conv(&b, x, c << l, 3, 1, 1, 1.0f);
+        enc[l] = x;
+    }
+    for (int l = levels - 2; l >= 0; l--) {
+        x = conv(&b, up_cat(&b, x, enc[l]), c << l, 3, 1, 1, 1.0f);
+        for (int k = 1; k < convs; k++)
+            x = conv(&b, x, c << l, 3, 1, 1, 1.0f);
+    }
+    int o = conv(&b, x, 3, 1, 1, 0, 0.5f);
     scale(&b, o, eps);
     if (b.fail)
         return apf_fail(APF_E_NOMEM, "transfer: building the U-Net failed");
@@ -159,27 +170,38 @@ static apf_status finish(apf_transfer *t, apf_transfer **out)
     return APF_OK;
 }
 
-apf_status apf_transfer_create(int base, float eps, uint64_t seed, apf_transfer **out)
+apf_status apf_transfer_create_unet(int base, int levels, int convs, float eps, uint64_t seed,
+                                    apf_transfer **out)
 {
     if (!out)
         return apf_fail(APF_E_INVALID, "transfer: out is NULL");
     *out = NULL;
-    if (base < 4 || base > 64 || !(eps > 0 && eps <= 64))
-        return apf_fail(APF_E_INVALID, "transfer: base channels 4..64, eps (0, 64]");
+    if (base < 4 || base > 64 || !(eps > 0 && eps <= 64) || levels < 2 ||
+        levels > APF_TRANSFER_MAX_LEVELS || convs < 1 || convs > 3)
+        return apf_fail(APF_E_INVALID, "transfer: base channels 4..64, levels 2..%d, convs 1..3, eps (0, 64]",
+                        APF_TRANSFER_MAX_LEVELS);
     apf_transfer *t = calloc(1, sizeof *t);
     if (!t)
         return apf_fail(APF_E_NOMEM, "transfer: out of memory");
-    apf_status st = build_unet(&t->g, base, eps, seed ? seed : 1);
+    apf_status st = build_unet(&t->g, base, levels, convs, eps, seed ? seed : 1);
     if (st) {
         graph_free(&t->g);
         free(t);
         return st;
     }
-    snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d", base);
+    if (levels == 3 && convs == 1)
+        snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d", base);
+    else
+        snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d-l%d-c%d", base, levels, convs);
     t->meta.in_h = t->meta.in_w = S, t->meta.in_c = 3;
     t->meta.scale[0] = t->meta.scale[1] = t->meta.scale[2] = 1.0f;
     t->meta.flags = APFM_FLAG_DETECTOR; /* outputs a map, not an embedding */
     return finish(t, out);
+}
+
+apf_status apf_transfer_create(int base, float eps, uint64_t seed, apf_transfer **out)
+{
+    return apf_transfer_create_unet(base, 3, 1, eps, seed, out);
 }
 
 apf_status apf_transfer_load(const char *path, apf_transfer **out)
