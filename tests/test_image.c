@@ -264,6 +264,26 @@ START_TEST(corrupt_files_rejected)
         ck_assert_ptr_null(b);
     }
     ck_assert_int_eq(apf_image_decode(jpg, 3, &b), APF_E_FORMAT);
+    /* cut in the middle but still ending with an end-of-image marker: the
+     * bottom half would come out flat grey */
+    apf_image *big = pattern(200, 150);
+    void *bj;
+    size_t bn;
+    ck_assert_int_eq(apf_image_encode_jpeg(big, 90, &bj, &bn), APF_OK);
+    for (int pct = 50; pct <= 90; pct += 40) {
+        size_t k = bn * pct / 100;
+        uint8_t *cut = malloc(k + 2);
+        memcpy(cut, bj, k);
+        cut[k] = 0xFF, cut[k + 1] = 0xD9;
+        b = (apf_image *)0x1;
+        ck_assert_msg(apf_image_decode(cut, k + 2, &b) == APF_E_FORMAT, "cut at %d%% decoded", pct);
+        ck_assert_ptr_null(b);
+        free(cut);
+    }
+    ck_assert_int_eq(apf_image_decode(bj, bn, &b), APF_OK); /* the whole file is fine */
+    apf_image_free(b);
+    free(bj);
+    apf_image_free(big);
     /* garbage after a valid signature */
     uint8_t junk[64];
     memcpy(junk, "\x89PNG\r\n\x1a\n", 8);

@@ -125,12 +125,16 @@ static void jerr_exit(j_common_ptr c)
     longjmp(e->jmp, 1);
 }
 
-/* Warnings stay quiet, but a premature end of data is remembered: libjpeg
+/* Warnings stay quiet, but data that ends early is remembered: libjpeg
  * would pad the rest of the image with grey and call it a success, and a
- * truncated photo must be an error, not a protected grey smear. */
+ * truncated photo must be an error, not a protected grey smear. It ends
+ * early when the bytes run out (JWRN_JPEG_EOF) and also when a cut file
+ * still ends with an end-of-image marker, met where entropy-coded data
+ * should be (JWRN_HIT_MARKER, or JWRN_MUST_RESYNC at a restart marker). */
 static void jerr_silent(j_common_ptr c, int level)
 {
-    if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
+    int code = c->err->msg_code;
+    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_MUST_RESYNC))
         ((jerr *)c->err)->truncated = 1;
 }
 
