@@ -113,6 +113,58 @@ grep -q "Aaron_Eckhart_0001.protected.jpg: 1 face protected" <<<"$out" || fail "
 grep -q "no face found in box 2" <<<"$out" || fail "empty box not reported"
 grep -q "Avril_Lavigne_0001.jpg: no face from" <<<"$out" || fail "photo without given faces not reported"
 
+# 6c. Bad names do not stop the batch: a missing file and a symlink loop
+#     are per-file errors, the rest is protected, exit 1. Options may
+#     follow the photos.
+ln -s "$tmp/loop" "$tmp/loop"
+one="$tmp/photos/Aaron_Eckhart_0001.jpg"
+set +e
+out=$("$apf" protect "$tmp/missing.jpg" "$tmp/loop" "$one" "${common[@]}" --check none --out "$tmp/bad" 2>"$tmp/err"); rc=$?
+set -e
+[ $rc -eq 1 ] || fail "bad names: exit $rc"
+grep -q "missing.jpg: No such file" "$tmp/err" && grep -q "loop: Too many levels of symbolic links" "$tmp/err" \
+  || fail "bad names not reported: $(cat "$tmp/err")"
+[ -s "$tmp/bad/Aaron_Eckhart_0001.protected.jpg" ] || fail "the good photo was not protected after bad names"
+grep -q "2 failed" <<<"$out" || fail "bad names not counted: $out"
+
+# 6d. Two photos with one name in two folders: -r mirrors the folders under
+#     --out; named directly, the second is refused (not "skipped"); the
+#     manifest makes a rerun skip only outputs made from the same photo.
+mkdir -p "$tmp/tree/a" "$tmp/tree/b/c"
+cp "$one" "$tmp/tree/a/x.jpg"
+cp "$tmp/photos/Avril_Lavigne_0001.jpg" "$tmp/tree/b/c/x.jpg"
+out=$("$apf" protect -r "${common[@]}" --check none --out "$tmp/mirror" "$tmp/tree")
+[ -s "$tmp/mirror/a/x.protected.jpg" ] && [ -s "$tmp/mirror/b/c/x.protected.jpg" ] || fail "-r did not mirror: $out"
+out=$("$apf" protect -r "${common[@]}" --check none --out "$tmp/mirror" "$tmp/tree")
+grep -q "2 skipped" <<<"$out" || fail "rerun of the same photos did not skip: $out"
+set +e
+out=$("$apf" protect "${common[@]}" --check none --out "$tmp/flat" "$tmp/tree/a/x.jpg" "$tmp/tree/b/c/x.jpg" 2>"$tmp/err"); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "is also" "$tmp/err" || fail "same-name inputs: rc $rc: $(cat "$tmp/err")"
+set +e
+out=$("$apf" protect "${common[@]}" --check none --out "$tmp/flat" "$tmp/tree/b/c/x.jpg" 2>"$tmp/err"); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "was made from .*tree/a/x.jpg, not from this photo" "$tmp/err" \
+  || fail "an output of another photo was taken as done: rc $rc: $(cat "$tmp/err")"
+[ -z "$(ls "$tmp/tree/a" | grep protected)" ] || fail "wrote beside the input with --out"
+
+# 6e. A face still matched after protection is said so; --strict fails the
+#     photo and writes nothing. (One iteration of eps 1 leaves faces matched.)
+weak=(--models "$models" --weights "$src/weights" --threads 2 --iterations 1 --eps 1)
+out=$("$apf" protect "${weak[@]}" --out "$tmp/weak" "$one")
+grep -q "is still matched by" <<<"$out" && grep -q "WARNING: .* still matched" <<<"$out" \
+  || fail "still-matched face not reported: $out"
+set +e
+out=$("$apf" protect "${weak[@]}" --strict --out "$tmp/strict" "$one" 2>"$tmp/err"); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "still matched (--strict): nothing written" "$tmp/err" || fail "--strict: rc $rc"
+[ -z "$(ls -A "$tmp/strict" 2>/dev/null | grep -v '^.apf-manifest$')" ] || fail "--strict wrote a matched photo"
+set +e
+"$apf" protect --bogus "$one" >/dev/null 2>"$tmp/err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q -- "--bogus" "$tmp/err" || fail "unknown option: rc $rc"
+"$apf" protect -h | grep -q "exit status" || fail "-h"
+
 # 7. Server down: a clear error, nothing written.
 set +e
 "$apf" protect "${common[@]}" --server http://127.0.0.1:9 --timeout 5 --out "$tmp/down" "$tmp/photos" >/dev/null 2>"$tmp/err"

@@ -34,7 +34,7 @@ typedef struct args {
     protect_options popt;
     const char *weights, *server, *out_dir, *suffix, *format, *landmarks, *boxes;
     long timeout;
-    int quality, quiet;
+    int quality, quiet, recurse, strict;
 } args;
 
 static int usage_protect(FILE *f)
@@ -61,7 +61,14 @@ static int usage_protect(FILE *f)
         "  --keep-metadata K   EXIF to keep beyond camera, date and display data: none (default),\n"
         "                      gps, personal (names, serial numbers, comments, maker notes) or all;\n"
         "                      the EXIF thumbnail is always remade from the protected pixels\n"
-        "  --quiet             only the summary\n");
+        "  -r, --recursive     go into subfolders of the folders named (outputs mirror them)\n"
+        "  --strict            a face a bundled recognizer still matches fails its photo (nothing written)\n"
+        "  --quiet             only the summary\n"
+        "  -h, --help          this text\n"
+        "Options may come before or after the photos. With --out, each photo's output mirrors\n"
+        "its path under the folder named (a photo named directly goes to DIR/NAME); DIR/.apf-manifest\n"
+        "records which input made each output, so a rerun skips only outputs of the same photo.\n"
+        "exit status: 0 every photo done, 1 some photo failed (or, with --strict, stayed matched), 2 usage\n");
     return f == stderr ? 2 : 0;
 }
 
@@ -131,65 +138,114 @@ static int is_photo(const char *name)
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 typedef struct list {
-    char **v;
+    char **v;   /* input paths */
+    char **rel; /* output name relative to --out (mirrors the folder named) */
     int n, cap;
 } list;
 
-static int list_add(list *l, const char *s)
+static int list_add(list *l, const char *path, const char *rel)
 {
     if (l->n == l->cap) {
         int cap = l->cap ? l->cap * 2 : 64;
         char **v = realloc(l->v, (size_t)cap * sizeof *v);
-        if (!v)
+        if (v)
+            l->v = v;
+        char **r = v ? realloc(l->rel, (size_t)cap * sizeof *r) : NULL;
+        if (!v || !r)
             return -1;
-        l->v = v;
+        l->rel = r;
         l->cap = cap;
     }
-    return (l->v[l->n] = strdup(s)) ? (l->n++, 0) : -1;
+    l->v[l->n] = strdup(path);
+    l->rel[l->n] = strdup(rel);
+    if (!l->v[l->n] || !l->rel[l->n]) {
+        free(l->v[l->n]);
+        free(l->rel[l->n]);
+        return -1;
+    }
+    l->n++;
+    return 0;
 }
 
-/* Photos named on the command line, and the photos directly inside any
- * directory named (sorted), minus earlier outputs (names with the suffix). */
-static int collect(int argc, char **argv, const char *suffix, list *out)
+static void list_free(list *l)
 {
+    for (int k = 0; k < l->n; k++)
+        free(l->v[k]), free(l->rel[k]);
+    free(l->v);
+    free(l->rel);
+}
+
+/* The photos inside folder `dir` (rel: its path under the folder named on
+ * the command line), sorted; subfolders too when recursing. Symbolic links
+ * to folders are not followed (no loops); depth is bounded. Returns the
+ * number of entries that could not be read (reported). */
+static int walk(const char *dir, const char *rel, const char *suffix, int recurse, int depth, list *out)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "apf: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    list here = {0};
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && list_add(&here, e->d_name, e->d_name)) {
+            closedir(d);
+            list_free(&here);
+            fprintf(stderr, "apf: out of memory\n");
+            return 1;
+        }
+    closedir(d);
+    qsort(here.v, (size_t)here.n, sizeof *here.v, cmp_str);
+    int bad = 0;
+    for (int k = 0; k < here.n; k++) {
+        char p[PATH_MAX], r[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", dir, here.v[k]);
+        snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", here.v[k]);
+        struct stat st;
+        if (lstat(p, &st)) {
+            fprintf(stderr, "apf: %s: %s\n", p, strerror(errno));
+            bad++;
+        } else if (S_ISDIR(st.st_mode)) {
+            if (recurse && depth < 64)
+                bad += walk(p, r, suffix, recurse, depth + 1, out);
+        } else if (is_photo(here.v[k]) && !strstr(here.v[k], suffix)) {
+            if (stat(p, &st) || !S_ISREG(st.st_mode)) { /* a dangling or looping link */
+                fprintf(stderr, "apf: %s: not a readable photo file\n", p);
+                bad++;
+            } else if (list_add(out, p, r)) {
+                bad++;
+            }
+        }
+    }
+    list_free(&here);
+    return bad;
+}
+
+/* Photos named on the command line and the photos inside any folder named.
+ * A name that cannot be read is reported and counted, and the rest go on. */
+static int collect(int argc, char **argv, const char *suffix, int recurse, list *out)
+{
+    int bad = 0;
     for (int i = 0; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st)) {
             fprintf(stderr, "apf: %s: %s\n", argv[i], strerror(errno));
-            return -1;
+            bad++;
+        } else if (S_ISDIR(st.st_mode)) {
+            bad += walk(argv[i], "", suffix, recurse, 0, out);
+        } else {
+            const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+            if (list_add(out, argv[i], base))
+                bad++;
         }
-        if (!S_ISDIR(st.st_mode)) {
-            if (list_add(out, argv[i]))
-                return -1;
-            continue;
-        }
-        DIR *d = opendir(argv[i]);
-        if (!d) {
-            fprintf(stderr, "apf: %s: %s\n", argv[i], strerror(errno));
-            return -1;
-        }
-        int first = out->n;
-        for (struct dirent *e; (e = readdir(d));) {
-            if (e->d_name[0] == '.' || !is_photo(e->d_name) || strstr(e->d_name, suffix))
-                continue;
-            char p[PATH_MAX];
-            snprintf(p, sizeof p, "%s/%s", argv[i], e->d_name);
-            if (list_add(out, p)) {
-                closedir(d);
-                return -1;
-            }
-        }
-        closedir(d);
-        qsort(out->v + first, (size_t)(out->n - first), sizeof *out->v, cmp_str);
     }
-    return 0;
+    return bad;
 }
 
-/* OUT/stem+suffix+ext, or beside the input. */
-static void output_path(const args *a, const char *in, apf_image_format fmt, char *out, size_t n)
+/* OUT/rel-dir/stem+suffix+ext, or beside the input. */
+static void output_path(const args *a, const char *in, const char *rel, apf_image_format fmt, char *out,
+                        size_t n)
 {
-    char copy[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", in);
     const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
     char stem[NAME_MAX + 1];
     snprintf(stem, sizeof stem, "%s", base);
@@ -202,8 +258,82 @@ static void output_path(const args *a, const char *in, apf_image_format fmt, cha
     else if (!strcmp(a->format, "jpg") || (!strcmp(a->format, "keep") && fmt == APF_IMAGE_JPEG &&
                                           strcasecmp(ext, ".jpg") && strcasecmp(ext, ".jpeg")))
         ext = ".jpg";
-    const char *dir = a->out_dir ? a->out_dir : dirname(copy);
-    snprintf(out, n, "%s/%s%s%s", dir, stem, a->suffix, ext);
+    char dir[PATH_MAX];
+    if (a->out_dir) {
+        const char *slash = strrchr(rel, '/');
+        if (slash)
+            snprintf(dir, sizeof dir, "%s/%.*s", a->out_dir, (int)(slash - rel), rel);
+        else
+            snprintf(dir, sizeof dir, "%s", a->out_dir);
+    } else {
+        char copy[PATH_MAX];
+        snprintf(copy, sizeof copy, "%s", in);
+        snprintf(dir, sizeof dir, "%s", dirname(copy));
+    }
+    if (snprintf(out, n, "%s/%s%s%s", dir, stem, a->suffix, ext) >= (int)n)
+        out[0] = 0; /* too long: the caller reports it */
+}
+
+/* mkdir -p of the folder an output goes into. */
+static int make_parent(const char *file)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", file);
+    char *slash = strrchr(path, '/');
+    if (!slash)
+        return 0;
+    *slash = 0;
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(path, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(path, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* ---- the manifest: which input made each output under --out ---- */
+
+typedef struct manifest {
+    char path[PATH_MAX];
+    list entries; /* v: output path, rel: the input's real path */
+} manifest;
+
+static void manifest_load(manifest *m, const char *out_dir)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->path, sizeof m->path, "%s/.apf-manifest", out_dir);
+    FILE *f = fopen(m->path, "r");
+    char line[2 * PATH_MAX + 4];
+    while (f && fgets(line, sizeof line, f)) {
+        char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+        if (!tab || !nl)
+            continue;
+        *tab = 0, *nl = 0;
+        list_add(&m->entries, line, tab + 1);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* The input recorded for an output, or NULL. */
+static const char *manifest_source(const manifest *m, const char *out)
+{
+    for (int k = m->entries.n - 1; k >= 0; k--)
+        if (!strcmp(m->entries.v[k], out))
+            return m->entries.rel[k];
+    return NULL;
+}
+
+static void manifest_add(manifest *m, const char *out, const char *in_real)
+{
+    FILE *f = fopen(m->path, "a");
+    if (f) {
+        fprintf(f, "%s\t%s\n", out, in_real);
+        fclose(f);
+    }
+    list_add(&m->entries, out, in_real);
 }
 
 /* ---- landmarks given by the user ---- */
@@ -294,10 +424,30 @@ static int faces_for(const given *g, int n, const char *photo, apf_face *faces, 
 /* ---- protect ---- */
 
 typedef struct totals {
-    int photos, written, skipped, failed, no_face, faces_found, faces_protected;
+    int photos, written, skipped, failed, no_face, faces_found, faces_protected, still_matched;
     double ssim_sum, ssim_min, sim_sum[PROTECT_MAX_CHECK];
     size_t sent;
 } totals;
+
+/* Faces of a protected photo that a bundled recognizer still matches to
+ * their original (similarity at or above its LFW threshold): each reported. */
+static int still_matched(const protector *pr, const photo_report *rep, const char *in)
+{
+    int n = 0;
+    for (int k = 0; k < rep->faces_protected; k++) {
+        int hit = 0;
+        for (int m = 0; m < protector_check_count(pr); m++) {
+            float thr = protector_check_threshold(pr, m);
+            if (rep->faces[k].similarity[m] >= thr) {
+                printf("%s: face %d is still matched by %s (cosine %.2f >= %.2f): NOT protected against it\n",
+                       in, k + 1, protector_check_name(pr, m), rep->faces[k].similarity[m], thr);
+                hit = 1;
+            }
+        }
+        n += hit;
+    }
+    return n;
+}
 
 static int cmd_protect(int argc, char **argv)
 {
@@ -309,17 +459,33 @@ static int cmd_protect(int argc, char **argv)
     a.format = "keep";
     a.quality = 95;
     a.timeout = 60;
-    int i = 0, keep_ok = 1;
-    for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+    int keep_ok = 1, n_names = 0, only_names = 0;
+    char **names = calloc((size_t)argc + 1, sizeof *names);
+    if (!names)
+        return 1;
+    for (int i = 0; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "--help"))
-            return usage_protect(stdout);
-        if (!strcmp(o, "--quiet")) {
-            a.quiet = 1;
+        if (only_names || o[0] != '-' || !o[1]) { /* a photo or folder (options may follow) */
+            names[n_names++] = argv[i];
             continue;
         }
-        if (!v)
-            return usage_protect(stderr);
+        if (!strcmp(o, "--")) {
+            only_names = 1;
+            continue;
+        }
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            free(names);
+            return usage_protect(stdout);
+        }
+        if (!strcmp(o, "--quiet") || !strcmp(o, "-r") || !strcmp(o, "--recursive") || !strcmp(o, "--strict")) {
+            *(!strcmp(o, "--quiet") ? &a.quiet : !strcmp(o, "--strict") ? &a.strict : &a.recurse) = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "apf: %s needs a value (see apf protect --help)\n", o);
+            free(names);
+            return 2;
+        }
         i++;
         char *end = NULL;
         if (!strcmp(o, "--models"))
@@ -361,10 +527,14 @@ static int cmd_protect(int argc, char **argv)
             keep_ok = parse_keep(v, &a.popt.keep_metadata);
         else if (!strcmp(o, "--check"))
             a.popt.check = !strcmp(v, "none") ? 0 : !strcmp(v, "probe") ? 1 : !strcmp(v, "all") ? 2 : -1;
-        else
-            return usage_protect(stderr);
+        else {
+            fprintf(stderr, "apf: unknown option %s (see apf protect --help)\n", o);
+            free(names);
+            return 2;
+        }
         if (end && *end) {
             fprintf(stderr, "apf: %s: not a number: %s\n", o, v);
+            free(names);
             return 2;
         }
     }
@@ -374,13 +544,16 @@ static int cmd_protect(int argc, char **argv)
         fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
         return 2;
     }
-    if (i >= argc)
+    if (n_names == 0) {
+        free(names);
         return usage_protect(stderr);
+    }
     list files = {0};
-    if (collect(argc - i, argv + i, a.suffix, &files))
-        return 1;
+    int unreadable = collect(n_names, names, a.suffix, a.recurse, &files);
+    free(names);
     if (files.n == 0) {
         fprintf(stderr, "apf: no photos (.jpg, .jpeg, .png) found\n");
+        list_free(&files);
         return 1;
     }
     given *gv = NULL;
@@ -393,6 +566,10 @@ static int cmd_protect(int argc, char **argv)
         return 1;
     if (a.out_dir && make_out_dir(a.out_dir))
         return 1;
+    manifest man;
+    if (a.out_dir)
+        manifest_load(&man, a.out_dir);
+    list made = {0}; /* outputs of this run, to catch two inputs with one output name */
     char err[1024], tpath[PATH_MAX];
     snprintf(tpath, sizeof tpath, "%s/transfer.apfm", a.weights);
     cloud_client *cloud = a.server ? cloud_client_remote(a.server, a.timeout, err, sizeof err)
@@ -412,6 +589,7 @@ static int cmd_protect(int argc, char **argv)
                apf_attack_name(a.popt.probe.attack), a.popt.probe.eps, a.server ? a.server : "in-process");
     totals t = {0};
     t.ssim_min = 1;
+    t.failed = unreadable;
     progress pg;
     progress_start(&pg, files.n);
     for (int f = 0; f < files.n; f++) {
@@ -428,16 +606,50 @@ static int cmd_protect(int argc, char **argv)
             progress_step(&pg, base);
             continue;
         }
-        output_path(&a, in, apf_image_source_format(photo), out, sizeof out);
-        if (access(out, F_OK) == 0) {
+        output_path(&a, in, files.rel[f], apf_image_source_format(photo), out, sizeof out);
+        if (!out[0]) {
             progress_clear(&pg);
-            if (!a.quiet)
-                printf("%s: skipped, %s exists (already protected)\n", in, out);
-            t.skipped++;
+            fprintf(stderr, "apf: %s: output path too long\n", in);
+            t.failed++;
             apf_image_free(photo);
             progress_step(&pg, base);
             continue;
         }
+        char in_real[PATH_MAX];
+        if (!realpath(in, in_real))
+            snprintf(in_real, sizeof in_real, "%s", in);
+        const char *clash = NULL;
+        for (int k = 0; k < made.n && !clash; k++)
+            if (!strcmp(made.v[k], out))
+                clash = made.rel[k];
+        if (clash) {
+            progress_clear(&pg);
+            fprintf(stderr, "apf: %s: its output %s is also %s's: NOT protected (rename one)\n", in, out, clash);
+            t.failed++;
+            apf_image_free(photo);
+            progress_step(&pg, base);
+            continue;
+        }
+        if (access(out, F_OK) == 0) {
+            /* beside the input, an output of this name comes from this photo;
+             * under --out, the manifest says which photo made it */
+            const char *src = a.out_dir ? manifest_source(&man, out) : in_real;
+            progress_clear(&pg);
+            if (src && !strcmp(src, in_real)) {
+                if (!a.quiet)
+                    printf("%s: skipped, %s exists (already protected)\n", in, out);
+                t.skipped++;
+            } else {
+                fprintf(stderr, "apf: %s: %s exists and was made from %s, not from this photo: NOT protected\n",
+                        in, out, src ? src : "a photo apf has no record of");
+                t.failed++;
+            }
+            list_add(&made, out, in);
+            apf_image_free(photo);
+            progress_step(&pg, base);
+            continue;
+        }
+        list_add(&made, out, in);
         /* a batch killed mid-write leaves OUT.tmp-XXXXXX (never OUT itself): clear it */
         char pattern[PATH_MAX + 16];
         snprintf(pattern, sizeof pattern, "%s.tmp-??????", out);
@@ -447,6 +659,7 @@ static int cmd_protect(int argc, char **argv)
                 unlink(gl.gl_pathv[k]);
         globfree(&gl);
         apf_face fl[PROTECT_MAX_FACES];
+        int matched = 0;
         int given_mode = a.landmarks || a.boxes;
         int nf = given_mode ? faces_for(gv, n_given, in, fl, PROTECT_MAX_FACES) : 0;
         apf_status st = APF_OK;
@@ -480,10 +693,21 @@ static int cmd_protect(int argc, char **argv)
             else
                 printf("%s: no face found: NOT protected, nothing written\n", in);
             t.no_face++;
+        } else if ((matched = still_matched(pr, &rep, in)) && a.strict) {
+            fprintf(stderr, "apf: %s: %d face%s still matched (--strict): nothing written\n", in, matched,
+                    matched == 1 ? "" : "s");
+            t.failed++;
+            t.still_matched += matched;
+        } else if (make_parent(out)) {
+            fprintf(stderr, "apf: %s: cannot create the folder of %s: %s\n", in, out, strerror(errno));
+            t.failed++;
         } else if (apf_image_save(prot, out, a.quality)) {
             fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());
             t.failed++;
         } else {
+            t.still_matched += matched;
+            if (a.out_dir)
+                manifest_add(&man, out, in_real);
             t.written++;
             t.faces_found += rep.faces_found;
             t.faces_protected += rep.faces_protected;
@@ -528,11 +752,16 @@ static int cmd_protect(int argc, char **argv)
     } else {
         printf("\n");
     }
+    if (t.still_matched)
+        printf("WARNING: %d protected face%s still matched by a bundled recognizer (see the lines above)%s\n",
+               t.still_matched, t.still_matched == 1 ? " is" : "s are",
+               a.strict ? "; with --strict those photos were not written" : "");
     protector_free(pr);
     cloud_client_free(cloud);
-    for (int k = 0; k < files.n; k++)
-        free(files.v[k]);
-    free(files.v);
+    list_free(&files);
+    list_free(&made);
+    if (a.out_dir)
+        list_free(&man.entries);
     free_given(gv, n_given);
     return t.failed ? 1 : 0;
 }

@@ -41,6 +41,9 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
 void protector_free(protector *p);
 int protector_check_count(const protector *p);
 const char *protector_check_name(const protector *p, int k);
+/* Match threshold of check model k (cosine; >= means "same person"), from
+ * LFW calibration (protect.c says which). */
+float protector_check_threshold(const protector *p, int k);
 apf_detector *protector_detector(protector *p);
 
 /* Faces inside caller-given boxes (x0 y0 x1 y1 per box): the detector runs
