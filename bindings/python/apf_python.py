@@ -145,8 +145,13 @@ def apply_perturbation(faces, values, scale):
     With a probe's g and scale=eps this is APF_g; with a decoded cloud noise
     and scale=1 it is the protected face APF_s.
     """
-    f = _np.ascontiguousarray(faces, dtype=_np.uint8)
-    v = _np.ascontiguousarray(values, dtype=_np.int8)
+    f = _np.ascontiguousarray(faces)
+    v = _np.ascontiguousarray(values)
+    # no silent casts: int16 noise of 300 would wrap to 44, floats would truncate
+    if f.dtype != _np.uint8:
+        raise TypeError("faces must be uint8, got %s" % f.dtype)
+    if v.dtype != _np.int8:
+        raise TypeError("values must be int8, got %s" % v.dtype)
     if f.shape != v.shape:
         raise ValueError("faces %s and values %s differ in shape" % (f.shape, v.shape))
     out = _np.empty_like(f)
@@ -156,8 +161,11 @@ def apply_perturbation(faces, values, scale):
 
 def ssim(a, b):
     """SSIM (Wang et al. 2004, 11x11 Gaussian) of two (H, W, 3) uint8 images."""
-    a = _np.ascontiguousarray(a, dtype=_np.uint8)
-    b = _np.ascontiguousarray(b, dtype=_np.uint8)
+    a = _np.ascontiguousarray(a)
+    b = _np.ascontiguousarray(b)
+    # float images in 0..1 would be scored as nearly black: refuse them
+    if a.dtype != _np.uint8 or b.dtype != _np.uint8:
+        raise TypeError("ssim needs uint8 images, got %s and %s" % (a.dtype, b.dtype))
     if a.shape != b.shape or a.ndim != 3 or a.shape[2] != 3:
         raise ValueError("ssim needs two (H, W, 3) images of one shape")
     status, value = _c_ssim(a.reshape(-1), b.reshape(-1), a.shape[1], a.shape[0])

@@ -107,6 +107,19 @@ class ProbeTest(unittest.TestCase):
             with self.assertRaises(ValueError):
                 q.gradient(self.x[:, :100])
 
+
+    def test_no_silent_casts(self):
+        face = np.zeros((112, 112, 3), np.uint8)
+        for bad in (np.full(face.shape, 300, np.int16), np.ones(face.shape, np.float32)):
+            with self.assertRaises(TypeError):
+                apf.apply_perturbation(face, bad, 1.0)
+        with self.assertRaises(TypeError):
+            apf.apply_perturbation(face.astype(np.float32), np.zeros(face.shape, np.int8), 1.0)
+        with self.assertRaises(TypeError):
+            apf.ssim(face.astype(np.float32) / 255, face.astype(np.float32) / 255)
+        out = apf.apply_perturbation(face, np.full(face.shape, 8, np.int8), 1.0)
+        self.assertEqual(int(out.max()), 8)
+        self.assertAlmostEqual(apf.ssim(face, face), 1.0, places=6)
     def test_threads_release_the_gil_and_agree(self):
         faces = [face(i) for i in range(2)]
         with apf.Probe(PROBE, attack="fgsm", seed=1) as p:
