@@ -201,6 +201,8 @@ START_TEST(end_nulls)
     apf_probe_free(NULL);
     ck_assert_ptr_null(apf_probe_model(NULL));
     ERR(apf_probe_get_options(NULL, &o));
+    apf_probe_options_init_size(NULL, sizeof o); /* ignored */
+    ck_assert_int_gt(apf_version_number(), 0);
     ERR(apf_probe_gradient(NULL, px, NULL, 1, 112, g));
     void *blob = NULL;
     size_t n = 0;

@@ -539,7 +539,7 @@ static int cmd_protect(int argc, char **argv)
         }
     }
     if (!keep_ok || a.popt.check < 0 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
-        a.quality < 1 || a.quality > 100 || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= 64) ||
+        a.quality < 1 || a.quality > 100 || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= APF_EPS_MAX) ||
         a.timeout < 1 || a.suffix[0] == 0 || strchr(a.suffix, '/')) {
         fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
         return 2;

@@ -404,7 +404,7 @@ int main(int argc, char **argv)
         }
     }
     if (fold < 1 || iters < 1 || jpeg_q < 1 || jpeg_q > 100 || threads < 1 || acc_pairs < 1 ||
-        !(eps > 0 && eps <= 64) || max_pairs < 0) {
+        !(eps > 0 && eps <= APF_EPS_MAX) || max_pairs < 0) {
         fprintf(stderr, "apf-eval: an option is out of range (see --help)\n");
         return 2;
     }

@@ -37,6 +37,13 @@ extern "C" {
 #define APF_VERSION_MINOR 3
 /** @brief Library patch version. */
 #define APF_VERSION_PATCH 0
+/** @brief The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH
+ *  (compare with apf_version_number() to check the loaded library). */
+#define APF_VERSION_NUMBER (APF_VERSION_MAJOR * 10000 + APF_VERSION_MINOR * 100 + APF_VERSION_PATCH)
+
+/** @brief Largest L-inf budget (eps, in 0..255 pixel units) any libapf call
+ *  accepts; budgets are in (0, APF_EPS_MAX]. */
+#define APF_EPS_MAX 64.0f
 
 /** @brief Result of every fallible libapf call. */
 typedef enum apf_status {
@@ -72,6 +79,12 @@ APF_API const char *apf_last_error(void);
  * @return A static string.
  */
 APF_API const char *apf_version_string(void);
+
+/**
+ * @brief Version of the loaded library as ::APF_VERSION_NUMBER computes it.
+ * @return MAJOR * 10000 + MINOR * 100 + PATCH of the library actually loaded.
+ */
+APF_API int apf_version_number(void);
 
 /* ------------------------------------------------------------------ */
 /* Images                                                              */

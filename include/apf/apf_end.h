@@ -13,6 +13,8 @@
 #ifndef APF_END_H
 #define APF_END_H
 
+#include <stddef.h>
+
 #include "apf/apf_core.h"
 #include "apf/apf_wire.h"
 
@@ -55,10 +57,33 @@ typedef struct apf_probe_options {
 typedef struct apf_probe apf_probe;
 
 /**
+ * @brief Fill the first @p size bytes of @p opt with the defaults listed in
+ *        ::apf_probe_options and set its @c struct_size to @p size.
+ *
+ * Writes no further than @p size, so a caller built against an older,
+ * smaller ::apf_probe_options is safe with a newer library. Call it through
+ * apf_probe_options_init(), which passes the caller's own sizeof.
+ * @param opt  Options to initialise.
+ * @param size sizeof(apf_probe_options) as the caller compiled it,
+ *             #APF_PROBE_OPTIONS_MIN_SIZE or more.
+ */
+APF_API void apf_probe_options_init_size(apf_probe_options *opt, size_t size);
+
+/**
  * @brief Fill @p opt with the defaults listed in ::apf_probe_options.
+ *
+ * A macro over apf_probe_options_init_size() with the caller's sizeof; the
+ * exported function of this name (for binaries built against 0.2 headers)
+ * writes the 0.2 struct's size.
  * @param opt Options to initialise.
  */
 APF_API void apf_probe_options_init(apf_probe_options *opt);
+#define apf_probe_options_init(opt) apf_probe_options_init_size((opt), sizeof *(opt))
+
+/** @brief Smallest @c struct_size the library accepts: the struct up to and
+ *  including @c attack. Fields beyond a caller's @c struct_size take their
+ *  defaults. */
+#define APF_PROBE_OPTIONS_MIN_SIZE (offsetof(apf_probe_options, attack) + sizeof(apf_attack))
 
 /**
  * @brief Name of an attack ("fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm").
@@ -125,9 +150,13 @@ APF_API apf_status apf_probe_gradient_blob(apf_probe *probe, const uint8_t *face
 
 /**
  * @brief The options a probe runs with (after defaults were applied).
+ *
+ * Writes at most @p opt->struct_size bytes: initialise @p opt with
+ * apf_probe_options_init() first.
  * @param probe A probe.
- * @param opt   Receives a copy.
- * @return ::APF_OK or ::APF_E_INVALID.
+ * @param opt   Receives a copy, as much as its @c struct_size holds.
+ * @return ::APF_OK or ::APF_E_INVALID (also for a @c struct_size below
+ *         #APF_PROBE_OPTIONS_MIN_SIZE).
  */
 APF_API apf_status apf_probe_get_options(const apf_probe *probe, apf_probe_options *opt);
 

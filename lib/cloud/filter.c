@@ -12,7 +12,7 @@
 apf_status apf_cloud_noise(apf_transfer *t, const apf_enhancer *e, const int8_t *g, int n, float eps,
                            float *s)
 {
-    if (!g || !s || n < 1 || n > APF_WIRE_MAX_FACES || !(eps > 0 && eps <= 64))
+    if (!g || !s || n < 1 || n > APF_WIRE_MAX_FACES || !(eps > 0 && eps <= APF_EPS_MAX))
         return apf_fail(APF_E_INVALID, "cloud: bad arguments");
     size_t all = PER * n;
     float *gf = malloc(all * sizeof(float)), *eu = e ? malloc(PER * sizeof(float)) : NULL;

@@ -176,7 +176,7 @@ apf_status apf_transfer_create_unet(int base, int levels, int convs, float eps, 
     if (!out)
         return apf_fail(APF_E_INVALID, "transfer: out is NULL");
     *out = NULL;
-    if (base < 4 || base > 64 || !(eps > 0 && eps <= 64) || levels < 2 ||
+    if (base < 4 || base > 64 || !(eps > 0 && eps <= APF_EPS_MAX) || levels < 2 ||
         levels > APF_TRANSFER_MAX_LEVELS || convs < 1 || convs > 3)
         return apf_fail(APF_E_INVALID, "transfer: base channels 4..64, levels 2..%d, convs 1..3, eps (0, 64]",
                         APF_TRANSFER_MAX_LEVELS);

@@ -35,6 +35,8 @@ const char *apf_last_error(void)
     return last_error;
 }
 
+int apf_version_number(void) { return APF_VERSION_NUMBER; }
+
 const char *apf_version_string(void)
 {
 #define APF_STR2(x) #x

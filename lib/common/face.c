@@ -391,7 +391,7 @@ apf_status apf_face_crop(const apf_image *img, const double m[6], uint8_t *face)
 apf_status apf_face_add_noise(apf_image *photo, const apf_image *original, const double m[6],
                               const int8_t *noise, float eps)
 {
-    if (!photo || !original || !m || !noise || !matrix_ok(m) || !(eps > 0 && eps <= 64))
+    if (!photo || !original || !m || !noise || !matrix_ok(m) || !(eps > 0 && eps <= APF_EPS_MAX))
         return apf_fail(APF_E_INVALID, "face noise: bad arguments");
     int W = apf_image_width(photo), H = apf_image_height(photo);
     if (W != apf_image_width(original) || H != apf_image_height(original))

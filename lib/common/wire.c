@@ -33,8 +33,8 @@ static apf_status check_info(const apf_wire_info *in, size_t *count)
                         in->width);
     if (in->channels != 3)
         return apf_fail(APF_E_FORMAT, "wire: %d channels (must be 3)", in->channels);
-    if (!(in->eps > 0 && in->eps <= 64))
-        return apf_fail(APF_E_FORMAT, "wire: eps %g outside (0, 64]", in->eps);
+    if (!(in->eps > 0 && in->eps <= APF_EPS_MAX))
+        return apf_fail(APF_E_FORMAT, "wire: eps %g outside (0, %g]", in->eps, APF_EPS_MAX);
     if (in->algorithm < 0 || in->algorithm > 255)
         return apf_fail(APF_E_FORMAT, "wire: algorithm %d", in->algorithm);
     *count = (size_t)in->n * in->height * in->width * 3;

@@ -34,10 +34,15 @@ apf_status apf_attack_from_name(const char *name, apf_attack *a)
     return apf_fail(APF_E_INVALID, "attack: unknown name '%s' (fgsm, i-fgsm, mi-fgsm, di2-fgsm, m-di2-fgsm)", name);
 }
 
-void apf_probe_options_init(apf_probe_options *o)
+/* What binaries built against the 0.2 headers passed: the whole struct as
+ * it was then. When a field is appended, this becomes the offset of the
+ * first new field, so the exported 0.2 entry point below keeps writing no
+ * more than those binaries own. */
+#define PROBE_OPTIONS_SIZE_0_2 sizeof(apf_probe_options)
+
+/* The defaults, in a full struct; callers get the first `size` bytes. */
+static void probe_defaults(apf_probe_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
     o->attack = APF_ATTACK_DI2FGSM;
@@ -52,14 +57,47 @@ void apf_probe_options_init(apf_probe_options *o)
     o->seed = 0x41504621u;
 }
 
+void apf_probe_options_init_size(apf_probe_options *o, size_t size)
+{
+    if (!o || size < APF_PROBE_OPTIONS_MIN_SIZE)
+        return;
+    apf_probe_options d;
+    probe_defaults(&d);
+    d.struct_size = size;
+    memcpy(o, &d, size < sizeof d ? size : sizeof d);
+    if (size > sizeof d) /* a newer caller's fields this library does not know */
+        memset((char *)o + sizeof d, 0, size - sizeof d);
+}
+
+/* The 0.2 entry point, for binaries that call it directly (the header
+ * turns the name into apf_probe_options_init_size with the caller's size). */
+void(apf_probe_options_init)(apf_probe_options *o)
+{
+    apf_probe_options_init_size(o, PROBE_OPTIONS_SIZE_0_2);
+}
+
+/* A caller's options over the defaults: as much as its struct_size holds.
+ * A struct_size that is not a plausible size (uninitialised memory) is
+ * refused. */
+static apf_status options_from_caller(const apf_probe_options *opt, apf_probe_options *o)
+{
+    probe_defaults(o);
+    if (!opt)
+        return APF_OK;
+    if (opt->struct_size < APF_PROBE_OPTIONS_MIN_SIZE || opt->struct_size > 65536)
+        return apf_fail(APF_E_INVALID, "probe: options not initialised with apf_probe_options_init "
+                                       "(struct_size %zu)", opt->struct_size);
+    memcpy(o, opt, opt->struct_size < sizeof *o ? opt->struct_size : sizeof *o);
+    o->struct_size = sizeof *o;
+    return APF_OK;
+}
+
 static apf_status check_options(const apf_probe_options *o)
 {
-    if (o->struct_size < sizeof *o)
-        return apf_fail(APF_E_INVALID, "probe: options not initialised with apf_probe_options_init");
     if ((unsigned)o->attack >= APF_ATTACK_COUNT)
         return apf_fail(APF_E_INVALID, "probe: unknown attack %d", (int)o->attack);
-    if (!(o->eps > 0 && o->eps <= 64) || !(o->step > 0 && o->step <= 64))
-        return apf_fail(APF_E_INVALID, "probe: eps and step must be in (0, 64]");
+    if (!(o->eps > 0 && o->eps <= APF_EPS_MAX) || !(o->step > 0 && o->step <= APF_EPS_MAX))
+        return apf_fail(APF_E_INVALID, "probe: eps and step must be in (0, %g]", APF_EPS_MAX);
     if (o->iterations < 1 || o->iterations > 1000)
         return apf_fail(APF_E_INVALID, "probe: iterations must be 1..1000");
     if (!(o->momentum >= 0 && o->momentum <= 10) || !(o->diversity_prob >= 0 && o->diversity_prob <= 1))
@@ -79,14 +117,9 @@ apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt
     if (!model_path)
         return apf_fail(APF_E_INVALID, "probe: model path is NULL");
     apf_probe_options o;
-    apf_probe_options_init(&o);
-    if (opt) {
-        if (opt->struct_size < sizeof o)
-            return apf_fail(APF_E_INVALID, "probe: options not initialised with apf_probe_options_init");
-        o = *opt;
-        o.struct_size = sizeof o;
-    }
-    apf_status st = check_options(&o);
+    apf_status st = options_from_caller(opt, &o);
+    if (!st)
+        st = check_options(&o);
     if (st)
         return st;
     apf_probe *p = calloc(1, sizeof *p);
@@ -117,7 +150,13 @@ apf_status apf_probe_get_options(const apf_probe *p, apf_probe_options *opt)
 {
     if (!p || !opt)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
-    *opt = p->opt;
+    size_t size = opt->struct_size;
+    if (size < APF_PROBE_OPTIONS_MIN_SIZE || size > 65536)
+        return apf_fail(APF_E_INVALID, "probe: options not initialised with apf_probe_options_init "
+                                       "(struct_size %zu)", size);
+    apf_probe_options o = p->opt;
+    o.struct_size = size;
+    memcpy(opt, &o, size < sizeof o ? size : sizeof o);
     return APF_OK;
 }
 
