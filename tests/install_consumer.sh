@@ -45,6 +45,26 @@ face=$src/examples/faces/Ali_Naimi_0001.jpg
 "$out/split-cloud" "$src/weights/transfer.apfm" "$out/g.blob" "$out/s.blob"
 "$out/split-device" apply "$face" "$out/s.blob" "$out/protected.png"
 [ -s "$out/protected.png" ] || fail "installed split produced nothing"
+# The installed programs: only user programs in bin/, and `apf protect`
+# run from another folder finds the installed models and weights through
+# APF_DATA_DIR (the DESTDIR copy of <prefix>/share/apf).
+for p in apf apf-server apf-eval apf-train; do [ -x "$root/bin/$p" ] || fail "$p not installed"; done
+for p in apf-bench-models apf-bench-probe apf-load apf-bench-photos; do
+  [ -e "$root/bin/$p" ] && fail "benchmark $p installed into bin/"
+done
+data=$root/share/apf
+[ -s "$data/weights/transfer.apfm" ] || fail "weights not installed"
+[ -s "$data/models/mobilefacenet.apfm" ] || fail "models not installed (imported before meson setup?)"
+mkdir -p "$out/elsewhere" && cp "$src/examples/photos/Aaron_Eckhart_0001.jpg" "$out/elsewhere/"
+( cd "$out/elsewhere" && APF_DATA_DIR=$data "$root/bin/apf" protect --iterations 2 --threads 2 --check none \
+    Aaron_Eckhart_0001.jpg > "$out/run.txt" 2>&1 ) || { cat "$out/run.txt"; fail "installed apf protect"; }
+[ -s "$out/elsewhere/Aaron_Eckhart_0001.protected.jpg" ] || fail "installed apf protect wrote nothing"
+# with a data dir that has nothing, it says where it looked
+set +e
+( cd "$out/elsewhere" && APF_DATA_DIR=/nonexistent "$root/bin/apf" protect --models "$out/none" \
+    Aaron_Eckhart_0001.jpg > "$out/run2.txt" 2>&1 ); rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "none/mobilefacenet.apfm" "$out/run2.txt" || fail "missing models not reported: $(cat "$out/run2.txt")"
 # The installed Python module (its extension finds libapf via LD_LIBRARY_PATH here, its rpath when installed for real).
 pydir=$(find "$root" -name apf.py -path '*-packages*' -printf '%h\n' | head -1)
 if [ -n "$pydir" ]; then

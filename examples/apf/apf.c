@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cloud_client.h"
+#include "data_dir.h"
 #include "progress.h"
 #include "protect.h"
 
@@ -41,8 +42,9 @@ static int usage_protect(FILE *f)
 {
     fprintf(f,
         "usage: apf protect [options] PHOTO... | DIR\n"
-        "  --models DIR        face models (default models)\n"
-        "  --weights DIR       cloud weights for the in-process cloud (default weights)\n"
+        "  --models DIR        face models (default: $APF_DATA_DIR/models, the installed data\n"
+        "                      directory, the source tree, ./models)\n"
+        "  --weights DIR       cloud weights for the in-process cloud (found the same way)\n"
         "  --server URL        send gradient blobs to an apf-server (e.g. http://127.0.0.1:8750)\n"
         "  --timeout SECONDS   server timeout (default 60)\n"
         "  --attack NAME       fgsm, i-fgsm, mi-fgsm, di2-fgsm (default), m-di2-fgsm\n"
@@ -454,7 +456,8 @@ static int cmd_protect(int argc, char **argv)
     args a = {0};
     protect_options_init(&a.popt);
     a.popt.probe.threads = 0;
-    a.weights = "weights";
+    a.weights = NULL; /* found by data_dir_find() unless given */
+    a.popt.models_dir = NULL;
     a.suffix = ".protected";
     a.format = "keep";
     a.quality = 95;
@@ -564,6 +567,14 @@ static int cmd_protect(int argc, char **argv)
     }
     if ((a.landmarks || a.boxes) && load_faces(a.landmarks ? a.landmarks : a.boxes, a.boxes != NULL, &gv, &n_given))
         return 1;
+    static char models_found[4096], weights_found[4096];
+    if (!a.popt.models_dir && data_dir_find("models", "mobilefacenet.apfm", models_found, sizeof models_found))
+        fprintf(stderr, "apf: warning: no face models found in $APF_DATA_DIR/models, the installed data "
+                        "directory or the source tree (run tools/setup-models.sh, or give --models)\n");
+    if (!a.weights)
+        data_dir_find("weights", "transfer.apfm", weights_found, sizeof weights_found);
+    a.popt.models_dir = a.popt.models_dir ? a.popt.models_dir : models_found;
+    a.weights = a.weights ? a.weights : weights_found;
     if (a.out_dir && make_out_dir(a.out_dir))
         return 1;
     manifest man;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data_dir.h"
 #include "service.h"
 
 typedef struct request {
@@ -172,7 +173,10 @@ int main(int argc, char **argv)
 {
     service_config cfg;
     service_config_init(&cfg);
-    cfg.transfer_path = "weights/transfer.apfm";
+    static char weights[4096], default_transfer[4200];
+    data_dir_find("weights", "transfer.apfm", weights, sizeof weights);
+    snprintf(default_transfer, sizeof default_transfer, "%s/transfer.apfm", weights);
+    cfg.transfer_path = default_transfer;
     const char *listen = "127.0.0.1:8750", *port_file = NULL;
     unsigned max_conn = 64, timeout = 30;
     server sv = {NULL, 60.0, 0};
