@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 const char *tu_models_dir(void)
 {
@@ -11,10 +12,18 @@ const char *tu_models_dir(void)
     return e ? e : APF_SOURCE_DIR "/models";
 }
 
+/* The shared data folder: $APF_SHARED_DIR, else ../shared beside the source
+ * tree, else the repository's own copy of what the suites need (tests/data,
+ * made by tools/make-test-data.sh), so a clone with nothing beside it
+ * passes too. */
 const char *tu_shared_dir(void)
 {
     const char *e = getenv("APF_SHARED_DIR");
-    return e ? e : APF_SOURCE_DIR "/../shared";
+    if (e && access(e, R_OK) == 0)
+        return e;
+    if (access(APF_SOURCE_DIR "/../shared/reference", R_OK) == 0)
+        return APF_SOURCE_DIR "/../shared";
+    return APF_SOURCE_DIR "/tests/data";
 }
 
 const char *tu_path(const char *dir, const char *name)
@@ -26,11 +35,44 @@ const char *tu_path(const char *dir, const char *name)
     return buf[k];
 }
 
+/* PATH.gz, decompressed (tests/data keeps the golden tensors compressed). */
+static void *read_gz(const char *path, size_t *size)
+{
+    char gzpath[1100];
+    snprintf(gzpath, sizeof gzpath, "%s.gz", path);
+    gzFile z = gzopen(gzpath, "rb");
+    if (!z)
+        return NULL;
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap + 1);
+    int got;
+    while (buf && (got = gzread(z, buf + n, (unsigned)(cap - n))) > 0) {
+        n += (size_t)got;
+        if (n == cap) {
+            char *b = realloc(buf, 2 * cap + 1);
+            if (!b) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+    }
+    gzclose(z);
+    if (!buf)
+        return NULL;
+    buf[n] = 0;
+    if (size)
+        *size = n;
+    return buf;
+}
+
 void *tu_read_file(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return NULL;
+        return read_gz(path, size);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
