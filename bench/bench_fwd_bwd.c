@@ -23,7 +23,7 @@ static int by_value(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    const char *lfw = "../shared/data/lfw", *path = NULL;
+    const char *lfw = NULL, *path = NULL;
     int reps = 500, threads = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc)
@@ -42,6 +42,8 @@ int main(int argc, char **argv)
         return 2;
     }
     char pairs[4096], root[4096];
+    if (!(lfw = lfw_root(lfw, "apf-bench-fwd-bwd")))
+        return 2;
     snprintf(pairs, sizeof pairs, "%s/pairs.txt", lfw);
     snprintf(root, sizeof root, "%s/aligned112", lfw);
     lfw_set set;

@@ -70,7 +70,7 @@ static double time_it(apf_model *m, const float *faces, int n, int size, int bac
 
 int main(int argc, char **argv)
 {
-    const char *models_dir = "models", *lfw = "../shared/data/lfw";
+    const char *models_dir = "models", *lfw = NULL;
     int fold = 8, threads = 2, no_timing = 0;
     const char *names[16];
     int n_names = 0;
@@ -100,6 +100,8 @@ int main(int argc, char **argv)
             names[n_names++] = defaults[k];
     }
     char pairs[4096], root[4096];
+    if (!(lfw = lfw_root(lfw, "apf-bench-models")))
+        return 2;
     snprintf(pairs, sizeof pairs, "%s/pairs.txt", lfw);
     snprintf(root, sizeof root, "%s/aligned112", lfw);
     lfw_set set;

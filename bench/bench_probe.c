@@ -29,7 +29,7 @@ static long peak_rss_kb(void)
 
 int main(int argc, char **argv)
 {
-    const char *models = "models", *lfw = "../shared/data/lfw";
+    const char *models = "models", *lfw = NULL;
     int threads = 2, nfaces = 32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--models") && i + 1 < argc)
@@ -48,6 +48,8 @@ int main(int argc, char **argv)
     if (nfaces < 16)
         nfaces = 16;
     char pairs[4096], root[4096], model[4096];
+    if (!(lfw = lfw_root(lfw, "apf-bench-probe")))
+        return 2;
     snprintf(pairs, sizeof pairs, "%s/pairs.txt", lfw);
     snprintf(root, sizeof root, "%s/aligned112", lfw);
     snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);

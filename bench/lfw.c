@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Small open-addressing table from path to index, to dedupe images. */
 typedef struct strtab {
@@ -58,6 +59,20 @@ static int image_index(strtab *t, lfw_set *s, const char *root, const char *name
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s_%04d.jpg", root, name, name, num);
     return intern(t, s, path);
+}
+
+const char *lfw_root(const char *given, const char *program)
+{
+    if (given)
+        return given;
+    const char *e = getenv("APF_LFW");
+    if (e && *e)
+        return e;
+    if (access("../shared/data/lfw/pairs.txt", R_OK) == 0)
+        return "../shared/data/lfw";
+    fprintf(stderr, "%s: no LFW data: give --lfw DIR (a folder in the LFW layout: aligned112/, "
+                    "pairs.txt; see docs/evaluation.md) or set APF_LFW\n", program);
+    return NULL;
 }
 
 apf_status lfw_load(const char *pairs_path, const char *root, int fold, lfw_set *out)

@@ -19,6 +19,12 @@ typedef struct lfw_set {
     char **paths;   /* unique image paths */
 } lfw_set;
 
+/* The LFW-layout root the programs read (aligned112/, pairs.txt, ...):
+ * `given` (a --lfw option), else $APF_LFW, else ../shared/data/lfw when it
+ * exists; NULL when there is none, after saying so on stderr with what to
+ * give. */
+const char *lfw_root(const char *given, const char *program);
+
 /* Read fold `fold` (1-based; 0 = every fold) of a pairs file. */
 apf_status lfw_load(const char *pairs_path, const char *root, int fold, lfw_set *out);
 void lfw_free(lfw_set *s);

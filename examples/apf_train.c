@@ -76,7 +76,9 @@ static int usage(FILE *f)
     fprintf(f,
         "usage: apf-train [options]\n"
         "Train the cloud side (T, u and E) on LFW-layout faces (docs/cloud-side.md).\n"
-        "  --faces DIR, --pairs FILE  data (default ../shared/data/lfw/{aligned112,pairs.txt})\n"
+        "  --lfw DIR              LFW-layout root with aligned112/ and pairs.txt (default $APF_LFW,\n"
+        "                         else ../shared/data/lfw when present)\n"
+        "  --faces DIR, --pairs FILE  the face folder and pairs file (default LFW/aligned112, LFW/pairs.txt)\n"
         "  --val-fold K           validation fold, not trained on (default 7)\n"
         "  --exclude-fold K       report fold, neither trained nor validated on (default 8; 0: none)\n"
         "  --train N              training photos (default 0: all)\n"
@@ -269,7 +271,7 @@ static void plot(const double *y, int series, int points, const char *path)
 
 int main(int argc, char **argv)
 {
-    const char *faces_dir = "../shared/data/lfw/aligned112", *pairs = "../shared/data/lfw/pairs.txt";
+    const char *faces_dir = NULL, *pairs = NULL, *lfw = NULL;
     const char *probe_path = "models/mobilefacenet.apfm", *holdout = "";
     const char *out_dir = "out/train", *attack = "di2-fgsm";
     char servers_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
@@ -282,7 +284,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(name) (!strcmp(a, name) && v && ++i)
-        if (OPT("--faces")) faces_dir = v;
+        if (OPT("--lfw")) lfw = v;
+        else if (OPT("--faces")) faces_dir = v;
         else if (OPT("--pairs")) pairs = v;
         else if (OPT("--val-fold")) val_fold = atoi(v);
         else if (OPT("--exclude-fold")) exclude_fold = atoi(v);
@@ -321,6 +324,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-train: need 1 <= batch <= 64, train 0 (all) or >= batch, val >= 1, "
                         "diversity in [0, 1]\n");
         return 2;
+    }
+    char faces_buf[4096], pairs_buf[4096];
+    if (!faces_dir || !pairs) {
+        if (!(lfw = lfw_root(lfw, "apf-train")))
+            return 2;
+        snprintf(faces_buf, sizeof faces_buf, "%s/aligned112", lfw);
+        snprintf(pairs_buf, sizeof pairs_buf, "%s/pairs.txt", lfw);
+        faces_dir = faces_dir ? faces_dir : faces_buf;
+        pairs = pairs ? pairs : pairs_buf;
     }
     if (u_budget < 0)
         u_budget = eps / 2;

@@ -331,7 +331,7 @@ static void add_rows(ctx *c, const char *attack, const char *label, const uint8_
 
 int main(int argc, char **argv)
 {
-    const char *lfw = getenv("APF_LFW"), *faces_dir = NULL, *pairs = NULL;
+    const char *lfw = NULL, *faces_dir = NULL, *pairs = NULL;
     const char *probe_path = "models/mobilefacenet.apfm", *out_dir = "out/eval";
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
@@ -409,14 +409,9 @@ int main(int argc, char **argv)
         return 2;
     }
     char faces_buf[4096], pairs_buf[4096];
-    if (!lfw && access("../shared/data/lfw/pairs.txt", R_OK) == 0)
-        lfw = "../shared/data/lfw";
     if (!faces_dir || !pairs) {
-        if (!lfw) {
-            fprintf(stderr, "apf-eval: no LFW data: give --lfw DIR (a folder in the LFW layout with "
-                            "aligned112/ and pairs.txt), set APF_LFW, or give --faces and --pairs\n");
+        if (!(lfw = lfw_root(lfw, "apf-eval")))
             return 2;
-        }
         snprintf(faces_buf, sizeof faces_buf, "%s/aligned112", lfw);
         snprintf(pairs_buf, sizeof pairs_buf, "%s/pairs.txt", lfw);
         faces_dir = faces_dir ? faces_dir : faces_buf;
