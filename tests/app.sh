@@ -165,6 +165,20 @@ set -e
 [ $rc -eq 2 ] && grep -q -- "--bogus" "$tmp/err" || fail "unknown option: rc $rc"
 "$apf" protect -h | grep -q "exit status" || fail "-h"
 
+# 6f. --json: stdout is one JSON object; a file list from stdin ('-').
+set +e
+printf '%s\n# a comment\n%s\n' "$one" "$tmp/missing2.jpg" | \
+  "$apf" protect "${common[@]}" --check none --json --out "$tmp/json" - > "$tmp/out.json" 2>"$tmp/err"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "--json with a missing file: exit $rc"
+/usr/bin/python3 - "$tmp/out.json" <<'PY' || fail "--json output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["photos"] == 1 and d["written"] == 1 and d["failed"] == 1, d
+r = d["results"][0]
+assert r["status"] == "written" and r["output"].endswith("Aaron_Eckhart_0001.protected.jpg") and r["faces_protected"] == 1, r
+PY
+
 # 7. Server down: a clear error, nothing written.
 set +e
 "$apf" protect "${common[@]}" --server http://127.0.0.1:9 --timeout 5 --out "$tmp/down" "$tmp/photos" >/dev/null 2>"$tmp/err"

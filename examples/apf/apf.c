@@ -35,7 +35,7 @@ typedef struct args {
     protect_options popt;
     const char *weights, *server, *out_dir, *suffix, *format, *landmarks, *boxes;
     long timeout;
-    int quality, quiet, recurse, strict;
+    int quality, quiet, recurse, strict, json;
 } args;
 
 static int usage_protect(FILE *f)
@@ -66,6 +66,9 @@ static int usage_protect(FILE *f)
         "  -r, --recursive     go into subfolders of the folders named (outputs mirror them)\n"
         "  --strict            a face a bundled recognizer still matches fails its photo (nothing written)\n"
         "  --quiet             only the summary\n"
+        "  --json              print one JSON object (per-photo results and totals) instead of text\n"
+        "  --files-from FILE   also protect the photos and folders listed in FILE, one per line\n"
+        "                      ('-' for standard input; '-' among the photos reads it too)\n"
         "  -h, --help          this text\n"
         "Options may come before or after the photos. With --out, each photo's output mirrors\n"
         "its path under the folder named (a photo named directly goes to DIR/NAME); DIR/.apf-manifest\n"
@@ -242,6 +245,68 @@ static int collect(int argc, char **argv, const char *suffix, int recurse, list 
         }
     }
     return bad;
+}
+
+/* Photos and folders listed in a file (or "-": standard input), one per
+ * line; blank lines and lines starting with '#' are skipped. */
+static int collect_listed(const char *file, const char *suffix, int recurse, list *out)
+{
+    FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+    if (!f) {
+        fprintf(stderr, "apf: --files-from %s: %s\n", file, strerror(errno));
+        return 1;
+    }
+    int bad = 0;
+    char line[PATH_MAX + 2];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#')
+            continue;
+        char *name = line;
+        bad += collect(1, &name, suffix, recurse, out);
+    }
+    if (f != stdin)
+        fclose(f);
+    return bad;
+}
+
+/* A JSON string. */
+static void json_str(FILE *j, const char *s)
+{
+    fputc('"', j);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(j, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(j, "\\u%04x", c);
+        else
+            fputc(c, j);
+    }
+    fputc('"', j);
+}
+
+/* One photo's result in the --json output. */
+static void json_photo(FILE *j, int *first, const char *in, const char *out, const char *status, int faces,
+                       int matched, const char *msg)
+{
+    if (!j)
+        return;
+    fprintf(j, "%s\n    {\"input\": ", *first ? "" : ",");
+    json_str(j, in);
+    fprintf(j, ", \"output\": ");
+    if (out && *out)
+        json_str(j, out);
+    else
+        fprintf(j, "null");
+    fprintf(j, ", \"status\": \"%s\", \"faces_protected\": %d, \"faces_still_matched\": %d, \"message\": ",
+            status, faces, matched);
+    if (msg)
+        json_str(j, msg);
+    else
+        fprintf(j, "null");
+    fprintf(j, "}");
+    *first = 0;
 }
 
 /* OUT/rel-dir/stem+suffix+ext, or beside the input. */
@@ -433,7 +498,7 @@ typedef struct totals {
 
 /* Faces of a protected photo that a bundled recognizer still matches to
  * their original (similarity at or above its LFW threshold): each reported. */
-static int still_matched(const protector *pr, const photo_report *rep, const char *in)
+static int still_matched(const protector *pr, const photo_report *rep, const char *in, FILE *info)
 {
     int n = 0;
     for (int k = 0; k < rep->faces_protected; k++) {
@@ -441,7 +506,7 @@ static int still_matched(const protector *pr, const photo_report *rep, const cha
         for (int m = 0; m < protector_check_count(pr); m++) {
             float thr = protector_check_threshold(pr, m);
             if (rep->faces[k].similarity[m] >= thr) {
-                printf("%s: face %d is still matched by %s (cosine %.2f >= %.2f): NOT protected against it\n",
+                fprintf(info, "%s: face %d is still matched by %s (cosine %.2f >= %.2f): NOT protected against it\n",
                        in, k + 1, protector_check_name(pr, m), rep->faces[k].similarity[m], thr);
                 hit = 1;
             }
@@ -463,6 +528,7 @@ static int cmd_protect(int argc, char **argv)
     a.quality = 95;
     a.timeout = 60;
     int keep_ok = 1, n_names = 0, only_names = 0;
+    const char *files_from = NULL;
     char **names = calloc((size_t)argc + 1, sizeof *names);
     if (!names)
         return 1;
@@ -480,8 +546,12 @@ static int cmd_protect(int argc, char **argv)
             free(names);
             return usage_protect(stdout);
         }
-        if (!strcmp(o, "--quiet") || !strcmp(o, "-r") || !strcmp(o, "--recursive") || !strcmp(o, "--strict")) {
-            *(!strcmp(o, "--quiet") ? &a.quiet : !strcmp(o, "--strict") ? &a.strict : &a.recurse) = 1;
+        if (!strcmp(o, "--quiet") || !strcmp(o, "-r") || !strcmp(o, "--recursive") || !strcmp(o, "--strict") ||
+            !strcmp(o, "--json")) {
+            *(!strcmp(o, "--quiet")    ? &a.quiet
+              : !strcmp(o, "--strict") ? &a.strict
+              : !strcmp(o, "--json")   ? &a.json
+                                       : &a.recurse) = 1;
             continue;
         }
         if (!v) {
@@ -491,7 +561,9 @@ static int cmd_protect(int argc, char **argv)
         }
         i++;
         char *end = NULL;
-        if (!strcmp(o, "--models"))
+        if (!strcmp(o, "--files-from"))
+            files_from = v;
+        else if (!strcmp(o, "--models"))
             a.popt.models_dir = v;
         else if (!strcmp(o, "--weights"))
             a.weights = v;
@@ -547,13 +619,29 @@ static int cmd_protect(int argc, char **argv)
         fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
         return 2;
     }
-    if (n_names == 0) {
+    if (n_names == 0 && !files_from) {
         free(names);
         return usage_protect(stderr);
     }
     list files = {0};
-    int unreadable = collect(n_names, names, a.suffix, a.recurse, &files);
+    int unreadable = 0;
+    for (int k = 0; k < n_names; k++)
+        unreadable += strcmp(names[k], "-") ? collect(1, &names[k], a.suffix, a.recurse, &files)
+                                            : collect_listed("-", a.suffix, a.recurse, &files);
+    if (files_from)
+        unreadable += collect_listed(files_from, a.suffix, a.recurse, &files);
     free(names);
+    if (a.json)
+        a.quiet = 1;
+    FILE *info = a.json ? stderr : stdout; /* per-photo notes; with --json stdout is JSON only */
+    FILE *json = NULL;
+    char *json_buf = NULL;
+    size_t json_size = 0;
+    int json_first = 1;
+    if (a.json && !(json = open_memstream(&json_buf, &json_size))) {
+        fprintf(stderr, "apf: out of memory\n");
+        return 1;
+    }
     if (files.n == 0) {
         fprintf(stderr, "apf: no photos (.jpg, .jpeg, .png) found\n");
         list_free(&files);
@@ -613,6 +701,7 @@ static int cmd_protect(int argc, char **argv)
         if (apf_image_load(in, &photo)) {
             progress_clear(&pg);
             fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());
+            json_photo(json, &json_first, in, NULL, "failed", 0, 0, apf_last_error());
             t.failed++;
             progress_step(&pg, base);
             continue;
@@ -621,6 +710,7 @@ static int cmd_protect(int argc, char **argv)
         if (!out[0]) {
             progress_clear(&pg);
             fprintf(stderr, "apf: %s: output path too long\n", in);
+            json_photo(json, &json_first, in, NULL, "failed", 0, 0, "output path too long");
             t.failed++;
             apf_image_free(photo);
             progress_step(&pg, base);
@@ -636,6 +726,7 @@ static int cmd_protect(int argc, char **argv)
         if (clash) {
             progress_clear(&pg);
             fprintf(stderr, "apf: %s: its output %s is also %s's: NOT protected (rename one)\n", in, out, clash);
+            json_photo(json, &json_first, in, out, "failed", 0, 0, "another input of this run has the same output");
             t.failed++;
             apf_image_free(photo);
             progress_step(&pg, base);
@@ -649,10 +740,12 @@ static int cmd_protect(int argc, char **argv)
             if (src && !strcmp(src, in_real)) {
                 if (!a.quiet)
                     printf("%s: skipped, %s exists (already protected)\n", in, out);
+                json_photo(json, &json_first, in, out, "skipped", 0, 0, "already protected");
                 t.skipped++;
             } else {
                 fprintf(stderr, "apf: %s: %s exists and was made from %s, not from this photo: NOT protected\n",
                         in, out, src ? src : "a photo apf has no record of");
+                json_photo(json, &json_first, in, out, "failed", 0, 0, "the output exists and was made from another photo");
                 t.failed++;
             }
             list_add(&made, out, in);
@@ -683,7 +776,7 @@ static int cmd_protect(int argc, char **argv)
             for (int k = 0; !st && k < nb; k++)
                 if (!found[k]) {
                     progress_clear(&pg);
-                    printf("%s: no face found in box %d (%.0f %.0f %.0f %.0f): that face is NOT protected\n", in,
+                    fprintf(info, "%s: no face found in box %d (%.0f %.0f %.0f %.0f): that face is NOT protected\n", in,
                            k + 1, bx[k][0], bx[k][1], bx[k][2], bx[k][3]);
                 }
         }
@@ -696,27 +789,33 @@ static int cmd_protect(int argc, char **argv)
         progress_clear(&pg);
         if (st) {
             fprintf(stderr, "apf: %s: %s\n", in, err);
+            json_photo(json, &json_first, in, out, "failed", 0, 0, err);
             t.failed++;
         } else if (!prot) {
             if (given_mode)
-                printf("%s: no face from %s for it: NOT protected, nothing written\n", in,
+                fprintf(info, "%s: no face from %s for it: NOT protected, nothing written\n", in,
                        a.landmarks ? a.landmarks : a.boxes);
             else
-                printf("%s: no face found: NOT protected, nothing written\n", in);
+                fprintf(info, "%s: no face found: NOT protected, nothing written\n", in);
+            json_photo(json, &json_first, in, NULL, "no_face", 0, 0, "no face: NOT protected, nothing written");
             t.no_face++;
-        } else if ((matched = still_matched(pr, &rep, in)) && a.strict) {
+        } else if ((matched = still_matched(pr, &rep, in, info)) && a.strict) {
             fprintf(stderr, "apf: %s: %d face%s still matched (--strict): nothing written\n", in, matched,
                     matched == 1 ? "" : "s");
+            json_photo(json, &json_first, in, NULL, "failed", rep.faces_protected, matched, "still matched (--strict): nothing written");
             t.failed++;
             t.still_matched += matched;
         } else if (make_parent(out)) {
             fprintf(stderr, "apf: %s: cannot create the folder of %s: %s\n", in, out, strerror(errno));
+            json_photo(json, &json_first, in, out, "failed", 0, 0, strerror(errno));
             t.failed++;
         } else if (apf_image_save(prot, out, a.quality)) {
             fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());
+            json_photo(json, &json_first, in, out, "failed", 0, 0, apf_last_error());
             t.failed++;
         } else {
             t.still_matched += matched;
+            json_photo(json, &json_first, in, out, "written", rep.faces_protected, matched, NULL);
             if (a.out_dir)
                 manifest_add(&man, out, in_real);
             t.written++;
@@ -747,6 +846,18 @@ static int cmd_protect(int argc, char **argv)
     }
     progress_end(&pg);
     double el = progress_elapsed(&pg);
+    if (json) {
+        fclose(json);
+        printf("{\n  \"photos\": %d, \"written\": %d, \"skipped\": %d, \"no_face\": %d, \"failed\": %d,\n"
+               "  \"faces_found\": %d, \"faces_protected\": %d, \"faces_still_matched\": %d,\n"
+               "  \"ssim_mean\": %.4f, \"ssim_min\": %.4f, \"bytes_sent_per_face\": %.0f, \"seconds\": %.2f,\n"
+               "  \"results\": [%s\n  ]\n}\n",
+               t.photos, t.written, t.skipped, t.no_face, t.failed, t.faces_found, t.faces_protected,
+               t.still_matched, t.faces_protected ? t.ssim_sum / t.faces_protected : 0,
+               t.faces_protected ? t.ssim_min : 0, t.faces_protected ? (double)t.sent / t.faces_protected : 0,
+               el, json_buf ? json_buf : "");
+        free(json_buf);
+    } else {
     printf("summary: %d photo%s, %d written, %d skipped (existing output), %d with no face, %d failed; "
            "%d face%s found, %d protected",
            t.photos, t.photos == 1 ? "" : "s", t.written, t.skipped, t.no_face, t.failed, t.faces_found,
@@ -763,7 +874,8 @@ static int cmd_protect(int argc, char **argv)
     } else {
         printf("\n");
     }
-    if (t.still_matched)
+    }
+    if (t.still_matched && !a.json)
         printf("WARNING: %d protected face%s still matched by a bundled recognizer (see the lines above)%s\n",
                t.still_matched, t.still_matched == 1 ? " is" : "s are",
                a.strict ? "; with --strict those photos were not written" : "");
