@@ -88,6 +88,7 @@ static int usage(FILE *f)
         "  --holdout C.apfm       a recognizer scored in validation but not trained on\n"
         "  --attack NAME --iterations N --eps E   how g is made (default di2-fgsm, 30, 8)\n"
         "  --base C --levels L --convs K   U-Net width, depth, convolutions per level (24, 4, 2)\n"
+        "  --residual 0|1         T(g) = g + U(g), starting as g itself (default 1)\n"
         "  --batch B --lr R       batch (16) and Adam learning rate (1e-4)\n"
         "  --diversity P          stage 2: probability of a random shift/rescale per batch (0.5)\n"
         "  --universal-epochs N --stage1-epochs N --stage2-epochs N   (2, 3, 3)\n"
@@ -277,7 +278,7 @@ int main(int argc, char **argv)
     char servers_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                              "models/faceapi-recognition.apfm";
     int val_fold = 7, exclude_fold = 8, ntrain = 0, nval = 64, iters = 30, batch = 16, base = 24;
-    int levels = 4, convs = 2, threads = 2;
+    int levels = 4, convs = 2, residual = 1, threads = 2;
     int u_epochs = 2, s1_epochs = 3, s2_epochs = 3, compare = 0, resume = 0;
     float eps = 8, lr = 1e-4f, u_budget = -1, div_prob = 0.5f;
     unsigned long long seed = 1;
@@ -291,6 +292,7 @@ int main(int argc, char **argv)
         else if (OPT("--exclude-fold")) exclude_fold = atoi(v);
         else if (OPT("--levels")) levels = atoi(v);
         else if (OPT("--convs")) convs = atoi(v);
+        else if (OPT("--residual")) residual = atoi(v);
         else if (OPT("--diversity")) div_prob = (float)atof(v);
         else if (OPT("--train")) ntrain = atoi(v);
         else if (OPT("--val")) nval = atoi(v);
@@ -558,7 +560,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
     if (resume && apf_transfer_load(path, &T) == APF_OK) {
         fprintf(stderr, "resumed T from %s\n", path);
-    } else if (apf_transfer_create_unet(base, levels, convs, eps, seed, &T)) {
+    } else if (apf_transfer_create_unet(base, levels, convs, residual, eps, seed, &T)) {
         die("transfer");
     } else {
         done.stage1 = done.stage2 = 0;

@@ -237,9 +237,9 @@ START_TEST(cloud_nulls)
     int8_t g[16] = {0};
     uint8_t junk[64] = {0};
     ERR(apf_transfer_create(16, 8.0f, 1, NULL));
-    ERR(apf_transfer_create_unet(16, 4, 2, 8.0f, 1, NULL));
-    ERR(apf_transfer_create_unet(INT_MAX, 4, 2, 8.0f, 1, &t));
-    ERR(apf_transfer_create_unet(16, INT_MAX, 2, 8.0f, 1, &t));
+    ERR(apf_transfer_create_unet(16, 4, 2, 0, 8.0f, 1, NULL));
+    ERR(apf_transfer_create_unet(INT_MAX, 4, 2, 0, 8.0f, 1, &t));
+    ERR(apf_transfer_create_unet(16, INT_MAX, 2, 0, 8.0f, 1, &t));
     ERR(apf_transfer_create(0, 8.0f, 1, &t));
     ERR(apf_transfer_create(INT_MAX, 8.0f, 1, &t));
     ERR(apf_transfer_create(16, NAN, 1, &t));

@@ -46,17 +46,21 @@ APF_API apf_status apf_transfer_create(int base_channels, float eps, uint64_t se
  * Level l (0-based) works at 112 / 2^l pixels with base_channels * 2^l
  * channels; each level has @p convs 3x3 convolutions with ReLU, the
  * decoder mirrors the encoder with skip connections.
- * apf_transfer_create(b, ...) is apf_transfer_create_unet(b, 3, 1, ...).
+ * With @p residual, T(g) = g + U(g) and U's last layer starts at zero, so
+ * an untrained T returns the device's g (scaled to pixels) unchanged and
+ * training only adds to it. apf_transfer_create(b, ...) is
+ * apf_transfer_create_unet(b, 3, 1, 0, ...).
  * @param base_channels Channels of the first level, 4..64.
  * @param levels        2..#APF_TRANSFER_MAX_LEVELS.
  * @param convs         Convolutions per level, 1..3.
+ * @param residual      Nonzero: add g to the output (see above).
  * @param eps           Perturbation budget the network is scaled for (pixel units).
  * @param seed          Initialisation seed.
  * @param out           Receives the network; free with apf_transfer_free().
  * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NOMEM or ::APF_E_BACKEND.
  */
-APF_API apf_status apf_transfer_create_unet(int base_channels, int levels, int convs, float eps,
-                                            uint64_t seed, apf_transfer **out);
+APF_API apf_status apf_transfer_create_unet(int base_channels, int levels, int convs, int residual,
+                                            float eps, uint64_t seed, apf_transfer **out);
 
 /**
  * @brief Load T from a `.apfm` file written by apf_transfer_save().

@@ -124,9 +124,9 @@ static int up_cat(builder *b, int low, int skip)
  * the encoder level of that resolution, convolve -> 1x1 -> 3 -> *eps.
  * `convs` 3x3 convolutions + ReLU per level. levels 3, convs 1 is the
  * original small network (apf_transfer_create()). */
-static apf_status build_unet(graph *g, int c, int levels, int convs, float eps, uint64_t seed)
+static apf_status build_unet(graph *g, int c, int levels, int convs, int residual, float eps, uint64_t seed)
 {
-    builder b = {g, 16 + levels * (6 * convs + 4), {seed}, 0};
+    builder b = {g, 18 + levels * (6 * convs + 4), {seed}, 0};
     g->nodes = calloc((size_t)b.cap, sizeof(gnode));
     if (!g->nodes)
         return apf_fail(APF_E_NOMEM, "transfer: out of memory");
@@ -146,8 +146,12 @@ static apf_status build_unet(graph *g, int c, int levels, int convs, float eps, 
         for (int k = 1; k < convs; k++)
             x = conv(&b, x, c << l, 3, 1, 1, 1.0f);
     }
-    int o = conv(&b, x, 3, 1, 1, 0, 0.5f);
-    scale(&b, o, eps);
+    /* residual: T(g) = g + eps * U(g) with U's last layer starting at zero,
+     * so an untrained T passes the device's g through unchanged */
+    int o = conv(&b, x, 3, 1, 1, 0, residual ? 0.0f : 0.5f);
+    int y = scale(&b, o, eps);
+    if (residual && y >= 0)
+        add(&b, OP_ADD, y, 0, S, S, 3);
     if (b.fail)
         return apf_fail(APF_E_NOMEM, "transfer: building the U-Net failed");
     g->n_out = 1;
@@ -170,7 +174,7 @@ static apf_status finish(apf_transfer *t, apf_transfer **out)
     return APF_OK;
 }
 
-apf_status apf_transfer_create_unet(int base, int levels, int convs, float eps, uint64_t seed,
+apf_status apf_transfer_create_unet(int base, int levels, int convs, int residual, float eps, uint64_t seed,
                                     apf_transfer **out)
 {
     if (!out)
@@ -183,16 +187,17 @@ apf_status apf_transfer_create_unet(int base, int levels, int convs, float eps, 
     apf_transfer *t = calloc(1, sizeof *t);
     if (!t)
         return apf_fail(APF_E_NOMEM, "transfer: out of memory");
-    apf_status st = build_unet(&t->g, base, levels, convs, eps, seed ? seed : 1);
+    apf_status st = build_unet(&t->g, base, levels, convs, residual, eps, seed ? seed : 1);
     if (st) {
         graph_free(&t->g);
         free(t);
         return st;
     }
-    if (levels == 3 && convs == 1)
+    if (levels == 3 && convs == 1 && !residual)
         snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d", base);
     else
-        snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d-l%d-c%d", base, levels, convs);
+        snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d-l%d-c%d%s", base, levels, convs,
+                 residual ? "-res" : "");
     t->meta.in_h = t->meta.in_w = S, t->meta.in_c = 3;
     t->meta.scale[0] = t->meta.scale[1] = t->meta.scale[2] = 1.0f;
     t->meta.flags = APFM_FLAG_DETECTOR; /* outputs a map, not an embedding */
@@ -201,7 +206,7 @@ apf_status apf_transfer_create_unet(int base, int levels, int convs, float eps, 
 
 apf_status apf_transfer_create(int base, float eps, uint64_t seed, apf_transfer **out)
 {
-    return apf_transfer_create_unet(base, 3, 1, eps, seed, out);
+    return apf_transfer_create_unet(base, 3, 1, 0, eps, seed, out);
 }
 
 apf_status apf_transfer_load(const char *path, apf_transfer **out)
