@@ -669,10 +669,13 @@ static int cmd_protect(int argc, char **argv)
     if (a.out_dir)
         manifest_load(&man, a.out_dir);
     list made = {0}; /* outputs of this run, to catch two inputs with one output name */
-    char err[1024], tpath[PATH_MAX];
+    char err[1024], tpath[PATH_MAX], epath[PATH_MAX];
     snprintf(tpath, sizeof tpath, "%s/transfer.apfm", a.weights);
+    /* the in-process cloud: T, and E(u) when the weights have one */
+    snprintf(epath, sizeof epath, "%s/enhancer.apfm", a.weights);
     cloud_client *cloud = a.server ? cloud_client_remote(a.server, a.timeout, err, sizeof err)
-                                   : cloud_client_local(tpath, NULL, a.popt.probe.threads, err, sizeof err);
+                                   : cloud_client_local(tpath, access(epath, R_OK) ? NULL : epath,
+                                                        a.popt.probe.threads, err, sizeof err);
     if (!cloud) {
         fprintf(stderr, "apf: %s\n", err);
         return 1;

@@ -173,10 +173,14 @@ int main(int argc, char **argv)
 {
     service_config cfg;
     service_config_init(&cfg);
-    static char weights[4096], default_transfer[4200];
+    static char weights[4096], default_transfer[4200], default_enhancer[4200];
     data_dir_find("weights", "transfer.apfm", weights, sizeof weights);
     snprintf(default_transfer, sizeof default_transfer, "%s/transfer.apfm", weights);
+    snprintf(default_enhancer, sizeof default_enhancer, "%s/enhancer.apfm", weights);
     cfg.transfer_path = default_transfer;
+    /* E(u) when the weights folder has one (--enhancer none: without) */
+    cfg.enhancer_path = access(default_enhancer, R_OK) ? NULL : default_enhancer;
+    int transfer_given = 0, enhancer_given = 0;
     const char *listen = "127.0.0.1:8750", *port_file = NULL;
     unsigned max_conn = 64, timeout = 30;
     server sv = {NULL, 60.0, 0};
@@ -192,9 +196,9 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--listen"))
             listen = v;
         else if (!strcmp(a, "--transfer"))
-            cfg.transfer_path = strcmp(v, "none") ? v : NULL;
+            cfg.transfer_path = strcmp(v, "none") ? v : NULL, transfer_given = 1;
         else if (!strcmp(a, "--enhancer"))
-            cfg.enhancer_path = v;
+            cfg.enhancer_path = strcmp(v, "none") ? v : NULL, enhancer_given = 1;
         else if (!strcmp(a, "--workers"))
             cfg.workers = atoi(v);
         else if (!strcmp(a, "--threads"))
@@ -231,6 +235,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-server: workers 1..256, connections and timeout >= 1\n");
         return 2;
     }
+    if (transfer_given && !enhancer_given) /* the weights folder's E belongs to its own T */
+        cfg.enhancer_path = NULL;
     apf_status st = service_create(&cfg, &sv.svc);
     if (st) {
         fprintf(stderr, "apf-server: %s\n", apf_last_error()[0] ? apf_last_error() : apf_status_string(st));
