@@ -89,6 +89,8 @@ static int usage(FILE *f)
         "  --attack NAME --iterations N --eps E   how g is made (default di2-fgsm, 30, 8)\n"
         "  --base C --levels L --convs K   U-Net width, depth, convolutions per level (24, 4, 2)\n"
         "  --residual 0|1         T(g) = g + U(g), starting as g itself (default 1)\n"
+        "  --objective O          stage 2: hinge (default: push each server's cosine below its\n"
+        "                         threshold less --margin, 0.1) or distance (||f(x') - f(x)||^2)\n"
         "  --batch B --lr R       batch (16) and Adam learning rate (1e-4)\n"
         "  --diversity P          stage 2: probability of a random shift/rescale per batch (0.5)\n"
         "  --universal-epochs N --stage1-epochs N --stage2-epochs N   (2, 3, 3)\n"
@@ -176,23 +178,46 @@ typedef struct ensemble {
     int k;
     apf_model *m[MAXK];
     float w[MAXK];
+    float thr[MAXK]; /* each server's match threshold (cosine), for the hinge objective */
+    int hinge;       /* objective: 0 distance, 1 hinge (below) */
+    float margin;
 } ensemble;
 
+/* The per-server objective D_k to maximise, on unit embeddings e and the
+ * clean ones t:
+ *   distance: D = ||e - t||^2;
+ *   hinge:    D = -max(0, e.t - (thr - margin)): only a face the server
+ *             still matches (cosine above its threshold less a margin)
+ *             pulls, so the ensemble's effort goes to the servers not yet
+ *             fooled instead of piling distance on the easiest one. */
 typedef struct dtarget {
     const float *t; /* n x dim clean embeddings */
-    float scale;    /* dL/de = scale * 2 (e - t) */
+    float scale;    /* dL/de = scale * dD/de */
+    int hinge;
+    float bound;    /* thr - margin */
 } dtarget;
 
 static int dist_grad(const float *e, int n, int dim, float *de, void *user)
 {
     const dtarget *d = user;
-    for (int i = 0; i < n * dim; i++)
-        de[i] = d->scale * 2.0f * (e[i] - d->t[i]);
+    if (!d->hinge) {
+        for (int i = 0; i < n * dim; i++)
+            de[i] = d->scale * 2.0f * (e[i] - d->t[i]);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        double c = 0;
+        for (int q = 0; q < dim; q++)
+            c += (double)e[i * dim + q] * d->t[i * dim + q];
+        float on = c > d->bound ? -1.0f : 0.0f;
+        for (int q = 0; q < dim; q++)
+            de[i * dim + q] = d->scale * on * d->t[i * dim + q];
+    }
     return 0;
 }
 
-/* Sum over servers of w_k * d/dx of (sign * D_k(x', x)), D_k = ||f_k(x') - f_k(x)||^2,
- * into dx (n faces); returns the mean weighted D. clean_k: clean embeddings. */
+/* Sum over servers of w_k * d/dx of (sign * D_k(x', x)) into dx (n
+ * faces); returns the mean weighted D. clean_k: clean embeddings. */
 static double ensemble_grad(ensemble *E, float *const *clean, const float *xp, int n, float sign, float *dx,
                             float *tmp)
 {
@@ -201,15 +226,18 @@ static double ensemble_grad(ensemble *E, float *const *clean, const float *xp, i
     for (int k = 0; k < E->k; k++) {
         int dim = apf_model_embedding_dim(E->m[k]);
         float *e = malloc((size_t)n * dim * sizeof(float));
-        dtarget dt = {clean[k], sign * E->w[k]};
+        dtarget dt = {clean[k], sign * E->w[k], E->hinge, E->thr[k] - E->margin};
         if (apf_model_embed_backward(E->m[k], xp, n, S, e, dist_grad, NULL, &dt, tmp))
             die("server gradient");
         for (int i = 0; i < n; i++) {
-            double d = 0;
+            double d = 0, c = 0;
             for (int q = 0; q < dim; q++) {
                 double r = e[i * dim + q] - clean[k][i * dim + q];
                 d += r * r;
+                c += (double)e[i * dim + q] * clean[k][i * dim + q];
             }
+            if (E->hinge)
+                d = -(c > dt.bound ? c - dt.bound : 0);
             total += E->w[k] * d / n;
         }
         for (size_t i = 0; i < n * PER; i++)
@@ -278,7 +306,8 @@ int main(int argc, char **argv)
     char servers_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                              "models/faceapi-recognition.apfm";
     int val_fold = 7, exclude_fold = 8, ntrain = 0, nval = 64, iters = 30, batch = 16, base = 24;
-    int levels = 4, convs = 2, residual = 1, threads = 2;
+    int levels = 4, convs = 2, residual = 1, threads = 2, hinge = 1;
+    float margin = 0.1f;
     int u_epochs = 2, s1_epochs = 3, s2_epochs = 3, compare = 0, resume = 0;
     float eps = 8, lr = 1e-4f, u_budget = -1, div_prob = 0.5f;
     unsigned long long seed = 1;
@@ -293,6 +322,8 @@ int main(int argc, char **argv)
         else if (OPT("--levels")) levels = atoi(v);
         else if (OPT("--convs")) convs = atoi(v);
         else if (OPT("--residual")) residual = atoi(v);
+        else if (OPT("--objective")) hinge = !strcmp(v, "hinge") ? 1 : !strcmp(v, "distance") ? 0 : -1;
+        else if (OPT("--margin")) margin = (float)atof(v);
         else if (OPT("--diversity")) div_prob = (float)atof(v);
         else if (OPT("--train")) ntrain = atoi(v);
         else if (OPT("--val")) nval = atoi(v);
@@ -320,6 +351,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "apf-train: unknown option or missing value: %s (see --help)\n", a);
             return 2;
         }
+    }
+    if (hinge < 0) {
+        fprintf(stderr, "apf-train: --objective is hinge or distance\n");
+        return 2;
     }
     if (batch < 1 || batch > 64 || ntrain < 0 || (ntrain && ntrain < batch) || nval < 1 ||
         !(div_prob >= 0 && div_prob <= 1)) {
@@ -365,7 +400,8 @@ int main(int argc, char **argv)
             continue;
         if (in_set(&vs, faces_dir, de->d_name) || in_set(&xs, faces_dir, de->d_name))
             continue;
-        snprintf(path, sizeof path, "%s/%s", faces_dir, de->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", faces_dir, de->d_name) >= (int)sizeof path)
+            continue;
         DIR *pd = opendir(path);
         if (!pd)
             continue;
@@ -377,7 +413,8 @@ int main(int argc, char **argv)
             if (nphotos == cap)
                 photos = realloc(photos, (cap *= 2) * sizeof *photos);
             char full[4096];
-            snprintf(full, sizeof full, "%s/%s/%s", faces_dir, de->d_name, fe->d_name);
+            if (snprintf(full, sizeof full, "%s/%s/%s", faces_dir, de->d_name, fe->d_name) >= (int)sizeof full)
+                continue;
             photos[nphotos++] = strdup(full);
         }
         closedir(pd);
@@ -458,6 +495,11 @@ int main(int argc, char **argv)
     apf_evaluator *ev;
     if (apf_evaluator_create(eval_paths, ne, threads, &ev) || apf_evaluator_calibrate(ev, VA, VB, same, np, S))
         die("evaluator");
+    /* the servers' thresholds for the hinge objective: calibrated on the
+     * validation fold's clean pairs (never on the report fold) */
+    for (int k = 0; k < K; k++)
+        if (apf_evaluator_thresholds(ev, k, &E.thr[k], NULL, NULL))
+            die("thresholds");
 
     /* ---- g for training and validation faces (cached) ---- */
     apf_probe_options po;
@@ -664,6 +706,8 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
     if (s1_from == s1_epochs && s2_from == 0 && apf_transfer_save(T, path))
         die(path);
+    E.hinge = hinge; /* u and stage 1 use the distance */
+    E.margin = margin;
     int runs = compare ? 2 : 1;
     for (int run = 0; run < runs; run++) {
         int use_e = run == 0;
