@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
 build=${2:-build}
 out=out/results-fold8
+# APF_ĝ: the shipped T alone (the default cloud); APF_s: T and E trained
+# against all four recognizers (weights/ensemble4).
 "$build/examples/apf-eval" --lfw "$lfw" --fold 8 --attacks di2-fgsm --accessible --accessible-pairs 100 \
-  --transfer weights/transfer.apfm --enhancer weights/joint/enhancer.apfm \
-  --transfer-s weights/joint/transfer.apfm --out "$out" > /dev/null
+  --transfer weights/transfer.apfm --enhancer weights/ensemble4/enhancer.apfm \
+  --transfer-s weights/ensemble4/transfer.apfm --out "$out" > /dev/null
 mkdir -p docs/results
 cp "$out/broken.png" "$out/ssim_hist.png" "$out/examples.png" docs/results/
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
