@@ -12,3 +12,16 @@ make_lfw_folder() {
     "Aaron_Peirsol	1	Abel_Pacheco	2" "Akhmed_Zakayev	2	Aleksander_Kwasniewski	1" \
     "Abel_Pacheco	1	Aleksander_Kwasniewski	2" > "$work/pairs.txt"
 }
+
+# training_ids SRC: the first 8 identities of SRC outside VAL_IDS that have
+# a _0001 photo (what tests/train_program.sh trains on).
+training_ids() {
+  local src=$1 dir id n=0
+  for dir in "$src"/*/; do
+    id=$(basename "$dir")
+    case " $VAL_IDS " in *" $id "*) continue ;; esac
+    [ -f "$dir/${id}_0001.jpg" ] || continue
+    echo "$id"
+    n=$((n + 1)); [ $n -ge 8 ] && break
+  done
+}

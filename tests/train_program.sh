@@ -9,15 +9,9 @@ trap 'rm -rf "$work"' EXIT
 src="$shared/data/lfw/aligned112"
 . "$(dirname "$0")/lfw_folder.sh"
 make_lfw_folder "$work" "$src"
-val_ids=$VAL_IDS
 # training identities: ones not in the pairs file
-n=0
-for dir in "$src"/*/; do
-  id=$(basename "$dir")
-  case " $val_ids " in *" $id "*) continue ;; esac
-  [ -f "$dir/${id}_0001.jpg" ] || continue
-  mkdir -p "$work/faces/$id" && cp "$dir/${id}_0001.jpg" "$work/faces/$id/"
-  n=$((n + 1)); [ $n -ge 8 ] && break
+for id in $(training_ids "$src"); do
+  mkdir -p "$work/faces/$id" && cp "$src/$id/${id}_0001.jpg" "$work/faces/$id/"
 done
 fail() { echo "FAIL: $*"; exit 1; }
 common=(--faces "$work/faces" --pairs "$work/pairs.txt" --val-fold 1 --exclude-fold 0 --train 8 --val 3

@@ -31,14 +31,9 @@ for id in $VAL_IDS; do
   mkdir -p "$out/data/lfw/aligned112/$id"
   cp "$src/$id/${id}_0001.jpg" "$src/$id/${id}_0002.jpg" "$out/data/lfw/aligned112/$id/"
 done
-# the training identities tests/train_program.sh picks: the first 8 others with a _0001 photo
-n=0
-for dir in "$src"/*/; do
-  id=$(basename "$dir")
-  case " $VAL_IDS " in *" $id "*) continue ;; esac
-  [ -f "$dir/${id}_0001.jpg" ] || continue
-  mkdir -p "$out/data/lfw/aligned112/$id" && cp "$dir/${id}_0001.jpg" "$out/data/lfw/aligned112/$id/"
-  n=$((n + 1)); [ $n -ge 8 ] && break
+# the training identities tests/train_program.sh picks
+for id in $(training_ids "$src"); do
+  mkdir -p "$out/data/lfw/aligned112/$id" && cp "$src/$id/${id}_0001.jpg" "$out/data/lfw/aligned112/$id/"
 done
 cp "$shared/data/lfw/photos150/Aaron_Eckhart/Aaron_Eckhart_0001.jpg" "$out/data/lfw/photos150/Aaron_Eckhart/"
 du -sh "$out"

@@ -78,6 +78,8 @@ APF_API void apf_probe_options_init_size(apf_probe_options *opt, size_t size);
  * @param opt Options to initialise.
  */
 APF_API void apf_probe_options_init(apf_probe_options *opt);
+/** @brief apf_probe_options_init() as callers compile it: passes their own
+ *  sizeof to apf_probe_options_init_size(). */
 #define apf_probe_options_init(opt) apf_probe_options_init_size((opt), sizeof *(opt))
 
 /** @brief Smallest @c struct_size the library accepts: the struct up to and
