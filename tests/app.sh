@@ -181,10 +181,11 @@ PY
 
 # 7. Server down: a clear error, nothing written.
 set +e
-"$apf" protect "${common[@]}" --server http://127.0.0.1:9 --timeout 5 --out "$tmp/down" "$tmp/photos" >/dev/null 2>"$tmp/err"
+"$apf" protect "${common[@]}" --server http://127.0.0.1:9 --timeout 5 --out "$tmp/down" "$tmp/photos" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "server down exited $rc"
-grep -q "server http://127.0.0.1:9/v1/filter" "$tmp/err" || fail "no server error message: $(cat "$tmp/err")"
+grep -q "server http://127.0.0.1:9/health" "$tmp/err" || fail "no server error message: $(cat "$tmp/err")"
+grep -q "protecting" "$tmp/out" && fail "the batch started before the server was found down"
 [ -z "$(ls -A "$tmp/down" 2>/dev/null)" ] || fail "files written while the server was down"
 echo "1 passed, 0 failed"

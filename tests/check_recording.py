@@ -4,7 +4,8 @@
     check_recording.py RECORD_FILE EXPECTED_FACES PHOTO...
 
 The recording (every byte the apf command sent, from record_proxy.py) must
-parse as HTTP requests that are all POST /v1/filter, whose bodies are valid
+parse as HTTP requests: bodiless GET /health checks (the client asks before
+its batch) and POST /v1/filter requests whose bodies are valid
 gradient blobs (values in {-1, 0, 1}) carrying EXPECTED_FACES faces in all;
 nothing else may be in it: no header or body byte run of any photo file and
 no 112-pixel row of any aligned face."""
@@ -21,8 +22,12 @@ pos, faces, bodies = 0, 0, 0
 while pos < len(record):
     end = record.index(b"\r\n\r\n", pos)
     head = record[pos:end].decode("latin-1").split("\r\n")
-    assert head[0] == "POST /v1/filter HTTP/1.1", "unexpected request line %r" % head[0]
     fields = {h.split(":", 1)[0].lower(): h.split(":", 1)[1].strip() for h in head[1:]}
+    if head[0] == "GET /health HTTP/1.1":
+        assert "content-length" not in fields, "a health check with a body"
+        pos = end + 4
+        continue
+    assert head[0] == "POST /v1/filter HTTP/1.1", "unexpected request line %r" % head[0]
     assert set(fields) <= {"host", "user-agent", "accept", "content-type", "content-length"}, fields
     n = int(fields["content-length"])
     body = record[end + 4:end + 4 + n]

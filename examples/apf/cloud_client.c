@@ -37,6 +37,12 @@ cloud_client *cloud_client_local(const char *transfer_path, const char *enhancer
     return c;
 }
 
+static size_t discard(char *p, size_t size, size_t n, void *user)
+{
+    (void)p, (void)user;
+    return size * n;
+}
+
 cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size_t err_size)
 {
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
@@ -59,8 +65,25 @@ cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size
     }
     while (n > 0 && url[n - 1] == '/')
         n--;
-    snprintf(c->url, n + 16, "%.*s/v1/filter", (int)n, url);
     c->timeout = timeout;
+    /* Fail fast: ask GET /health before any photo is worked on, so an
+     * unreachable server is found in seconds, not after the first probe. */
+    snprintf(c->url, n + 16, "%.*s/health", (int)n, url);
+    curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
+    curl_easy_setopt(c->curl, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, timeout < 10 ? timeout : 10L);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, discard);
+    CURLcode rc = curl_easy_perform(c->curl);
+    long code = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK || code != 200) {
+        snprintf(err, err_size, "server %s: %s", c->url,
+                 rc != CURLE_OK ? curl_easy_strerror(rc) : "health check did not answer 200");
+        cloud_client_free(c);
+        return NULL;
+    }
+    snprintf(c->url, n + 16, "%.*s/v1/filter", (int)n, url);
     return c;
 }
 
