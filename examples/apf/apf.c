@@ -623,7 +623,16 @@ static int cmd_protect(int argc, char **argv)
         free(names);
         return usage_protect(stderr);
     }
-    list files = {0};
+    /* everything released at `out`, whatever path leads there */
+    list files = {0}, made = {0}; /* made: outputs of this run, to catch two inputs with one output */
+    given *gv = NULL;
+    int n_given = 0, rc = 0;
+    manifest man;
+    memset(&man, 0, sizeof man);
+    cloud_client *cloud = NULL;
+    protector *pr = NULL;
+    FILE *json = NULL;
+    char *json_buf = NULL;
     int unreadable = 0;
     for (int k = 0; k < n_names; k++)
         unreadable += strcmp(names[k], "-") ? collect(1, &names[k], a.suffix, a.recurse, &files)
@@ -634,27 +643,27 @@ static int cmd_protect(int argc, char **argv)
     if (a.json)
         a.quiet = 1;
     FILE *info = a.json ? stderr : stdout; /* per-photo notes; with --json stdout is JSON only */
-    FILE *json = NULL;
-    char *json_buf = NULL;
     size_t json_size = 0;
     int json_first = 1;
     if (a.json && !(json = open_memstream(&json_buf, &json_size))) {
         fprintf(stderr, "apf: out of memory\n");
-        return 1;
+        rc = 1;
+        goto out;
     }
     if (files.n == 0) {
         fprintf(stderr, "apf: no photos (.jpg, .jpeg, .png) found\n");
-        list_free(&files);
-        return 1;
+        rc = 1;
+        goto out;
     }
-    given *gv = NULL;
-    int n_given = 0;
     if (a.landmarks && a.boxes) {
         fprintf(stderr, "apf: give --landmarks or --boxes, not both\n");
-        return 2;
+        rc = 2;
+        goto out;
     }
-    if ((a.landmarks || a.boxes) && load_faces(a.landmarks ? a.landmarks : a.boxes, a.boxes != NULL, &gv, &n_given))
-        return 1;
+    if ((a.landmarks || a.boxes) && load_faces(a.landmarks ? a.landmarks : a.boxes, a.boxes != NULL, &gv, &n_given)) {
+        rc = 1;
+        goto out;
+    }
     static char models_found[4096], weights_found[4096];
     if (!a.popt.models_dir && data_dir_find("models", "mobilefacenet.apfm", models_found, sizeof models_found))
         fprintf(stderr, "apf: warning: no face models found in $APF_DATA_DIR/models, the installed data "
@@ -663,28 +672,29 @@ static int cmd_protect(int argc, char **argv)
         data_dir_find("weights", "transfer.apfm", weights_found, sizeof weights_found);
     a.popt.models_dir = a.popt.models_dir ? a.popt.models_dir : models_found;
     a.weights = a.weights ? a.weights : weights_found;
-    if (a.out_dir && make_out_dir(a.out_dir))
-        return 1;
-    manifest man;
+    if (a.out_dir && make_out_dir(a.out_dir)) {
+        rc = 1;
+        goto out;
+    }
     if (a.out_dir)
         manifest_load(&man, a.out_dir);
-    list made = {0}; /* outputs of this run, to catch two inputs with one output name */
     char err[1024], tpath[PATH_MAX], epath[PATH_MAX];
     snprintf(tpath, sizeof tpath, "%s/transfer.apfm", a.weights);
     /* the in-process cloud: T, and E(u) when the weights have one */
     snprintf(epath, sizeof epath, "%s/enhancer.apfm", a.weights);
-    cloud_client *cloud = a.server ? cloud_client_remote(a.server, a.timeout, err, sizeof err)
-                                   : cloud_client_local(tpath, access(epath, R_OK) ? NULL : epath,
-                                                        a.popt.probe.threads, err, sizeof err);
+    cloud = a.server ? cloud_client_remote(a.server, a.timeout, err, sizeof err)
+                     : cloud_client_local(tpath, access(epath, R_OK) ? NULL : epath, a.popt.probe.threads,
+                                          err, sizeof err);
     if (!cloud) {
         fprintf(stderr, "apf: %s\n", err);
-        return 1;
+        rc = 1;
+        goto out;
     }
-    protector *pr;
     if (protector_create(&a.popt, cloud, &pr)) {
         fprintf(stderr, "apf: %s\n", apf_last_error());
-        cloud_client_free(cloud);
-        return 1;
+        pr = NULL;
+        rc = 1;
+        goto out;
     }
     if (!a.quiet)
         printf("protecting %d photo%s (%s, eps %g, cloud: %s)\n", files.n, files.n == 1 ? "" : "s",
@@ -851,6 +861,7 @@ static int cmd_protect(int argc, char **argv)
     double el = progress_elapsed(&pg);
     if (json) {
         fclose(json);
+        json = NULL;
         printf("{\n  \"photos\": %d, \"written\": %d, \"skipped\": %d, \"no_face\": %d, \"failed\": %d,\n"
                "  \"faces_found\": %d, \"faces_protected\": %d, \"faces_still_matched\": %d,\n"
                "  \"ssim_mean\": %.4f, \"ssim_min\": %.4f, \"bytes_sent_per_face\": %.0f, \"seconds\": %.2f,\n"
@@ -859,7 +870,6 @@ static int cmd_protect(int argc, char **argv)
                t.still_matched, t.faces_protected ? t.ssim_sum / t.faces_protected : 0,
                t.faces_protected ? t.ssim_min : 0, t.faces_protected ? (double)t.sent / t.faces_protected : 0,
                el, json_buf ? json_buf : "");
-        free(json_buf);
     } else {
     printf("summary: %d photo%s, %d written, %d skipped (existing output), %d with no face, %d failed; "
            "%d face%s found, %d protected",
@@ -882,14 +892,18 @@ static int cmd_protect(int argc, char **argv)
         printf("WARNING: %d protected face%s still matched by a bundled recognizer (see the lines above)%s\n",
                t.still_matched, t.still_matched == 1 ? " is" : "s are",
                a.strict ? "; with --strict those photos were not written" : "");
+    rc = t.failed ? 1 : 0;
+out:
+    if (json) /* left open by an early exit */
+        fclose(json);
+    free(json_buf);
     protector_free(pr);
     cloud_client_free(cloud);
     list_free(&files);
     list_free(&made);
-    if (a.out_dir)
-        list_free(&man.entries);
+    list_free(&man.entries);
     free_given(gv, n_given);
-    return t.failed ? 1 : 0;
+    return rc;
 }
 
 /* apf eval / apf train: the programs of the evaluation and cloud issues,
