@@ -90,15 +90,15 @@ const char *protector_check_name(const protector *p, int k)
 
 /* Best-accuracy thresholds of the bundled recognizers on LFW's clean pairs
  * of folds 1-7 (`apf-eval --lfw ../shared/data/lfw --fold 8`, its threshold
- * table; docs/results.md). A protected face whose similarity to its
+ * table, 4,200 pairs; docs/results.md). A protected face whose similarity to its
  * original is at or above its model's threshold is still matched. */
 float protector_check_threshold(const protector *p, int k)
 {
     static const struct {
         const char *name;
         float thr;
-    } T[] = {{"mobilefacenet", 0.380f}, {"faceres", 0.534f}, {"mobileface", 0.187f},
-             {"faceapi-recognition", 0.943f}};
+    } T[] = {{"mobilefacenet", 0.369f}, {"faceres", 0.504f}, {"mobileface", 0.214f},
+             {"faceapi-recognition", 0.942f}};
     const char *name = protector_check_name(p, k);
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
         if (!strcmp(T[i].name, name))
