@@ -75,6 +75,21 @@ const char *lfw_root(const char *given, const char *program)
     return NULL;
 }
 
+int lfw_fill_paths(const char *given, const char **faces, const char **pairs, const char *program)
+{
+    static char faces_buf[4096], pairs_buf[4096];
+    if (*faces && *pairs)
+        return 0;
+    const char *root = lfw_root(given, program);
+    if (!root)
+        return -1;
+    snprintf(faces_buf, sizeof faces_buf, "%s/aligned112", root);
+    snprintf(pairs_buf, sizeof pairs_buf, "%s/pairs.txt", root);
+    *faces = *faces ? *faces : faces_buf;
+    *pairs = *pairs ? *pairs : pairs_buf;
+    return 0;
+}
+
 apf_status lfw_load(const char *pairs_path, const char *root, int fold, lfw_set *out)
 {
     memset(out, 0, sizeof *out);

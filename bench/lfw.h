@@ -25,6 +25,11 @@ typedef struct lfw_set {
  * give. */
 const char *lfw_root(const char *given, const char *program);
 
+/* Fill whichever of *faces (ROOT/aligned112) and *pairs (ROOT/pairs.txt)
+ * is NULL from lfw_root(given); the strings live until the next call.
+ * Returns -1 (after lfw_root's message) when there is no root. */
+int lfw_fill_paths(const char *given, const char **faces, const char **pairs, const char *program);
+
 /* Read fold `fold` (1-based; 0 = every fold) of a pairs file. */
 apf_status lfw_load(const char *pairs_path, const char *root, int fold, lfw_set *out);
 void lfw_free(lfw_set *s);

@@ -362,15 +362,8 @@ int main(int argc, char **argv)
                         "diversity in [0, 1]\n");
         return 2;
     }
-    char faces_buf[4096], pairs_buf[4096];
-    if (!faces_dir || !pairs) {
-        if (!(lfw = lfw_root(lfw, "apf-train")))
-            return 2;
-        snprintf(faces_buf, sizeof faces_buf, "%s/aligned112", lfw);
-        snprintf(pairs_buf, sizeof pairs_buf, "%s/pairs.txt", lfw);
-        faces_dir = faces_dir ? faces_dir : faces_buf;
-        pairs = pairs ? pairs : pairs_buf;
-    }
+    if (lfw_fill_paths(lfw, &faces_dir, &pairs, "apf-train"))
+        return 2;
     if (u_budget < 0)
         u_budget = eps / 2;
     mkdir(out_dir, 0755);

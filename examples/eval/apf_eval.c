@@ -408,15 +408,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-eval: an option is out of range (see --help)\n");
         return 2;
     }
-    char faces_buf[4096], pairs_buf[4096];
-    if (!faces_dir || !pairs) {
-        if (!(lfw = lfw_root(lfw, "apf-eval")))
-            return 2;
-        snprintf(faces_buf, sizeof faces_buf, "%s/aligned112", lfw);
-        snprintf(pairs_buf, sizeof pairs_buf, "%s/pairs.txt", lfw);
-        faces_dir = faces_dir ? faces_dir : faces_buf;
-        pairs = pairs ? pairs : pairs_buf;
-    }
+    if (lfw_fill_paths(lfw, &faces_dir, &pairs, "apf-eval"))
+        return 2;
     char *model_paths[MAXM], *att_names[APF_ATTACK_COUNT];
     int nm = split(models_arg, model_paths, MAXM), na = split(attacks_arg, att_names, APF_ATTACK_COUNT);
     apf_attack atts[APF_ATTACK_COUNT];
