@@ -13,7 +13,7 @@ cc=${CLANG:-clang}
 flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Wno-unknown-pragmas -I"$src/include" -I"$src/lib/common" -I"$src/examples/apf")
 lib_src=("$src"/lib/common/*.c "$src"/lib/cloud/*.c)
-libs=(-ldnnl -lz -ljpeg -lpng -lm -lpthread)
+libs=(-ldnnl -lz -ljpeg -lpng -lexif -lm -lpthread)
 for t in "${targets[@]}"; do
   extra=()
   [ "$t" = http ] && extra=("$src/examples/apf/service.c")
