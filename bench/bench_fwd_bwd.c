@@ -1,6 +1,6 @@
 /* One model's forward + backward-to-input at batch 1, timed many times, for
  * the 8 ms target of MobileFaceNet and for A/B comparisons of two builds
- * (bench/ab.sh). The shared machine is noisy, so it prints the distribution
+ * (bench/ab.sh). A machine shared with other tenants is noisy, so it prints the distribution
  * (min, 10th percentile, median) rather than one number.
  *
  *   apf-bench-fwd-bwd [--reps N] [--threads T] [--lfw DIR] MODEL.apfm

@@ -48,7 +48,7 @@ static double time_it(apf_model *m, const float *faces, int n, int size, int bac
     float *dx = malloc((size_t)n * size * size * 3 * sizeof(float));
     for (int k = 0; k < n * dim; k++)
         de[k] = (k % 7) * 0.01f - 0.03f;
-    int reps = n == 1 ? 200 : 5; /* best of many: the shared machine is noisy */
+    int reps = n == 1 ? 200 : 5; /* best of many: a machine shared with other tenants is noisy */
     double best = 1e30;
     for (int r = -1; r < reps; r++) { /* r = -1 warms up (plan build) */
         double t0 = now_ms();
