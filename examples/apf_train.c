@@ -484,7 +484,11 @@ int main(int argc, char **argv)
     }
     if (holdout && *holdout) /* "" skips the held-out recognizer */
         eval_paths[ne++] = holdout;
-    eval_paths[ne++] = probe_path;
+    int probe_is_server = 0; /* scored once, not twice, when it is also a server */
+    for (int k = 0; k < K; k++)
+        probe_is_server |= !strcmp(servers[k], probe_path);
+    if (!probe_is_server)
+        eval_paths[ne++] = probe_path;
     apf_evaluator *ev;
     if (apf_evaluator_create(eval_paths, ne, threads, &ev) || apf_evaluator_calibrate(ev, VA, VB, same, np, S))
         die("evaluator");

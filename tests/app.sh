@@ -164,6 +164,9 @@ set +e
 set -e
 [ $rc -eq 2 ] && grep -q -- "--bogus" "$tmp/err" || fail "unknown option: rc $rc"
 "$apf" protect -h | grep -q "exit status" || fail "-h"
+"$apf" protect --version | grep -q "^apf (libapf [0-9]" || fail "apf protect --version"
+"$apf" --version | grep -q "^apf (libapf [0-9]" || fail "apf --version"
+"$server" --version | grep -q "^apf-server (libapf [0-9]" || fail "apf-server --version"
 
 # 6f. --json: stdout is one JSON object; a file list from stdin ('-').
 set +e

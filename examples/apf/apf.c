@@ -546,6 +546,11 @@ static int cmd_protect(int argc, char **argv)
             free(names);
             return usage_protect(stdout);
         }
+        if (!strcmp(o, "--version")) {
+            free(names);
+            printf("apf (libapf %s)\n", apf_version_string());
+            return 0;
+        }
         if (!strcmp(o, "--quiet") || !strcmp(o, "-r") || !strcmp(o, "--recursive") || !strcmp(o, "--strict") ||
             !strcmp(o, "--json")) {
             *(!strcmp(o, "--quiet")    ? &a.quiet
@@ -938,7 +943,7 @@ int main(int argc, char **argv)
         printf("usage: apf protect [options] PHOTO... | DIR\n"
                "       apf eval ARGS...    (apf-eval: LFW evaluation)\n"
                "       apf train ARGS...   (apf-train: cloud training)\n"
-               "       apf version\n");
+               "       apf version | --version\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "protect"))
@@ -947,7 +952,7 @@ int main(int argc, char **argv)
         return run_sibling("apf-eval", argc - 2, argv + 2);
     if (!strcmp(argv[1], "train"))
         return run_sibling("apf-train", argc - 2, argv + 2);
-    if (!strcmp(argv[1], "version")) {
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("apf (libapf %s)\n", apf_version_string());
         return 0;
     }

@@ -190,6 +190,14 @@ int main(int argc, char **argv)
             sv.quiet = 1;
             continue;
         }
+        if (!strcmp(a, "--version")) {
+            printf("apf-server (libapf %s)\n", apf_version_string());
+            return 0;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(argv[0]);
+            return 0;
+        }
         if (!v)
             return usage(argv[0]);
         i++;
