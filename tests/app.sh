@@ -167,6 +167,12 @@ set -e
 "$apf" protect --version | grep -q "^apf (libapf [0-9]" || fail "apf protect --version"
 "$apf" --version | grep -q "^apf (libapf [0-9]" || fail "apf --version"
 "$server" --version | grep -q "^apf-server (libapf [0-9]" || fail "apf-server --version"
+# one worker starts without libmicrohttpd's thread-pool warning
+set +e
+timeout 3 "$server" --listen 127.0.0.1:0 --workers 1 --transfer none 2>"$tmp/one.log"
+set -e
+grep -q "listening on" "$tmp/one.log" || fail "one-worker server did not start: $(cat "$tmp/one.log")"
+grep -qi "warning" "$tmp/one.log" && fail "one-worker server warns: $(cat "$tmp/one.log")"
 
 # 6f. --json: stdout is one JSON object; a file list from stdin ('-').
 set +e
