@@ -105,8 +105,9 @@ static apf_status thumbnail_jpeg(const apf_image *img, void **jpg, size_t *jpg_s
 }
 
 /* Parse TIFF bytes with libexif, keeping unknown tags and maker notes as
- * they are (the policy, not the parser, decides what goes). NULL when the
- * bytes do not parse or hold nothing. */
+ * they are (the policy, not the parser, decides what goes). NULL for a size
+ * outside what one APP1 segment holds, or no memory; bytes libexif cannot
+ * read give an ExifData with nothing in it. */
 static ExifData *parse(const uint8_t *tiff, size_t n)
 {
     if (!tiff || n < 8 || n > IMAGE_META_MAX_EXIF)
@@ -177,7 +178,7 @@ apf_status exif_policy_for_save(const uint8_t *tiff, size_t n, const apf_image *
     *out = NULL;
     *out_n = 0;
     ExifData *ed = parse(tiff, n);
-    if (!ed) /* what libexif cannot read is not written */
+    if (!ed) /* nothing that fits one APP1 segment: nothing is written */
         return APF_OK;
     if (!ed->data) { /* no thumbnail: the bytes go out as they came */
         exif_data_unref(ed);

@@ -18,8 +18,10 @@ apf_status exif_policy_filter(image_meta *m, unsigned keep);
 
 /* The EXIF to write with img's pixels: the entries of `tiff` with any
  * thumbnail replaced by one made from img (dropped when it would not fit
- * one APP1 segment). *out is NULL when nothing is to be written (no EXIF,
- * or EXIF that does not parse); else malloc'd TIFF bytes. */
+ * one APP1 segment); EXIF without a thumbnail goes out as it came (the
+ * keep policy is applied by exif_policy_filter at copy time). *out is NULL
+ * when nothing is to be written (no EXIF, or more than one APP1 segment
+ * holds); else malloc'd TIFF bytes. */
 apf_status exif_policy_for_save(const uint8_t *tiff, size_t n, const apf_image *img,
                                 uint8_t **out, size_t *out_n);
 
