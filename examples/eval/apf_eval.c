@@ -154,14 +154,9 @@ static void calibrate(recognizer *rec, int nm, const char *pairs, const char *fa
             if (!e || ev_embed(rec[m].model, img, set.n_images, e))
                 die("calibration embeddings");
             sim[m] = realloc(sim[m], (size_t)(n + set.n_pairs) * sizeof(float));
-            for (int i = 0; i < set.n_pairs; i++) {
-                const float *a = e + (size_t)set.pairs[i].a * rec[m].dim,
-                            *b = e + (size_t)set.pairs[i].b * rec[m].dim;
-                double d = 0;
-                for (int q = 0; q < rec[m].dim; q++)
-                    d += (double)a[q] * b[q];
-                sim[m][n + i] = (float)d;
-            }
+            for (int i = 0; i < set.n_pairs; i++)
+                sim[m][n + i] = ev_dot(e + (size_t)set.pairs[i].a * rec[m].dim,
+                                       e + (size_t)set.pairs[i].b * rec[m].dim, rec[m].dim);
             free(e);
         }
         n += set.n_pairs;
@@ -479,40 +474,47 @@ int main(int argc, char **argv)
     int np = set.n_pairs, npos = 0;
     uint8_t *A = malloc((size_t)np * PER), *B = malloc((size_t)np * PER);
     char(*names)[128] = calloc((size_t)np, sizeof *names);
-    float *e1 = NULL, *e2 = NULL;
-    for (int m = 0; m < nm; m++) { /* clean accuracy of the calibrated thresholds on this fold */
-        e1 = realloc(e1, (size_t)set.n_images * rec[m].dim * sizeof(float));
-        if (ev_embed(rec[m].model, img, set.n_images, e1))
-            die("embed");
-        int correct = 0;
-        for (int i = 0; i < np; i++) {
-            double d = 0;
-            for (int q = 0; q < rec[m].dim; q++)
-                d += (double)e1[(size_t)set.pairs[i].a * rec[m].dim + q] *
-                     e1[(size_t)set.pairs[i].b * rec[m].dim + q];
-            correct += (d >= rec[m].thr) == set.pairs[i].same;
-        }
-        rec[m].test_acc = (double)correct / np;
-    }
-    free(e1), free(e2);
+    int *pos = malloc((size_t)np * sizeof *pos); /* the scored positive pairs */
     for (int i = 0; i < np; i++)
         if (set.pairs[i].same && (!max_pairs || npos < max_pairs)) {
             memcpy(A + (size_t)npos * PER, img + (size_t)set.pairs[i].a * PER, PER);
             memcpy(B + (size_t)npos * PER, img + (size_t)set.pairs[i].b * PER, PER);
             const char *p = strrchr(set.paths[set.pairs[i].a], '/');
             snprintf(names[npos], sizeof names[npos], "%s", p ? p + 1 : set.paths[set.pairs[i].a]);
-            npos++;
+            pos[npos++] = i;
         }
-    free(img);
     if (npos == 0) {
         fprintf(stderr, "apf-eval: fold %d has no positive pairs\n", fold);
         return 1;
     }
     if (acc_pairs > npos)
         acc_pairs = npos;
-    for (int m = 0; m < nm; m++)
-        if (ev_prepare(&rec[m], A, B, npos))
+    /* Every photo of the fold embedded once per recognizer: the clean
+     * accuracy of the calibrated thresholds here, and the clean embeddings
+     * and similarities the rows are scored against. */
+    float *e = NULL;
+    for (int m = 0; m < nm; m++) {
+        int dim = rec[m].dim;
+        e = realloc(e, (size_t)set.n_images * dim * sizeof(float));
+        rec[m].eB = malloc((size_t)npos * dim * sizeof(float));
+        rec[m].sim0 = malloc((size_t)npos * sizeof(float));
+        if (!e || !rec[m].eB || !rec[m].sim0 || ev_embed(rec[m].model, img, set.n_images, e))
             die("clean embeddings");
+        int correct = 0;
+        for (int i = 0; i < np; i++) {
+            float d = ev_dot(e + (size_t)set.pairs[i].a * dim, e + (size_t)set.pairs[i].b * dim, dim);
+            correct += (d >= rec[m].thr) == set.pairs[i].same;
+        }
+        rec[m].test_acc = (double)correct / np;
+        for (int k = 0; k < npos; k++) {
+            const lfw_pair *pp = &set.pairs[pos[k]];
+            memcpy(rec[m].eB + (size_t)k * dim, e + (size_t)pp->b * dim, (size_t)dim * sizeof(float));
+            rec[m].sim0[k] = ev_dot(e + (size_t)pp->a * dim, e + (size_t)pp->b * dim, dim);
+        }
+    }
+    free(e);
+    free(pos);
+    free(img);
 
     apf_transfer *T = NULL, *TS = NULL;
     apf_enhancer *EN = NULL;

@@ -277,28 +277,23 @@ static void write_plots(const eval_report *r)
 
 int eval_report_write(const eval_report *r)
 {
-    FILE *md = open_out(r, "table.md"), *js = open_out(r, "results.json");
-    FILE *pc = open_out(r, "pairs.csv"), *sc = open_out(r, "ssim.csv"), *bc = open_out(r, "broken.csv");
-    int ok = md && js && pc && sc && bc;
+    static const char *names[5] = {"table.md", "results.json", "pairs.csv", "ssim.csv", "broken.csv"};
+    FILE *f[5];
+    int ok = 1;
+    for (int k = 0; k < 5; k++)
+        ok &= (f[k] = open_out(r, names[k])) != NULL;
     if (ok) {
-        write_table(r, md);
-        write_tables(r, md);
-        fprintf(md, "\nCommand: `%s`\n", r->command);
-        write_json(r, js);
-        write_pairs_csv(r, pc);
-        write_ssim_csv(r, sc);
-        write_broken_csv(r, bc);
+        write_table(r, f[0]);
+        write_tables(r, f[0]);
+        fprintf(f[0], "\nCommand: `%s`\n", r->command);
+        write_json(r, f[1]);
+        write_pairs_csv(r, f[2]);
+        write_ssim_csv(r, f[3]);
+        write_broken_csv(r, f[4]);
     }
-    if (md)
-        fclose(md);
-    if (js)
-        fclose(js);
-    if (pc)
-        fclose(pc);
-    if (sc)
-        fclose(sc);
-    if (bc)
-        fclose(bc);
+    for (int k = 0; k < 5; k++)
+        if (f[k])
+            fclose(f[k]);
     if (ok)
         write_plots(r);
     return ok ? 0 : -1;

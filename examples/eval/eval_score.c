@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float dot(const float *x, const float *y, int dim)
+float ev_dot(const float *x, const float *y, int dim)
 {
     double s = 0;
     for (int k = 0; k < dim; k++)
@@ -39,24 +39,6 @@ apf_status ev_calibrate(recognizer *r, const float *sim, const uint8_t *same, in
     return st;
 }
 
-apf_status ev_prepare(recognizer *r, const uint8_t *A, const uint8_t *B, int n)
-{
-    float *eA = malloc((size_t)n * r->dim * sizeof(float));
-    r->eB = malloc((size_t)n * r->dim * sizeof(float));
-    r->sim0 = malloc((size_t)n * sizeof(float));
-    if (!eA || !r->eB || !r->sim0) {
-        free(eA);
-        return APF_E_NOMEM;
-    }
-    apf_status st = ev_embed(r->model, A, n, eA);
-    if (!st)
-        st = ev_embed(r->model, B, n, r->eB);
-    for (int i = 0; i < n && !st; i++)
-        r->sim0[i] = dot(eA + (size_t)i * r->dim, r->eB + (size_t)i * r->dim, r->dim);
-    free(eA);
-    return st;
-}
-
 apf_status ev_score(const recognizer *r, const uint8_t *PA, const uint8_t *PB, int n, row_score *s)
 {
     memset(s, 0, sizeof *s);
@@ -75,13 +57,13 @@ apf_status ev_score(const recognizer *r, const uint8_t *PA, const uint8_t *PB, i
         st = ev_embed(r->model, PB, n, eP);
     for (int i = 0; i < n && !st; i++) {
         const float *a = eA + (size_t)i * r->dim;
-        s->sim[i] = dot(a, r->eB + (size_t)i * r->dim, r->dim);
+        s->sim[i] = ev_dot(a, r->eB + (size_t)i * r->dim, r->dim);
         s->matched0 += r->sim0[i] >= r->thr;
         s->matched0_far += r->sim0[i] >= r->thr_far;
         s->matched += s->sim[i] >= r->thr;
         s->matched_far += s->sim[i] >= r->thr_far;
         if (PB) {
-            s->sim_aa[i] = dot(a, eP + (size_t)i * r->dim, r->dim);
+            s->sim_aa[i] = ev_dot(a, eP + (size_t)i * r->dim, r->dim);
             s->matched_aa += s->sim_aa[i] >= r->thr;
         }
     }

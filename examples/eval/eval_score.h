@@ -22,7 +22,7 @@ typedef struct recognizer {
     double calib_acc;     /* accuracy at thr on the calibration pairs */
     double test_acc;      /* accuracy at thr on the scored fold's clean pairs */
     int calib_pairs;
-    float *eB;            /* clean embeddings of the scored pairs' second faces */
+    float *eB;            /* clean embeddings of the scored positive pairs' second faces */
     float *sim0;          /* clean similarity of each scored positive pair */
 } recognizer;
 
@@ -32,8 +32,8 @@ apf_status ev_embed(apf_model *m, const uint8_t *faces, int n, float *out);
 /* Thresholds from clean labelled pairs given as embeddings. */
 apf_status ev_calibrate(recognizer *r, const float *sim, const uint8_t *same, int n);
 
-/* The scored fold's positive pairs (A protected, B the other photo). */
-apf_status ev_prepare(recognizer *r, const uint8_t *A, const uint8_t *B, int n);
+/* Cosine similarity of two unit embeddings (double accumulation). */
+float ev_dot(const float *x, const float *y, int dim);
 
 /* What one row did to one recognizer, over its first n pairs. */
 typedef struct row_score {
