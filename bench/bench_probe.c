@@ -2,6 +2,12 @@
  * 16, peak resident memory, and bytes per face on the wire.
  *
  *   apf-bench-probe [--models DIR] [--lfw DIR] [--threads T] [--faces N]
+ *                   [--ensemble LIST:ITERATIONS[:rotate]]...
+ *
+ * Each --ensemble (default: the shipped device setting) is timed at batch 1
+ * against the paper's probe (MobileFaceNet, DI2-FGSM, 30 iterations),
+ * interleaved in one run, and printed as a ratio: a noisy machine slows
+ * both alike.
  *
  * Peak RSS is read from /proc/self/status (VmHWM) after the batch-1 runs
  * (the device scenario) and again at the end. */
@@ -12,6 +18,7 @@
 
 #include "apf/apf_end.h"
 #include "lfw.h"
+#include "probe_list.h"
 #include "clock.h"
 
 static long peak_rss_kb(void)
@@ -27,11 +34,84 @@ static long peak_rss_kb(void)
     return kb;
 }
 
+/* Batch-1 ms/face of one probe over faces [0, count), after a warm-up. */
+static double b1_ms(apf_probe *p, const uint8_t *faces, int count, int S, int8_t *g)
+{
+    size_t per = (size_t)S * S * 3;
+    apf_probe_gradient(p, faces, NULL, 1, S, g);
+    double t0 = now_ms();
+    for (int k = 0; k < count; k++)
+        apf_probe_gradient(p, faces + k * per, NULL, 1, S, g);
+    return (now_ms() - t0) / count;
+}
+
+/* Each ensemble setting against the paper's probe, alternating the two over
+ * three rounds so that both see the same machine. */
+static int time_ensembles(const char **ens, int n_ens, const char *models, int threads,
+                          const uint8_t *faces, int nfaces, int S)
+{
+    int8_t *g = malloc((size_t)S * S * 3);
+    char model[4096], msg[512];
+    snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.threads = threads;
+    apf_probe *base;
+    if (apf_probe_create(model, &o, &base)) {
+        fprintf(stderr, "%s\n", apf_last_error());
+        return 1;
+    }
+    int count = nfaces < 8 ? nfaces : 8;
+    printf("\n| device setting | models | iterations | b1 ms/face | paper's DI2-FGSM b1 ms/face | ratio |\n"
+           "|---|---|---|---|---|---|\n");
+    for (int e = 0; e < n_ens; e++) {
+        char spec[1024], *it = NULL, *sched = NULL;
+        snprintf(spec, sizeof spec, "%s", ens[e]);
+        /* LIST:ITERATIONS[:rotate]; the list's own ':' are weights, so split from the right */
+        char *last = strrchr(spec, ':');
+        if (last && !strcmp(last + 1, "rotate")) {
+            sched = last + 1;
+            *last = 0;
+            last = strrchr(spec, ':');
+        }
+        if (!last) {
+            fprintf(stderr, "--ensemble %s: want LIST:ITERATIONS[:rotate]\n", ens[e]);
+            return 1;
+        }
+        it = last + 1;
+        *last = 0;
+        apf_probe_options eo = o;
+        eo.iterations = atoi(it);
+        eo.schedule = sched ? APF_SCHEDULE_ROTATE : APF_SCHEDULE_ALL;
+        apf_probe *p;
+        if (probe_list_create(spec, models, &eo, &p, msg, sizeof msg)) {
+            fprintf(stderr, "%s\n", msg);
+            return 1;
+        }
+        double te = 0, tb = 0;
+        for (int round = 0; round < 3; round++) {
+            tb += b1_ms(base, faces, count, S, g);
+            te += b1_ms(p, faces, count, S, g);
+        }
+        printf("| %s | %d | %d%s | %.1f | %.1f | %.2f |\n", ens[e], apf_probe_model_count(p), eo.iterations,
+               sched ? " (rotating)" : "", te / 3, tb / 3, te / tb);
+        apf_probe_free(p);
+    }
+    apf_probe_free(base);
+    free(g);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *models = "models", *lfw = NULL;
-    int threads = 2, nfaces = 32;
+    int threads = 2, nfaces = 32, n_ens = 0;
+    const char *ens[8];
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--ensemble") && i + 1 < argc && n_ens < 8) {
+            ens[n_ens++] = argv[++i];
+            continue;
+        }
         if (!strcmp(argv[i], "--models") && i + 1 < argc)
             models = argv[++i];
         else if (!strcmp(argv[i], "--lfw") && i + 1 < argc)
@@ -41,7 +121,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--faces") && i + 1 < argc)
             nfaces = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--models DIR] [--lfw DIR] [--threads T] [--faces N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--models DIR] [--lfw DIR] [--threads T] [--faces N] "
+                            "[--ensemble LIST:ITERATIONS[:rotate]]...\n", argv[0]);
             return 2;
         }
     }
@@ -118,6 +199,10 @@ int main(int argc, char **argv)
     }
     printf("\npeak RSS after batch-1 runs: %.1f MB; after batch-16 runs: %.1f MB\n", rss1 / 1024.0,
            peak_rss_kb() / 1024.0);
+    if (!n_ens)
+        ens[n_ens++] = PROBE_LIST_DEFAULT ":" PROBE_LIST_ITERATIONS_S;
+    if (time_ensembles(ens, n_ens, models, threads, faces, nfaces, S))
+        return 1;
     free(g);
     free(faces);
     lfw_free(&set);

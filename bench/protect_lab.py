@@ -16,7 +16,9 @@ of the calibration folds (LFW's protocol: never the scored fold).
 
 Variant grammar: '+'-joined probe model names (mfn, mobileface, faceres,
 dlib), then optional ':key=value' settings: iters, step, eps, target
-(away|random|both), div (none|di|rich), w_<model> (ensemble weight).
+(away|random|both), div (none|di|rich), sched (all: every model each
+iteration; rr: one model per iteration in turn), tex (local SSIM a per-pixel
+budget from texture aims at; 0 = uniform eps), w_<model> (ensemble weight).
 """
 import argparse
 import os
@@ -117,9 +119,35 @@ def diversity(rng, x, mode, p=0.5):
     return out, back
 
 
+def blur(a, sigma=1.5):
+    """Separable Gaussian blur over the two pixel axes of an NHWC batch."""
+    r = int(3 * sigma + 0.5)
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    for ax in (1, 2):
+        pad = [(0, 0)] * a.ndim
+        pad[ax] = (r, r)
+        ap = np.pad(a, pad, mode="reflect")
+        a = sum(k[i] * np.take(ap, range(i, i + a.shape[ax]), axis=ax) for i in range(2 * r + 1))
+    return a
+
+
+def texture_budget(x0, eps, target):
+    """Per-value L-inf budget from local texture: with noise of variance b^2
+    where the image's local variance is s^2, SSIM's contrast-structure term is
+    about (2 s^2 + C2) / (2 s^2 + b^2 + C2); b is chosen so that term equals
+    `target`, capped at eps (floor 1)."""
+    mu = blur(x0)
+    var = np.maximum(blur(x0 * x0) - mu * mu, 0)
+    c2 = (0.03 * 255) ** 2
+    b = np.sqrt((1 - target) / target * (2 * var + c2))
+    return np.clip(b, 1.0, eps).astype(np.float32)
+
+
 def attack(models, weights, x0, cfg, seed):
     rng = np.random.default_rng(seed)
     eps, step, iters = cfg["eps"], cfg["step"], cfg["iters"]
+    lim = texture_budget(x0, eps, cfg["tex"]) if cfg["tex"] > 0 else eps
     n = len(x0)
     clean = [m.embed(x0) for m in models]
     targets = []
@@ -133,7 +161,9 @@ def attack(models, weights, x0, cfg, seed):
     for it in range(iters):
         xin, back = diversity(rng, x, cfg["div"])
         grad = np.zeros_like(x0)
-        for m, w, e, t in zip(models, weights, clean, targets):
+        for j, (m, w, e, t) in enumerate(zip(models, weights, clean, targets)):
+            if cfg["sched"] == "rr" and j != it % len(models):
+                continue  # round robin: one model per iteration
             f = m.embed(xin)
             # maximise: away -> -cos(f, e); random -> cos(f, t); both -> sum
             d = np.zeros_like(f)
@@ -147,13 +177,13 @@ def attack(models, weights, x0, cfg, seed):
         if cfg["mom"] > 0:
             mom = cfg["mom"] * mom + grad / (np.abs(grad).reshape(n, -1).mean(1)[:, None, None, None] + 1e-12)
             grad = mom
-        x = np.clip(np.clip(x + step * np.sign(grad), x0 - eps, x0 + eps), 0, 255)
+        x = np.clip(np.clip(x + step * np.sign(grad), x0 - lim, x0 + lim), 0, 255)
     return np.round(x)
 
 
 def parse_variant(v):
     name, *opts = v.split(":")
-    cfg = {"iters": 30, "step": 2.0, "eps": 8.0, "target": "away", "div": "di", "mom": 0.0}
+    cfg = {"iters": 30, "step": 2.0, "eps": 8.0, "target": "away", "div": "di", "mom": 0.0, "sched": "all", "tex": 0.0}
     w = {}
     for o in opts:
         k, val = o.split("=")
@@ -161,7 +191,7 @@ def parse_variant(v):
             w[k[2:]] = float(val)
         elif k in ("iters",):
             cfg[k] = int(val)
-        elif k in ("step", "eps", "mom"):
+        elif k in ("step", "eps", "mom", "tex"):
             cfg[k] = float(val)
         else:
             cfg[k] = val

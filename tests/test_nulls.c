@@ -219,6 +219,13 @@ START_TEST(end_nulls)
     ERR(apf_probe_gradient_blob(p, px, NULL, 1, 112, NULL, &n));
     ERR(apf_probe_gradient_blob(p, px, NULL, 1, 112, &blob, NULL));
     ERR(apf_probe_gradient_blob(p, px, NULL, INT_MAX, 112, &blob, &n));
+    ERR(apf_probe_add_model(NULL, tu_path(tu_models_dir(), "mobileface.apfm"), 1.0f));
+    ERR(apf_probe_add_model(p, NULL, 1.0f));
+    ck_assert_int_eq(apf_probe_model_count(NULL), 0);
+    ERR(apf_probe_limit_noise(NULL, px, 1, 112, g));
+    ERR(apf_probe_limit_noise(p, NULL, 1, 112, g));
+    ERR(apf_probe_limit_noise(p, px, 1, 112, NULL));
+    ERR(apf_probe_limit_noise(p, px, INT_MAX, 112, g));
     apf_probe_free(p);
     ERR(apf_apply_perturbation(NULL, g, 16, 1.0f, px));
     ERR(apf_apply_perturbation(px, NULL, 16, 1.0f, px));

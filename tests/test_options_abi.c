@@ -97,10 +97,22 @@ START_TEST(uninitialised_and_entry_points)
     ck_assert_ptr_null(p);
     /* the exported 0.2 function (what old binaries call) writes the 0.2 struct */
     apf_probe_options q;
-    memset(&q, 0, sizeof q);
+    memset(&q, 0x5A, sizeof q);
     (apf_probe_options_init)(&q);
-    ck_assert_uint_eq(q.struct_size, sizeof q);
+    size_t v02 = offsetof(apf_probe_options, random_target); /* 0.2's struct ended at threads */
+    ck_assert_uint_eq(q.struct_size, v02);
     ck_assert_float_eq(q.eps, 8.0f);
+    ck_assert_uint_eq(((unsigned char *)&q)[v02], 0x5A); /* 0.3's fields not written */
+    /* such a caller gets 0.3's defaults for the fields it does not have */
+    ck_assert_int_eq(apf_probe_create(probe_model(), &q, &p), APF_OK);
+    apf_probe_options full;
+    apf_probe_options_init(&full);
+    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    ck_assert_float_eq(full.random_target, 1.0f);
+    ck_assert_int_eq(full.schedule, APF_SCHEDULE_ALL);
+    ck_assert_float_eq(full.texture_ssim, 0.0f);
+    apf_probe_free(p);
+    p = NULL;
     /* too small for init_size: nothing written */
     memset(&q, 0x5A, sizeof q);
     apf_probe_options_init_size(&q, 4);

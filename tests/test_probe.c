@@ -85,7 +85,13 @@ START_TEST(fgsm_sign_matches_golden)
         xa[i] = (uint8_t)lroundf(a[i] * 128.0f + 127.5f);
         xb[i] = (uint8_t)lroundf(b[i] * 128.0f + 127.5f);
     }
-    apf_probe *p = make(APF_ATTACK_FGSM, 1, 1, 0);
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = APF_ATTACK_FGSM;
+    o.enrol_offset = 0;
+    o.random_target = 0; /* the golden loss is the distance alone */
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
     int8_t *g = malloc(PER);
     ck_assert_int_eq(apf_probe_gradient(p, xa, xb, 1, S, g), APF_OK);
     float mx = 0;
@@ -203,6 +209,149 @@ START_TEST(di2_maps_fit_the_wire_budget)
 }
 END_TEST
 
+
+/* cosine of model m's embeddings of two face sets, per face */
+static void cosines(apf_model *m, const uint8_t *a, const uint8_t *b, int n, float *out)
+{
+    int dim = apf_model_embedding_dim(m);
+    float *fa = malloc((size_t)n * PER * 4), *fb = malloc((size_t)n * PER * 4);
+    float *ea = malloc((size_t)n * dim * 4), *eb = malloc((size_t)n * dim * 4);
+    for (int i = 0; i < n * PER; i++)
+        fa[i] = a[i], fb[i] = b[i];
+    ck_assert_int_eq(apf_model_embed(m, fa, n, S, ea), APF_OK);
+    ck_assert_int_eq(apf_model_embed(m, fb, n, S, eb), APF_OK);
+    for (int k = 0; k < n; k++)
+        out[k] = cosine(ea + k * dim, eb + k * dim, dim);
+    free(fa), free(fb), free(ea), free(eb);
+}
+
+START_TEST(ensemble_members)
+{
+    apf_probe *p = make(APF_ATTACK_DI2FGSM, 2, 1, 1);
+    const char *mf = tu_path(tu_models_dir(), "mobileface.apfm");
+    ck_assert_int_eq(apf_probe_model_count(p), 1);
+    ck_assert_int_eq(apf_probe_add_model(p, mf, 0.0f), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_add_model(p, mf, NAN), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_add_model(p, "/nonexistent.apfm", 1.0f), APF_E_IO);
+    ck_assert_int_eq(apf_probe_add_model(p, tu_path(tu_models_dir(), "blazeface.apfm"), 1.0f),
+                     APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_model_count(p), 1);
+    for (int k = 1; k < APF_PROBE_MAX_MODELS; k++)
+        ck_assert_int_eq(apf_probe_add_model(p, mf, 1.0f), APF_OK);
+    ck_assert_int_eq(apf_probe_add_model(p, mf, 1.0f), APF_E_LIMIT);
+    ck_assert_int_eq(apf_probe_model_count(p), APF_PROBE_MAX_MODELS);
+    ck_assert_int_eq(apf_probe_add_model(NULL, mf, 1.0f), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_model_count(NULL), 0);
+    apf_probe_free(p);
+}
+END_TEST
+
+/* MobileFaceNet + mobileface on the device: both stop matching (their
+ * LFW best-accuracy thresholds, folds 1-7: 0.369 and 0.214), where the
+ * probe alone leaves mobileface matching (docs/results.md). */
+START_TEST(ensemble_protects_every_member)
+{
+    load_faces();
+    apf_probe *p = make(APF_ATTACK_DI2FGSM, 10, 7, 1);
+    ck_assert_int_eq(apf_probe_add_model(p, tu_path(tu_models_dir(), "mobileface.apfm"), 1.0f), APF_OK);
+    apf_model *mf;
+    ck_assert_int_eq(apf_model_load(tu_path(tu_models_dir(), "mobileface.apfm"), &mf), APF_OK);
+    int8_t *g = malloc(4 * PER);
+    uint8_t *adv = malloc(4 * PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 4, S, g), APF_OK);
+    ck_assert_int_eq(apf_apply_perturbation(faces, g, 4 * PER, 8.0f, adv), APF_OK);
+    float c0[4], c1[4];
+    cosines(apf_probe_model(p), faces, adv, 4, c0);
+    cosines(mf, faces, adv, 4, c1);
+    for (int k = 0; k < 4; k++) {
+        ck_assert_msg(c0[k] < 0.369f, "face %d: MobileFaceNet cosine %.3f", k, c0[k]);
+        ck_assert_msg(c1[k] < 0.214f, "face %d: mobileface cosine %.3f", k, c1[k]);
+    }
+    void *blob;
+    size_t size;
+    apf_wire_info info;
+    int8_t *v;
+    ck_assert_int_eq(apf_probe_gradient_blob(p, faces, NULL, 1, S, &blob, &size), APF_OK);
+    ck_assert_int_eq(apf_wire_decode(blob, size, &info, &v), APF_OK);
+    ck_assert_uint_ne(info.model_hash, apf_model_hash(apf_probe_model(p))); /* names the ensemble */
+    free(blob), free(v), free(g), free(adv);
+    apf_model_free(mf);
+    apf_probe_free(p);
+}
+END_TEST
+
+/* Two photos of one person, each protected: with the random target they
+ * land apart (cosine under the probe's threshold); pushed only away from
+ * their own clean embeddings they stay closer. */
+START_TEST(random_target_separates_two_photos)
+{
+    load_faces(); /* faces 0 and 1 are Aaron Peirsol */
+    float with_rt, without;
+    for (int pass = 0; pass < 2; pass++) {
+        apf_probe_options o;
+        apf_probe_options_init(&o);
+        o.iterations = 30;
+        o.seed = 7;
+        o.threads = 2;
+        o.random_target = pass ? 0.0f : 1.0f;
+        apf_probe *p;
+        ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+        int8_t *g = malloc(2 * PER);
+        uint8_t *adv = malloc(2 * PER);
+        ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g), APF_OK);
+        apf_apply_perturbation(faces, g, 2 * PER, 8.0f, adv);
+        cosines(apf_probe_model(p), adv, adv + PER, 1, pass ? &without : &with_rt);
+        free(g), free(adv);
+        apf_probe_free(p);
+    }
+    ck_assert_msg(with_rt < 0.369f, "protected photos of one person: cosine %.3f", with_rt);
+    ck_assert_msg(with_rt < without, "random target %.3f, without %.3f", with_rt, without);
+}
+END_TEST
+
+/* The texture budget: a flat face gets small bounds, a textured one the
+ * full eps; the limit is what the attack used, so the protected face is
+ * within it and its SSIM rises over the uniform budget. */
+START_TEST(texture_budget_limits_noise)
+{
+    load_faces();
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.texture_ssim = 0.9f;
+    o.iterations = 10;
+    o.threads = 2;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    uint8_t *flat = malloc(2 * PER), *adv = malloc(PER);
+    int8_t *noise = malloc(2 * PER), *g = malloc(PER);
+    memset(flat, 128, PER);
+    for (int i = 0; i < PER; i++) /* +-60 checkerboard: variance 3600 */
+        flat[PER + i] = (uint8_t)(((i / 3 + i / (3 * S)) & 1) ? 188 : 68);
+    for (int i = 0; i < 2 * PER; i++)
+        noise[i] = (i & 1) ? 8 : -8;
+    ck_assert_int_eq(apf_probe_limit_noise(p, flat, 2, S, noise), APF_OK);
+    for (int i = 0; i < PER; i++) {
+        ck_assert_int_eq(abs(noise[i]), 2);       /* sqrt(1/9 * C2) = 2.55 */
+        ck_assert_int_eq(abs(noise[PER + i]), 8); /* capped at eps */
+    }
+    ck_assert_int_eq(apf_probe_limit_noise(p, NULL, 1, S, noise), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_limit_noise(p, flat, 0, S, noise), APF_E_INVALID);
+    /* on a real face: the limited protection has higher SSIM than eps * g */
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g), APF_OK);
+    for (int i = 0; i < PER; i++)
+        noise[i] = (int8_t)(8 * g[i]);
+    ck_assert_int_eq(apf_probe_limit_noise(p, faces, 1, S, noise), APF_OK);
+    int below = 0;
+    for (int i = 0; i < PER; i++)
+        below += abs(noise[i]) < 8;
+    ck_assert_msg(below > PER / 10, "only %d of %d values limited", below, PER);
+    apf_probe_free(p);
+    o.texture_ssim = 0.3f;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_E_INVALID);
+    free(flat), free(adv), free(noise), free(g);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     apf_probe_options o;
@@ -253,6 +402,10 @@ Suite *probe_suite(void)
     tcase_add_test(t, blob_round_trip);
     tcase_add_test(t, di2_maps_fit_the_wire_budget);
     tcase_add_test(t, bad_arguments);
+    tcase_add_test(t, ensemble_members);
+    tcase_add_test(t, ensemble_protects_every_member);
+    tcase_add_test(t, random_target_separates_two_photos);
+    tcase_add_test(t, texture_budget_limits_noise);
     suite_add_tcase(s, t);
     return s;
 }

@@ -20,6 +20,7 @@
 #include "apf/apf_end.h"
 #include "apf/apf_eval.h"
 #include "eval_report.h"
+#include "probe_list.h"
 #include "lfw.h"
 
 #define S EV_SIZE
@@ -45,7 +46,11 @@ static int usage(FILE *f)
         "recognizers and protection:\n"
         "  --models A,B,...       recognizers (default models/{mobilefacenet,faceres,mobileface,\n"
         "                         faceapi-recognition}.apfm)\n"
-        "  --probe P              device probe (default models/mobilefacenet.apfm)\n"
+        "  --probe LIST           device probe models, NAME-or-FILE[:WEIGHT],... (default\n"
+        "                         " PROBE_LIST_DEFAULT ")\n"
+        "  --schedule S           all (every probe model each iteration) or rotate\n"
+        "  --random-target W      weight of the per-face random target direction (default 1)\n"
+        "  --texture-ssim S       per-pixel budget from texture aiming at local SSIM S (default 0: off)\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
         "  --iterations N         attack iterations (default 30)\n"
@@ -176,7 +181,7 @@ static void calibrate(recognizer *rec, int nm, const char *pairs, const char *fa
 static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps, uint8_t *out, int8_t *g,
                             const char *label)
 {
-    int8_t *gl = g ? NULL : malloc(16 * PER);
+    int8_t *gl = g ? NULL : malloc(16 * PER), *noise = malloc(16 * PER);
     double t0 = now_s(), busy = 0;
     for (int i = 0; i < n; i += 16) {
         int c = n - i < 16 ? n - i : 16;
@@ -185,21 +190,28 @@ static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps
         if (apf_probe_gradient(p, faces + (size_t)i * PER, NULL, c, S, gi))
             die(label);
         busy += now_s() - t1;
-        apf_apply_perturbation(faces + (size_t)i * PER, gi, (size_t)c * PER, eps, out + (size_t)i * PER);
+        /* the device applies eps * g within its per-pixel budget */
+        for (size_t q = 0; q < (size_t)c * PER; q++)
+            noise[q] = (int8_t)(gi[q] * (int)lrintf(eps));
+        if (apf_probe_limit_noise(p, faces + (size_t)i * PER, c, S, noise))
+            die(label);
+        apf_apply_perturbation(faces + (size_t)i * PER, noise, (size_t)c * PER, 1.0f, out + (size_t)i * PER);
         double rate = (i + c) / (now_s() - t0);
         fprintf(stderr, "\r  %-44s %4d/%d faces  %5.1f faces/s  ETA %4.0fs ", label, i + c, n, rate,
                 (n - i - c) / rate);
     }
     fprintf(stderr, "\n");
     free(gl);
+    free(noise);
     return 1000 * busy / n;
 }
 
 /* out = clip(faces + s) for the cloud's noise; returns server ms per face. */
-static double cloud_protect(apf_transfer *t, const apf_enhancer *e, const uint8_t *faces, const int8_t *g,
-                            int n, float eps, uint8_t *out)
+static double cloud_protect(apf_probe *p, apf_transfer *t, const apf_enhancer *e, const uint8_t *faces,
+                            const int8_t *g, int n, float eps, uint8_t *out)
 {
     float *s = malloc(16 * PER * sizeof(float));
+    int8_t *noise = malloc(16 * PER);
     double busy = 0;
     for (int i = 0; i < n; i += 16) {
         int c = n - i < 16 ? n - i : 16;
@@ -207,12 +219,15 @@ static double cloud_protect(apf_transfer *t, const apf_enhancer *e, const uint8_
         if (apf_cloud_noise(t, e, g + (size_t)i * PER, c, eps, s))
             die("cloud noise");
         busy += now_s() - t1;
-        for (size_t q = 0; q < (size_t)c * PER; q++) {
-            float v = roundf(faces[(size_t)i * PER + q] + s[q]);
-            out[(size_t)i * PER + q] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
+        /* as on the wire: integer offsets, then the device's budget */
+        for (size_t q = 0; q < (size_t)c * PER; q++)
+            noise[q] = (int8_t)lrintf(s[q]);
+        if (apf_probe_limit_noise(p, faces + (size_t)i * PER, c, S, noise))
+            die("noise limit");
+        apf_apply_perturbation(faces + (size_t)i * PER, noise, (size_t)c * PER, 1.0f, out + (size_t)i * PER);
     }
     free(s);
+    free(noise);
     return 1000 * busy / n;
 }
 
@@ -327,7 +342,9 @@ static void add_rows(ctx *c, const char *attack, const char *label, const uint8_
 int main(int argc, char **argv)
 {
     const char *lfw = NULL, *faces_dir = NULL, *pairs = NULL;
-    const char *probe_path = "models/mobilefacenet.apfm", *out_dir = "out/eval";
+    const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
+    apf_probe_schedule schedule = APF_SCHEDULE_ALL;
+    float random_target = 1.0f, texture_ssim = 0.0f;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
@@ -385,6 +402,13 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--jpeg")) jpeg_q = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--threads")) threads = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, &end, 0);
+        else if (!strcmp(a, "--random-target")) random_target = strtof(v, &end);
+        else if (!strcmp(a, "--texture-ssim")) texture_ssim = strtof(v, &end);
+        else if (!strcmp(a, "--schedule")) {
+            if (!strcmp(v, "all")) schedule = APF_SCHEDULE_ALL;
+            else if (!strcmp(v, "rotate")) schedule = APF_SCHEDULE_ROTATE;
+            else return fprintf(stderr, "apf-eval: --schedule is all or rotate\n"), 2;
+        }
         else if (!strcmp(a, "--out")) out_dir = v;
         else if (!strcmp(a, "--transfer")) transfer_path = v;
         else if (!strcmp(a, "--enhancer")) enhancer_path = v;
@@ -543,9 +567,15 @@ int main(int argc, char **argv)
         o.threads = threads;
         o.seed = seed;
         o.enrol_offset = offset;
+        o.schedule = schedule;
+        o.random_target = random_target;
+        o.texture_ssim = texture_ssim;
         apf_probe *pr;
-        if (apf_probe_create(probe_path, &o, &pr))
-            die(probe_path);
+        char msg[512];
+        if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
+            fprintf(stderr, "apf-eval: %s\n", msg);
+            return 1;
+        }
         char label[96];
         snprintf(label, sizeof label, "APF_g %s (A)", an);
         double ms = probe_protect(pr, A, npos, eps, PA, gA, label);
@@ -562,9 +592,9 @@ int main(int argc, char **argv)
             apf_transfer *t = pass ? TS : T;
             const apf_enhancer *e = pass ? EN : NULL;
             fprintf(stderr, "  %s %s: cloud noise\n", pass ? "APF_s" : "APF_ĝ", an);
-            double sms = cloud_protect(t, e, A, gA, npos, eps, PA);
+            double sms = cloud_protect(pr, t, e, A, gA, npos, eps, PA);
             if (adv_adv)
-                sms = (sms + cloud_protect(t, e, B, gB, npos, eps, PB)) / 2;
+                sms = (sms + cloud_protect(pr, t, e, B, gB, npos, eps, PB)) / 2;
             add_rows(&c, an, pass ? "APF_s" : "APF_ĝ", PA, adv_adv ? PB : NULL, npos, -1, ms, sms);
             if (a == 0)
                 write_grid(A, PA, npos, out_dir, pass ? "examples_apf_s.png" : "examples_apf_ghat.png");

@@ -34,6 +34,15 @@ typedef enum apf_attack {
 /** @brief Number of ::apf_attack values. */
 #define APF_ATTACK_COUNT 5
 
+/** @brief Most recognizers one probe attacks together, its first model included. */
+#define APF_PROBE_MAX_MODELS 8
+
+/** @brief How a probe with several models (apf_probe_add_model()) spends its iterations. */
+typedef enum apf_probe_schedule {
+    APF_SCHEDULE_ALL = 0,   /**< Every model each iteration; their normalised gradients are summed. */
+    APF_SCHEDULE_ROTATE = 1 /**< One model per iteration, in turn: an iteration costs one model. */
+} apf_probe_schedule;
+
 /**
  * @brief Probe settings. Initialise with apf_probe_options_init(), then change
  *        fields; @c struct_size lets later versions add fields compatibly.
@@ -51,6 +60,16 @@ typedef struct apf_probe_options {
     float offset_range;      /**< Offsets are U(-range, range), default 0.07. */
     uint64_t seed;           /**< Randomness is derived from this and each face's pixels. */
     int threads;             /**< CPU threads, default 0 = OpenMP default. */
+    /* Fields since 0.3 (a caller built against 0.2 gets their defaults). */
+    float random_target;     /**< Weight of a per-face random direction in each model's
+                                  embedding space that the face is also pushed toward, so that
+                                  two protected photos of one person land apart; 0 = off.
+                                  Default 1. */
+    apf_probe_schedule schedule; /**< With several models; default ::APF_SCHEDULE_ALL. */
+    float texture_ssim;      /**< Per-pixel budget from local texture: each value's bound is
+                                  chosen so that SSIM's contrast term stays near this value
+                                  (capped at eps, at least 1); 0 = the uniform budget eps.
+                                  Default 0. */
 } apf_probe_options;
 
 /** @brief The device-side gradient computer (opaque). */
@@ -113,6 +132,28 @@ APF_API apf_status apf_probe_create(const char *model_path, const apf_probe_opti
                                     apf_probe **out);
 
 /**
+ * @brief Add a recognizer to the probe's attack (a device-side ensemble).
+ *
+ * Each iteration's gradient is the weighted sum of every model's gradient,
+ * each normalised to mean magnitude 1 per face (or one model per iteration
+ * with ::APF_SCHEDULE_ROTATE). Not thread-safe against calls on the same
+ * probe running at the same time.
+ * @param probe      A probe.
+ * @param model_path A recognizer `.apfm` (not a detector).
+ * @param weight     Its weight, finite and in (0, 100]; the first model's is 1.
+ * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_LIMIT (already
+ *         #APF_PROBE_MAX_MODELS models) or any status of apf_model_load().
+ */
+APF_API apf_status apf_probe_add_model(apf_probe *probe, const char *model_path, float weight);
+
+/**
+ * @brief Number of models the probe attacks (1 + those added).
+ * @param probe A probe.
+ * @return The count, or 0 for NULL.
+ */
+APF_API int apf_probe_model_count(const apf_probe *probe);
+
+/**
  * @brief Release a probe. NULL is ignored.
  * @param probe Probe to free.
  */
@@ -168,6 +209,23 @@ APF_API apf_status apf_probe_get_options(const apf_probe *probe, apf_probe_optio
  * @return The model, owned by the probe, or NULL.
  */
 APF_API apf_model *apf_probe_model(apf_probe *probe);
+
+/**
+ * @brief Limit a noise to the probe's per-pixel budget for these faces.
+ *
+ * With a @c texture_ssim option each value is clamped to the bound the
+ * face's local texture allows (the same bound the attack used); without
+ * it, to [-eps, eps]. The device calls this on the cloud's noise before
+ * adding it, since only the device has the image the bound comes from.
+ * @param probe A probe.
+ * @param faces n faces of size x size RGB bytes (the originals).
+ * @param n     1..#APF_WIRE_MAX_FACES.
+ * @param size  Face side, 16..#APF_WIRE_MAX_SIDE.
+ * @param noise n*size*size*3 integer pixel offsets, clamped in place.
+ * @return ::APF_OK, ::APF_E_INVALID or ::APF_E_NOMEM.
+ */
+APF_API apf_status apf_probe_limit_noise(apf_probe *probe, const uint8_t *faces, int n, int size,
+                                         int8_t *noise);
 
 /**
  * @brief Add a perturbation to faces: out = clip(faces + scale * values, 0, 255).

@@ -7,10 +7,13 @@
 
 #include "apf/apf_end.h"
 #include "../common/internal.h"
+#include "budget.h"
 #include "diversity.h"
 
 struct apf_probe {
-    apf_model *model;
+    apf_model *model[APF_PROBE_MAX_MODELS]; /* [0] is the probe model proper */
+    float weight[APF_PROBE_MAX_MODELS];
+    int count;
     apf_probe_options opt;
     pthread_mutex_t lock;
 };
@@ -38,7 +41,7 @@ apf_status apf_attack_from_name(const char *name, apf_attack *a)
  * it was then. When a field is appended, this becomes the offset of the
  * first new field, so the exported 0.2 entry point below keeps writing no
  * more than those binaries own. */
-#define PROBE_OPTIONS_SIZE_0_2 sizeof(apf_probe_options)
+#define PROBE_OPTIONS_SIZE_0_2 offsetof(apf_probe_options, random_target)
 
 /* The defaults, in a full struct; callers get the first `size` bytes. */
 static void probe_defaults(apf_probe_options *o)
@@ -55,6 +58,9 @@ static void probe_defaults(apf_probe_options *o)
     o->offset_fraction = 0.1f;
     o->offset_range = 0.07f;
     o->seed = 0x41504621u;
+    o->random_target = 1.0f;
+    o->schedule = APF_SCHEDULE_ALL;
+    o->texture_ssim = 0.0f;
 }
 
 void apf_probe_options_init_size(apf_probe_options *o, size_t size)
@@ -106,6 +112,12 @@ static apf_status check_options(const apf_probe_options *o)
         return apf_fail(APF_E_INVALID, "probe: offset fraction and range in [0, 1]");
     if (o->threads < 0 || o->threads > 256)
         return apf_fail(APF_E_INVALID, "probe: threads must be 0..256");
+    if (!(o->random_target >= 0 && o->random_target <= 10))
+        return apf_fail(APF_E_INVALID, "probe: random_target must be in [0, 10]");
+    if (o->schedule != APF_SCHEDULE_ALL && o->schedule != APF_SCHEDULE_ROTATE)
+        return apf_fail(APF_E_INVALID, "probe: unknown schedule %d", (int)o->schedule);
+    if (!(o->texture_ssim == 0 || (o->texture_ssim >= 0.5f && o->texture_ssim < 1)))
+        return apf_fail(APF_E_INVALID, "probe: texture_ssim must be 0 (off) or in [0.5, 1)");
     return APF_OK;
 }
 
@@ -125,12 +137,14 @@ apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt
     apf_probe *p = calloc(1, sizeof *p);
     if (!p)
         return apf_fail(APF_E_NOMEM, "probe: out of memory");
-    if ((st = apf_model_load(model_path, &p->model))) {
+    if ((st = apf_model_load(model_path, &p->model[0]))) {
         free(p);
         return st;
     }
     if (o.threads)
-        apf_model_set_threads(p->model, o.threads);
+        apf_model_set_threads(p->model[0], o.threads);
+    p->weight[0] = 1.0f;
+    p->count = 1;
     p->opt = o;
     pthread_mutex_init(&p->lock, NULL);
     *out = p;
@@ -141,9 +155,40 @@ void apf_probe_free(apf_probe *p)
 {
     if (!p)
         return;
-    apf_model_free(p->model);
+    for (int m = 0; m < p->count; m++)
+        apf_model_free(p->model[m]);
     pthread_mutex_destroy(&p->lock);
     free(p);
+}
+
+apf_status apf_probe_add_model(apf_probe *p, const char *model_path, float weight)
+{
+    if (!p || !model_path)
+        return apf_fail(APF_E_INVALID, "probe: NULL argument");
+    if (!(weight > 0 && weight <= 100))
+        return apf_fail(APF_E_INVALID, "probe: model weight must be in (0, 100]");
+    pthread_mutex_lock(&p->lock);
+    apf_status st = APF_OK;
+    apf_model *m = NULL;
+    if (p->count >= APF_PROBE_MAX_MODELS)
+        st = apf_fail(APF_E_LIMIT, "probe: already %d models", APF_PROBE_MAX_MODELS);
+    else if (!(st = apf_model_load(model_path, &m)) && apf_model_embedding_dim(m) < 1) {
+        st = apf_fail(APF_E_INVALID, "probe: %s is not a recognizer", model_path);
+        apf_model_free(m);
+    }
+    if (!st) {
+        if (p->opt.threads)
+            apf_model_set_threads(m, p->opt.threads);
+        p->model[p->count] = m;
+        p->weight[p->count++] = weight;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
+int apf_probe_model_count(const apf_probe *p)
+{
+    return p ? p->count : 0;
 }
 
 apf_status apf_probe_get_options(const apf_probe *p, apf_probe_options *opt)
@@ -162,7 +207,7 @@ apf_status apf_probe_get_options(const apf_probe *p, apf_probe_options *opt)
 
 apf_model *apf_probe_model(apf_probe *p)
 {
-    return p ? p->model : NULL;
+    return p ? p->model[0] : NULL;
 }
 
 /* Per-face random stream: the seed mixed with a hash of the pixels, so a
@@ -175,79 +220,228 @@ static void seed_face(rng *r, uint64_t seed, const uint8_t *px, size_t n)
     r->s = h;
 }
 
-/* State of one attack call. */
+/* What one model's loss needs in one attack call. */
 typedef struct attack_ctx {
     int n, dim;
     const float *target; /* n x dim: f(x_e) + delta */
+    const float *away;   /* n x dim: a random unit direction per face, or NULL */
+    float away_weight;
 } attack_ctx;
 
-/* D = sum ||e - t||^2, to be maximised: dD/de = 2 (e - t). */
+/* Below this cosine to the target, a face with a random direction stops
+ * being pushed further away and only follows its direction: pushed away
+ * without end, two photos of one person would both land near the
+ * opposite of their shared embedding, and so near each other. */
+#define AWAY_MARGIN 0.0f
+
+/* D = sum ||e - t||^2 + w * 2 <e, r>, to be maximised:
+ * dD/de = 2 (e - t) + 2 w r, the first term dropped for a face whose
+ * cosine to t is below AWAY_MARGIN when it has a direction r. */
 static int distance_grad(const float *e, int n, int dim, float *de, void *user)
 {
     const attack_ctx *c = user;
-    for (int k = 0; k < n * dim; k++)
-        de[k] = 2.0f * (e[k] - c->target[k]);
+    for (int k = 0; k < n; k++) {
+        const float *ek = e + (size_t)k * dim, *tk = c->target + (size_t)k * dim;
+        float *dk = de + (size_t)k * dim;
+        double dot = 0, tt = 0;
+        for (int d = 0; d < dim; d++)
+            dot += (double)ek[d] * tk[d], tt += (double)tk[d] * tk[d];
+        int away = !c->away || dot > AWAY_MARGIN * sqrt(tt);
+        for (int d = 0; d < dim; d++)
+            dk[d] = away ? 2.0f * (ek[d] - tk[d]) : 0.0f;
+        if (c->away)
+            for (int d = 0; d < dim; d++)
+                dk[d] += 2.0f * c->away_weight * c->away[(size_t)k * dim + d];
+    }
     return 0;
 }
 
 static float signf(float v) { return (float)((v > 0) - (v < 0)); }
+
+/* One model's targets for a batch: t = f(x_e) + delta (Eq. 13), and with
+ * random_target a unit direction per face orthogonal to the clean
+ * embedding. Each face's directions come from its own stream r. */
+static apf_status model_targets(apf_probe *p, int m, const float *x0, const float *xe, int n,
+                                int size, rng *r, float *target, float *away, int *any_offset)
+{
+    const apf_probe_options *o = &p->opt;
+    int dim = apf_model_embedding_dim(p->model[m]);
+    apf_status st = apf_model_embed(p->model[m], xe ? xe : x0, n, size, target);
+    if (st)
+        return st;
+    if (away && (st = apf_model_embed(p->model[m], x0, n, size, away)))
+        return st;
+    for (int k = 0; k < n; k++) {
+        float *t = target + (size_t)k * dim;
+        for (int d = 0; d < dim && o->enrol_offset; d++) {
+            float u = rng_uniform(&r[k], 0.0f, 1.0f), v = rng_uniform(&r[k], -o->offset_range, o->offset_range);
+            if (u < o->offset_fraction && o->offset_range > 0) {
+                t[d] += v;
+                *any_offset = 1;
+            }
+        }
+        if (!away)
+            continue;
+        /* Gaussian by Box-Muller, minus its component along the clean
+         * embedding (which is in `away` now), normalised. */
+        float *a = away + (size_t)k * dim;
+        double dot = 0, norm = 0;
+        float *tmp = malloc((size_t)dim * sizeof *tmp);
+        if (!tmp)
+            return apf_fail(APF_E_NOMEM, "probe: out of memory");
+        for (int d = 0; d < dim; d++) {
+            float u1 = rng_uniform(&r[k], 1e-7f, 1.0f), u2 = rng_uniform(&r[k], 0.0f, 1.0f);
+            tmp[d] = sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+            dot += (double)tmp[d] * a[d];
+        }
+        for (int d = 0; d < dim; d++) {
+            tmp[d] -= (float)dot * a[d];
+            norm += (double)tmp[d] * tmp[d];
+        }
+        float inv = norm > 0 ? (float)(1.0 / sqrt(norm)) : 0.0f;
+        for (int d = 0; d < dim; d++)
+            a[d] = tmp[d] * inv;
+        free(tmp);
+    }
+    return APF_OK;
+}
+
+/* Each face's bound per value: the texture budget, or eps everywhere. */
+static apf_status face_bounds(const apf_probe_options *o, const uint8_t *faces, int n, int size,
+                              float *bound)
+{
+    size_t per = (size_t)size * size * 3;
+    if (o->texture_ssim <= 0) {
+        for (size_t i = 0; i < per * n; i++)
+            bound[i] = o->eps;
+        return APF_OK;
+    }
+    float *scratch = malloc(3 * per * sizeof *scratch);
+    if (!scratch)
+        return apf_fail(APF_E_NOMEM, "probe: out of memory");
+    for (int k = 0; k < n; k++)
+        texture_budget(faces + k * per, size, o->texture_ssim, o->eps, bound + k * per, scratch);
+    free(scratch);
+    return APF_OK;
+}
+
+static int valid_batch(int n, int size)
+{
+    return n >= 1 && n <= APF_WIRE_MAX_FACES && size >= 16 && size <= APF_WIRE_MAX_SIDE;
+}
+
+apf_status apf_probe_limit_noise(apf_probe *p, const uint8_t *faces, int n, int size, int8_t *noise)
+{
+    if (!p || !faces || !noise)
+        return apf_fail(APF_E_INVALID, "probe: NULL argument");
+    if (!valid_batch(n, size))
+        return apf_fail(APF_E_INVALID, "probe: need 1..%d faces of 16..%d pixels", APF_WIRE_MAX_FACES,
+                        APF_WIRE_MAX_SIDE);
+    size_t all = (size_t)size * size * 3 * n;
+    float *bound = malloc(all * sizeof *bound);
+    if (!bound)
+        return apf_fail(APF_E_NOMEM, "probe: out of memory");
+    apf_status st = face_bounds(&p->opt, faces, n, size, bound);
+    for (size_t i = 0; i < all && !st; i++) {
+        int b = (int)floorf(bound[i] + 1e-4f);
+        noise[i] = (int8_t)(noise[i] > b ? b : noise[i] < -b ? -b : noise[i]);
+    }
+    free(bound);
+    return st;
+}
+
+/* Scale each face's gradient to mean magnitude 1 and add weight times it
+ * to the sum: models' raw gradients differ by orders of magnitude. */
+static void accumulate(float *sum, const float *g, size_t per, int n, float weight)
+{
+    for (int k = 0; k < n; k++) {
+        const float *gk = g + k * per;
+        double l1 = 0;
+        for (size_t i = 0; i < per; i++)
+            l1 += fabsf(gk[i]);
+        float scale = l1 > 0 ? (float)(weight * per / l1) : 0.0f;
+        for (size_t i = 0; i < per; i++)
+            sum[k * per + i] += scale * gk[i];
+    }
+}
+
+/* Buffers of one apf_probe_gradient call. */
+typedef struct attack_bufs {
+    float *x0, *x, *xin, *gin, *grad, *mom, *scratch, *bound, *back;
+    float *target[APF_PROBE_MAX_MODELS], *away[APF_PROBE_MAX_MODELS];
+    rng *r;
+    di_transform *tf;
+} attack_bufs;
+
+static void bufs_free(attack_bufs *b, int models)
+{
+    free(b->x0), free(b->x), free(b->xin), free(b->gin), free(b->grad), free(b->mom);
+    free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf);
+    for (int m = 0; m < models; m++)
+        free(b->target[m]), free(b->away[m]);
+}
+
+static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
+{
+    size_t all = per * n;
+    memset(b, 0, sizeof *b);
+    b->x0 = malloc(all * 4), b->x = malloc(all * 4), b->xin = malloc(all * 4);
+    b->gin = malloc(all * 4), b->grad = malloc(all * 4), b->mom = calloc(all, 4);
+    b->scratch = malloc(per * 4), b->bound = malloc(all * 4), b->back = malloc(all * 4);
+    b->r = malloc((size_t)n * sizeof *b->r), b->tf = malloc((size_t)n * sizeof *b->tf);
+    int ok = b->x0 && b->x && b->xin && b->gin && b->grad && b->mom && b->scratch && b->bound &&
+             b->back && b->r && b->tf;
+    for (int m = 0; m < p->count; m++) {
+        size_t dim = (size_t)apf_model_embedding_dim(p->model[m]);
+        b->target[m] = malloc(n * dim * 4);
+        b->away[m] = p->opt.random_target > 0 ? malloc(n * dim * 4) : NULL;
+        ok = ok && b->target[m] && (b->away[m] || p->opt.random_target <= 0);
+    }
+    return ok;
+}
 
 apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                               int size, int8_t *g)
 {
     if (!p || !faces || !g)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
-    if (n < 1 || n > APF_WIRE_MAX_FACES || size < 16 || size > APF_WIRE_MAX_SIDE)
+    if (!valid_batch(n, size))
         return apf_fail(APF_E_INVALID, "probe: need 1..%d faces of 16..%d pixels", APF_WIRE_MAX_FACES,
                         APF_WIRE_MAX_SIDE);
+    pthread_mutex_lock(&p->lock);
     const apf_probe_options *o = &p->opt;
-    int dim = apf_model_embedding_dim(p->model);
     size_t per = (size_t)size * size * 3, all = per * n;
-    float *x0 = malloc(all * 4), *x = malloc(all * 4), *xin = malloc(all * 4), *gin = malloc(all * 4);
-    float *grad = malloc(all * 4), *mom = calloc(all, 4), *scratch = malloc(per * 4);
-    float *target = malloc((size_t)n * dim * 4);
-    rng *r = malloc((size_t)n * sizeof *r);
-    di_transform *tf = malloc((size_t)n * sizeof *tf);
+    attack_bufs b;
     apf_status st = APF_OK;
-    if (!x0 || !x || !xin || !gin || !grad || !mom || !scratch || !target || !r || !tf) {
+    if (!bufs_alloc(&b, p, n, per)) {
         st = apf_fail(APF_E_NOMEM, "probe: out of memory for %d faces", n);
         goto out;
     }
-    pthread_mutex_lock(&p->lock);
     for (size_t i = 0; i < all; i++)
-        x0[i] = faces[i];
+        b.x0[i] = faces[i];
     for (int k = 0; k < n; k++)
-        seed_face(&r[k], o->seed, faces + k * per, per);
-    /* target embeddings t = f(x_e) + delta (computed on the training plan,
-     * which the attack needs anyway, so only one plan is resident) */
-    if (enrolled) {
+        seed_face(&b.r[k], o->seed, faces + k * per, per);
+    if ((st = face_bounds(o, faces, n, size, b.bound)))
+        goto out;
+    /* every model's targets; x_e goes through xin, free until the attack */
+    if (enrolled)
         for (size_t i = 0; i < all; i++)
-            xin[i] = enrolled[i];
-        st = apf_model_embed(p->model, xin, n, size, target);
-    } else {
-        st = apf_model_embed(p->model, x0, n, size, target);
-    }
-    if (st)
-        goto unlock;
+            b.xin[i] = enrolled[i];
     int any_offset = 0;
-    for (int k = 0; k < n && o->enrol_offset; k++)
-        for (int d = 0; d < dim; d++) {
-            float u = rng_uniform(&r[k], 0.0f, 1.0f), v = rng_uniform(&r[k], -o->offset_range, o->offset_range);
-            if (u < o->offset_fraction && o->offset_range > 0) {
-                target[k * dim + d] += v;
-                any_offset = 1;
-            }
-        }
-    memcpy(x, x0, all * 4);
+    for (int m = 0; m < p->count && !st; m++)
+        st = model_targets(p, m, b.x0, enrolled ? b.xin : NULL, n, size, b.r, b.target[m], b.away[m],
+                           &any_offset);
+    if (st)
+        goto out;
+    memcpy(b.x, b.x0, all * 4);
     /* Pushing a face away from its own clean embedding has zero gradient at
      * the start: begin from a small random point (as PGD does). */
-    if (!enrolled && !any_offset)
+    if (!enrolled && !any_offset && o->random_target <= 0)
         for (int k = 0; k < n; k++)
             for (size_t i = 0; i < per; i++) {
-                float v = x0[k * per + i] + rng_uniform(&r[k], -o->step, o->step);
-                x[k * per + i] = fminf(fmaxf(v, 0.0f), 255.0f);
+                float v = b.x0[k * per + i] + rng_uniform(&b.r[k], -o->step, o->step);
+                b.x[k * per + i] = fminf(fmaxf(v, 0.0f), 255.0f);
             }
-    attack_ctx ctx = {n, dim, target};
     int fgsm = o->attack == APF_ATTACK_FGSM;
     int iters = fgsm ? 1 : o->iterations;
     int use_mom = o->attack == APF_ATTACK_MIFGSM || o->attack == APF_ATTACK_MDI2FGSM;
@@ -257,18 +451,30 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
         for (int k = 0; k < n; k++) {
             di_transform t0 = {0};
             if (use_di)
-                di_draw(&r[k], o->diversity_prob, size, &tf[k]);
+                di_draw(&b.r[k], o->diversity_prob, size, &b.tf[k]);
             else
-                tf[k] = t0;
-            di_forward(&tf[k], x + k * per, xin + k * per, size);
+                b.tf[k] = t0;
+            di_forward(&b.tf[k], b.x + k * per, b.xin + k * per, size);
         }
-        if ((st = apf_model_embed_backward(p->model, xin, n, size, NULL, distance_grad, NULL, &ctx, gin)))
-            goto unlock;
-        memset(grad, 0, all * 4);
-        for (int k = 0; k < n; k++)
-            di_backward(&tf[k], gin + k * per, grad + k * per, scratch, size);
+        memset(b.grad, 0, all * 4);
+        for (int m = 0; m < p->count; m++) {
+            if (o->schedule == APF_SCHEDULE_ROTATE && p->count > 1 && m != it % p->count)
+                continue;
+            attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b.target[m], b.away[m],
+                              o->random_target};
+            if ((st = apf_model_embed_backward(p->model[m], b.xin, n, size, NULL, distance_grad, NULL,
+                                               &ctx, b.gin)))
+                goto out;
+            float *dst = p->count > 1 ? b.back : b.grad;
+            if (p->count > 1)
+                memset(b.back, 0, all * 4);
+            for (int k = 0; k < n; k++)
+                di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, size);
+            if (p->count > 1)
+                accumulate(b.grad, b.back, per, n, p->weight[m]);
+        }
         for (int k = 0; k < n; k++) {
-            float *gk = grad + k * per, *mk = mom + k * per;
+            float *gk = b.grad + k * per, *mk = b.mom + k * per;
             if (use_mom) {
                 double l1 = 0;
                 for (size_t i = 0; i < per; i++)
@@ -277,10 +483,10 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
                 for (size_t i = 0; i < per; i++)
                     gk[i] = mk[i] = o->momentum * mk[i] + gk[i] * inv;
             }
-            float *xk = x + k * per, *x0k = x0 + k * per;
+            float *xk = b.x + k * per, *x0k = b.x0 + k * per, *bk = b.bound + k * per;
             for (size_t i = 0; i < per; i++) {
                 float v = xk[i] + step * signf(gk[i]);
-                v = fminf(fmaxf(v, x0k[i] - o->eps), x0k[i] + o->eps);
+                v = fminf(fmaxf(v, x0k[i] - bk[i]), x0k[i] + bk[i]);
                 xk[i] = fminf(fmaxf(v, 0.0f), 255.0f);
             }
         }
@@ -291,15 +497,23 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
      * costs about a third of the wire bytes, while ASR does not change
      * (docs/wire-format.md). */
     for (size_t i = 0; i < all; i++) {
-        float d = signf(x[i] - x0[i]);
-        g[i] = (int8_t)(d != 0.0f ? d : signf(grad[i]));
+        float d = signf(b.x[i] - b.x0[i]);
+        g[i] = (int8_t)(d != 0.0f ? d : signf(b.grad[i]));
     }
-unlock:
-    pthread_mutex_unlock(&p->lock);
 out:
-    free(x0), free(x), free(xin), free(gin), free(grad), free(mom), free(scratch), free(target);
-    free(r), free(tf);
+    bufs_free(&b, p->count);
+    pthread_mutex_unlock(&p->lock);
     return st;
+}
+
+/* The models' hashes folded together: the first model's own hash when it
+ * is alone, so a single-model probe's blobs are as before. */
+static uint64_t probe_hash(const apf_probe *p)
+{
+    uint64_t h = apf_model_hash(p->model[0]);
+    for (int m = 1; m < p->count; m++)
+        h = (h ^ apf_model_hash(p->model[m])) * 1099511628211ull;
+    return h;
 }
 
 apf_status apf_probe_gradient_blob(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
@@ -315,7 +529,7 @@ apf_status apf_probe_gradient_blob(apf_probe *p, const uint8_t *faces, const uin
     apf_status st = apf_probe_gradient(p, faces, enrolled, n, size, g);
     if (!st) {
         apf_wire_info info = {APF_WIRE_GRADIENT, (int)p->opt.attack, n, size, size, 3, p->opt.eps,
-                              apf_model_hash(p->model)};
+                              probe_hash(p)};
         st = apf_wire_encode(&info, g, blob, blob_size);
     }
     free(g);

@@ -1,0 +1,66 @@
+#include "probe_list.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* entry -> path: a bare name (no '/' and no ".apfm") is models_dir/NAME.apfm */
+static void entry_path(const char *name, const char *models_dir, char *path, size_t size)
+{
+    size_t len = strlen(name);
+    int bare = !strchr(name, '/') && !(len > 5 && !strcmp(name + len - 5, ".apfm"));
+    if (bare)
+        snprintf(path, size, "%s/%s.apfm", models_dir ? models_dir : "models", name);
+    else
+        snprintf(path, size, "%s", name);
+}
+
+apf_status probe_list_create(const char *list, const char *models_dir, const apf_probe_options *opt,
+                             apf_probe **out, char *msg, size_t msg_size)
+{
+    *out = NULL;
+    msg[0] = 0;
+    char buf[4096];
+    if (!list || !*list || strlen(list) >= sizeof buf) {
+        snprintf(msg, msg_size, "probe models: empty or too long list");
+        return APF_E_INVALID;
+    }
+    snprintf(buf, sizeof buf, "%s", list);
+    apf_probe *p = NULL;
+    apf_status st = APF_OK;
+    char *save = NULL;
+    for (char *e = strtok_r(buf, ",", &save); e && !st; e = strtok_r(NULL, ",", &save)) {
+        float w = 1.0f;
+        char *colon = strrchr(e, ':');
+        if (colon) {
+            char *end;
+            w = strtof(colon + 1, &end);
+            if (end == colon + 1 || *end) {
+                snprintf(msg, msg_size, "probe models: bad weight in '%s'", e);
+                st = APF_E_INVALID;
+                break;
+            }
+            *colon = 0;
+        }
+        char path[4096];
+        entry_path(e, models_dir, path, sizeof path);
+        if (!p) {
+            if (w != 1.0f) {
+                snprintf(msg, msg_size, "probe models: the first model's weight is 1");
+                st = APF_E_INVALID;
+            } else {
+                st = apf_probe_create(path, opt, &p);
+            }
+        } else {
+            st = apf_probe_add_model(p, path, w);
+        }
+        if (st && !*msg)
+            snprintf(msg, msg_size, "%s: %s", path, apf_last_error());
+    }
+    if (st) {
+        apf_probe_free(p);
+        return st;
+    }
+    *out = p;
+    return APF_OK;
+}

@@ -1,0 +1,21 @@
+/* A device ensemble named on a command line: "A[:W],B[:W],...", each entry
+ * a model file or a bundled model's name (resolved in a models folder),
+ * with an optional weight. The first entry is the probe proper. */
+#ifndef APF_PROBE_LIST_H
+#define APF_PROBE_LIST_H
+
+#include "apf/apf_end.h"
+
+/* The models a probe attacks by default: MobileFaceNet (the paper's probe)
+ * with the three other bundled recognizers (docs/protection.md says why). */
+#define PROBE_LIST_DEFAULT "mobilefacenet,mobileface:2,faceres,faceapi-recognition"
+/* Iterations for it: the device-time budget (docs/protection.md). */
+#define PROBE_LIST_ITERATIONS 10
+#define PROBE_LIST_ITERATIONS_S "10"
+
+/* Create a probe over every model of `list` (models_dir resolves bare
+ * names). On failure *msg says which entry failed; returns the status. */
+apf_status probe_list_create(const char *list, const char *models_dir, const apf_probe_options *opt,
+                             apf_probe **out, char *msg, size_t msg_size);
+
+#endif
