@@ -82,6 +82,7 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         *last = 0;
         apf_probe_options eo = o;
         eo.iterations = atoi(it);
+        eo.random_target = PROBE_LIST_RANDOM_TARGET;
         eo.schedule = sched ? APF_SCHEDULE_ROTATE : APF_SCHEDULE_ALL;
         apf_probe *p;
         if (probe_list_create(spec, models, &eo, &p, msg, sizeof msg)) {

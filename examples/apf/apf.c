@@ -30,6 +30,7 @@
 #include "data_dir.h"
 #include "progress.h"
 #include "protect.h"
+#include "probe_list.h"
 
 typedef struct args {
     protect_options popt;
@@ -49,7 +50,13 @@ static int usage_protect(FILE *f)
         "  --timeout SECONDS   server timeout (default 60)\n"
         "  --attack NAME       fgsm, i-fgsm, mi-fgsm, di2-fgsm (default), m-di2-fgsm\n"
         "  --eps N             strength: L-inf budget in 0..255 units (default 8)\n"
-        "  --iterations N      attack iterations (default 30)\n"
+        "  --iterations N      attack iterations (default " PROBE_LIST_ITERATIONS_S ")\n"
+        "  --probe LIST        recognizers the device attacks, NAME-or-FILE[:WEIGHT],...\n"
+        "                      (default " PROBE_LIST_DEFAULT ")\n"
+        "  --random-target W   pull toward a random direction per photo, so two protected photos\n"
+        "                      of one person do not match each other (default " PROBE_LIST_RANDOM_TARGET_S "; 0 = off)\n"
+        "  --texture-ssim S    weaker noise on smooth areas, aiming at local SSIM S (0.5-0.99;\n"
+        "                      default 0 = uniform strength)\n"
         "  --seed N            random seed (default 0)\n"
         "  --threads N         CPU threads (default: all)\n"
         "  --out DIR           write into DIR instead of beside each photo\n"
@@ -585,6 +592,12 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.eps = strtof(v, &end);
         else if (!strcmp(o, "--iterations"))
             a.popt.probe.iterations = (int)strtol(v, &end, 10);
+        else if (!strcmp(o, "--probe"))
+            a.popt.probe_models = v;
+        else if (!strcmp(o, "--random-target"))
+            a.popt.probe.random_target = strtof(v, &end);
+        else if (!strcmp(o, "--texture-ssim"))
+            a.popt.probe.texture_ssim = strtof(v, &end);
         else if (!strcmp(o, "--seed"))
             a.popt.probe.seed = strtoull(v, &end, 10);
         else if (!strcmp(o, "--threads"))

@@ -1,5 +1,6 @@
 /* Whole-photo protection (protect.h). */
 #include "protect.h"
+#include "probe_list.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,9 @@ void protect_options_init(protect_options *o)
     memset(o, 0, sizeof *o);
     o->models_dir = "models";
     apf_probe_options_init(&o->probe);
+    o->probe.iterations = PROBE_LIST_ITERATIONS;
+    o->probe.random_target = PROBE_LIST_RANDOM_TARGET;
+    o->probe_models = PROBE_LIST_DEFAULT;
     o->min_score = 0.5f;
     o->check = 2;
 }
@@ -51,9 +55,8 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
         return APF_E_NOMEM;
     p->opt = *o;
     p->cloud = cloud;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/mobilefacenet.apfm", o->models_dir);
-    apf_status st = apf_probe_create(path, &o->probe, &p->probe);
+    char path[4096], msg[512]; /* the library's last error says what failed */
+    apf_status st = probe_list_create(o->probe_models, o->models_dir, &o->probe, &p->probe, msg, sizeof msg);
     if (!st) {
         snprintf(path, sizeof path, "%s/blazeface.apfm", o->models_dir);
         st = apf_detector_create(path, &p->det);
@@ -213,7 +216,12 @@ apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *g
                  p->opt.probe.eps);
         goto done;
     }
-    /* Device: add each face's noise in the photo's own pixels. */
+    /* Device: the noise within each face's own per-pixel budget, then
+     * added in the photo's own pixels. */
+    if ((st = apf_probe_limit_noise(p->probe, crops, n, APF_FACE_SIZE, noise))) {
+        snprintf(err, err_size, "noise budget: %s", apf_last_error());
+        goto done;
+    }
     if ((st = apf_image_create(apf_image_width(photo), apf_image_height(photo), &prot)) ||
         (st = apf_image_copy_metadata_keep(prot, photo, p->opt.keep_metadata))) {
         snprintf(err, err_size, "%s", apf_last_error());

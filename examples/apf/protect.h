@@ -14,6 +14,7 @@
 typedef struct protect_options {
     const char *models_dir;     /* mobilefacenet, blazeface and the check recognizers */
     apf_probe_options probe;    /* attack, eps, iterations, seed, threads... */
+    const char *probe_models;   /* device ensemble, probe_list.h syntax (default PROBE_LIST_DEFAULT) */
     float min_score;            /* detector threshold */
     int check;                  /* 0 none, 1 probe only, 2 probe + bundled recognizers */
     unsigned keep_metadata;     /* APF_METADATA_KEEP_* bits; 0 = the privacy policy */

@@ -49,17 +49,18 @@ static int usage(FILE *f)
         "  --probe LIST           device probe models, NAME-or-FILE[:WEIGHT],... (default\n"
         "                         " PROBE_LIST_DEFAULT ")\n"
         "  --schedule S           all (every probe model each iteration) or rotate\n"
-        "  --random-target W      weight of the per-face random target direction (default 1)\n"
+        "  --random-target W      weight of the per-face random target direction (default " PROBE_LIST_RANDOM_TARGET_S ")\n"
         "  --texture-ssim S       per-pixel budget from texture aiming at local SSIM S (default 0: off)\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
-        "  --iterations N         attack iterations (default 30)\n"
+        "  --iterations N         attack iterations (default " PROBE_LIST_ITERATIONS_S ", the shipped device setting)\n"
         "  --no-offset            probe without Eq. 13's enrolment offset\n"
         "  --transfer T.apfm      add the APF_ĝ row: s = clip(T(g))\n"
         "  --enhancer E.apfm      add the APF_s row: s = clip(T(g) + E(u)) (needs --transfer)\n"
         "  --transfer-s T2.apfm   T trained jointly with E, for APF_s (default: --transfer)\n"
         "  --accessible           add the original-accessible row: the attack run on each recognizer\n"
         "  --accessible-pairs N   pairs for it (default 100)\n"
+        "  --accessible-iterations N  its iterations (default 30, the paper's)\n"
         "  --no-adv-adv           skip protected-vs-protected matching (halves the device work)\n"
         "  --jpeg Q               JPEG quality of the re-encoded rows (default 75)\n"
         "  --threads T            CPU threads (default 2)\n"
@@ -344,12 +345,13 @@ int main(int argc, char **argv)
     const char *lfw = NULL, *faces_dir = NULL, *pairs = NULL;
     const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;
-    float random_target = 1.0f, texture_ssim = 0.0f;
+    float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
     const char *transfer_path = NULL, *enhancer_path = NULL, *transfer_s_path = NULL;
-    int fold = 8, iters = 30, max_pairs = 0, accessible = 0, acc_pairs = 100, jpeg_q = 75;
+    int fold = 8, iters = PROBE_LIST_ITERATIONS, max_pairs = 0, accessible = 0, acc_pairs = 100, jpeg_q = 75;
+    int acc_iters = 30;
     int threads = 2, adv_adv = 1, offset = 1;
     float eps = 8;
     unsigned long long seed = 0x41504621u;
@@ -399,6 +401,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--iterations")) iters = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--max-pairs")) max_pairs = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--accessible-pairs")) acc_pairs = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--accessible-iterations")) acc_iters = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--jpeg")) jpeg_q = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--threads")) threads = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, &end, 0);
@@ -422,7 +425,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (fold < 1 || iters < 1 || jpeg_q < 1 || jpeg_q > 100 || threads < 1 || acc_pairs < 1 ||
+    if (fold < 1 || iters < 1 || acc_iters < 1 || jpeg_q < 1 || jpeg_q > 100 || threads < 1 || acc_pairs < 1 ||
         !(eps > 0 && eps <= APF_EPS_MAX) || max_pairs < 0) {
         fprintf(stderr, "apf-eval: an option is out of range (see --help)\n");
         return 2;
@@ -602,7 +605,9 @@ int main(int argc, char **argv)
         apf_probe_free(pr);
         for (int m = 0; accessible && m < nm; m++) {
             apf_probe *q;
-            if (apf_probe_create(model_paths[m], &o, &q))
+            apf_probe_options ao = o;
+            ao.iterations = acc_iters;
+            if (apf_probe_create(model_paths[m], &ao, &q))
                 die(model_paths[m]);
             snprintf(label, sizeof label, "accessible %s on %s (A)", an, rec[m].name);
             double ams = probe_protect(q, A, acc_pairs, eps, PA, NULL, label);
@@ -615,10 +620,16 @@ int main(int argc, char **argv)
         }
     }
 
+    char probe_desc[2048];
+    snprintf(probe_desc, sizeof probe_desc,
+             "schedule %s, random target %g, texture SSIM %g; the original-accessible rows: "
+             "%d iterations on each recognizer alone",
+             schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim,
+             acc_iters);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,
         .n_pairs = npos, .calib_desc = calib_desc,
-        .jpeg_q = jpeg_q, .eps = eps, .iterations = iters, .probe = probe_path,
+        .jpeg_q = jpeg_q, .eps = eps, .iterations = iters, .probe = probe_path, .probe_settings = probe_desc,
         .transfer = transfer_path, .enhancer = enhancer_path, .transfer_s = transfer_s_path,
         .n_models = nm, .rec = rec, .n_rows = c.n_rows, .rows = c.rows, .pair_names = names,
     };

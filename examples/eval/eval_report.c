@@ -53,10 +53,10 @@ static void pct(FILE *f, double v)
 static void write_table(const eval_report *r, FILE *md)
 {
     fprintf(md, "LFW-layout faces `%s`, pairs `%s`, fold %d: %d positive pairs (both photos of "
-                "each pair protected, x_e = x), %d negative pairs; eps %g, %d iterations, probe `%s`, "
-                "JPEG q%d.\n\n",
+                "each pair protected, x_e = x), %d negative pairs; eps %g, %d iterations, probe `%s` "
+                "(%s), JPEG q%d.\n\n",
             r->faces, r->pairs, r->fold, r->n_pairs, r->n_neg, r->eps, r->iterations, r->probe,
-            r->jpeg_q);
+            r->probe_settings ? r->probe_settings : "", r->jpeg_q);
     if (r->transfer)
         fprintf(md, "APF_ĝ: s = clip(T(g)), T = `%s`. ", r->transfer);
     if (r->enhancer)

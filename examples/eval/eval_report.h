@@ -31,6 +31,7 @@ typedef struct eval_report {
     float eps;
     int iterations;
     const char *probe;
+    const char *probe_settings; /* schedule, random target, texture, accessible iterations */
     const char *transfer, *enhancer, *transfer_s;
     int n_models;
     recognizer *rec;

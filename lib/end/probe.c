@@ -226,27 +226,32 @@ typedef struct attack_ctx {
     const float *target; /* n x dim: f(x_e) + delta */
     const float *away;   /* n x dim: a random unit direction per face, or NULL */
     float away_weight;
+    int models;          /* in the probe */
+    unsigned char *pushed; /* n: 1 where the face is still pushed away */
 } attack_ctx;
 
-/* Below this cosine to the target, a face with a random direction stops
- * being pushed further away and only follows its direction: pushed away
- * without end, two photos of one person would both land near the
- * opposite of their shared embedding, and so near each other. */
+/* Below this cosine to the target a face is not pushed further away by
+ * that model: with several models the budget goes to those still near
+ * the face, and with a random direction the face follows it instead
+ * (pushed away without end, two photos of one person would both land near
+ * the opposite of their shared embedding, and so near each other). */
 #define AWAY_MARGIN 0.0f
 
 /* D = sum ||e - t||^2 + w * 2 <e, r>, to be maximised:
  * dD/de = 2 (e - t) + 2 w r, the first term dropped for a face whose
- * cosine to t is below AWAY_MARGIN when it has a direction r. */
+ * cosine to t is below AWAY_MARGIN (with one model and no direction it
+ * stays: the paper's attack). */
 static int distance_grad(const float *e, int n, int dim, float *de, void *user)
 {
-    const attack_ctx *c = user;
+    attack_ctx *c = user;
     for (int k = 0; k < n; k++) {
         const float *ek = e + (size_t)k * dim, *tk = c->target + (size_t)k * dim;
         float *dk = de + (size_t)k * dim;
         double dot = 0, tt = 0;
         for (int d = 0; d < dim; d++)
             dot += (double)ek[d] * tk[d], tt += (double)tk[d] * tk[d];
-        int away = !c->away || dot > AWAY_MARGIN * sqrt(tt);
+        int away = (!c->away && c->models == 1) || dot > AWAY_MARGIN * sqrt(tt);
+        c->pushed[k] = (unsigned char)away;
         for (int d = 0; d < dim; d++)
             dk[d] = away ? 2.0f * (ek[d] - tk[d]) : 0.0f;
         if (c->away)
@@ -351,15 +356,19 @@ apf_status apf_probe_limit_noise(apf_probe *p, const uint8_t *faces, int n, int 
 }
 
 /* Scale each face's gradient to mean magnitude 1 and add weight times it
- * to the sum: models' raw gradients differ by orders of magnitude. */
-static void accumulate(float *sum, const float *g, size_t per, int n, float weight)
+ * to the sum: models' raw gradients differ by orders of magnitude. A face
+ * that model no longer pushes away (only its random direction pulls) counts
+ * at most the random target's weight. */
+static void accumulate(float *sum, const float *g, size_t per, int n, float weight,
+                       const unsigned char *pushed, float rt_weight)
 {
     for (int k = 0; k < n; k++) {
         const float *gk = g + k * per;
         double l1 = 0;
         for (size_t i = 0; i < per; i++)
             l1 += fabsf(gk[i]);
-        float scale = l1 > 0 ? (float)(weight * per / l1) : 0.0f;
+        float w = pushed[k] ? weight : weight * fminf(rt_weight, 1.0f);
+        float scale = l1 > 0 ? (float)(w * per / l1) : 0.0f;
         for (size_t i = 0; i < per; i++)
             sum[k * per + i] += scale * gk[i];
     }
@@ -371,12 +380,13 @@ typedef struct attack_bufs {
     float *target[APF_PROBE_MAX_MODELS], *away[APF_PROBE_MAX_MODELS];
     rng *r;
     di_transform *tf;
+    unsigned char *pushed;
 } attack_bufs;
 
 static void bufs_free(attack_bufs *b, int models)
 {
     free(b->x0), free(b->x), free(b->xin), free(b->gin), free(b->grad), free(b->mom);
-    free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf);
+    free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf), free(b->pushed);
     for (int m = 0; m < models; m++)
         free(b->target[m]), free(b->away[m]);
 }
@@ -389,8 +399,9 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
     b->gin = malloc(all * 4), b->grad = malloc(all * 4), b->mom = calloc(all, 4);
     b->scratch = malloc(per * 4), b->bound = malloc(all * 4), b->back = malloc(all * 4);
     b->r = malloc((size_t)n * sizeof *b->r), b->tf = malloc((size_t)n * sizeof *b->tf);
+    b->pushed = malloc((size_t)n);
     int ok = b->x0 && b->x && b->xin && b->gin && b->grad && b->mom && b->scratch && b->bound &&
-             b->back && b->r && b->tf;
+             b->back && b->r && b->tf && b->pushed;
     for (int m = 0; m < p->count; m++) {
         size_t dim = (size_t)apf_model_embedding_dim(p->model[m]);
         b->target[m] = malloc(n * dim * 4);
@@ -461,7 +472,7 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
             if (o->schedule == APF_SCHEDULE_ROTATE && p->count > 1 && m != it % p->count)
                 continue;
             attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b.target[m], b.away[m],
-                              o->random_target};
+                              o->random_target, p->count, b.pushed};
             if ((st = apf_model_embed_backward(p->model[m], b.xin, n, size, NULL, distance_grad, NULL,
                                                &ctx, b.gin)))
                 goto out;
@@ -471,7 +482,7 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
             for (int k = 0; k < n; k++)
                 di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, size);
             if (p->count > 1)
-                accumulate(b.grad, b.back, per, n, p->weight[m]);
+                accumulate(b.grad, b.back, per, n, p->weight[m], b.pushed, o->random_target);
         }
         for (int k = 0; k < n; k++) {
             float *gk = b.grad + k * per, *mk = b.mom + k * per;
