@@ -81,7 +81,7 @@ START_TEST(save_never_overwrites)
     /* unwritable folder and unknown extension */
     ck_assert_int_eq(apf_image_save(a, "/nonexistent-dir/x.png", 0), APF_E_IO);
     ck_assert_int_eq(apf_image_save(a, tmp("x.gif"), 0), APF_E_INVALID);
-    ck_assert_int_eq(apf_image_save(a, tmp("x.jpg"), 0), APF_E_INVALID);
+    ck_assert_int_eq(apf_image_save(a, tmp("x.jpg"), -1), APF_E_INVALID);
     apf_image_free(a);
     apf_image_free(b);
     apf_image_free(c);
@@ -327,6 +327,169 @@ START_TEST(grey_png_promoted)
 }
 END_TEST
 
+
+START_TEST(alpha_kept)
+{
+    /* An RGBA PNG: the colour is read as it is (not flattened), and the
+     * alpha plane comes back in a saved copy whose colour changed. */
+    enum { W = 4, H = 3 };
+    uint8_t rgba[W * H * 4];
+    for (int i = 0; i < W * H; i++) {
+        rgba[4 * i] = (uint8_t)(20 * i), rgba[4 * i + 1] = 200, rgba[4 * i + 2] = (uint8_t)(255 - 9 * i);
+        rgba[4 * i + 3] = (uint8_t)(i * 23); /* 0 (transparent) .. 253 */
+    }
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = W, pi.height = H, pi.format = PNG_FORMAT_RGBA;
+    unlink(tmp("alpha.png"));
+    ck_assert(png_image_write_to_file(&pi, tmp("alpha.png"), 0, rgba, 0, NULL));
+    apf_image *a, *b, *c;
+    ck_assert_int_eq(apf_image_load(tmp("alpha.png"), &a), APF_OK);
+    for (int i = 1; i < W * H; i++) /* not composited on black */
+        ck_assert_int_eq(apf_image_pixels(a)[3 * i + 1], 200);
+    ck_assert_int_eq(apf_image_create(W, H, &b), APF_OK);
+    memcpy(apf_image_pixels(b), apf_image_pixels(a), W * H * 3);
+    apf_image_pixels(b)[4] ^= 1; /* "protected" */
+    ck_assert_int_eq(apf_image_copy_metadata(b, a), APF_OK);
+    unlink(tmp("alpha-out.png"));
+    ck_assert_int_eq(apf_image_save(b, tmp("alpha-out.png"), 0), APF_OK);
+    png_image po;
+    memset(&po, 0, sizeof po);
+    po.version = PNG_IMAGE_VERSION;
+    ck_assert(png_image_begin_read_from_file(&po, tmp("alpha-out.png")));
+    ck_assert(po.format & PNG_FORMAT_FLAG_ALPHA);
+    po.format = PNG_FORMAT_RGBA;
+    uint8_t back[W * H * 4];
+    ck_assert(png_image_finish_read(&po, NULL, back, 0, NULL));
+    for (int i = 0; i < W * H; i++)
+        ck_assert_int_eq(back[4 * i + 3], rgba[4 * i + 3]);
+    ck_assert_int_eq(back[5], 200 ^ 1); /* pixel 1's green */
+    /* alpha belongs to those pixels: not carried onto an image of another size */
+    ck_assert_int_eq(apf_image_create(W + 1, H, &c), APF_OK);
+    ck_assert_int_eq(apf_image_copy_metadata(c, a), APF_OK);
+    unlink(tmp("alpha-other.png"));
+    ck_assert_int_eq(apf_image_save(c, tmp("alpha-other.png"), 0), APF_OK);
+    memset(&po, 0, sizeof po);
+    po.version = PNG_IMAGE_VERSION;
+    ck_assert(png_image_begin_read_from_file(&po, tmp("alpha-other.png")));
+    ck_assert(!(po.format & PNG_FORMAT_FLAG_ALPHA));
+    png_image_free(&po);
+    apf_image_free(a), apf_image_free(b), apf_image_free(c);
+}
+END_TEST
+
+/* Write a 4x2 JPEG in CMYK, Adobe's inverted convention (255 = no ink). */
+static void write_cmyk_jpeg(const char *path, const uint8_t *cmyk)
+{
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr em;
+    ci.err = jpeg_std_error(&em);
+    jpeg_create_compress(&ci);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    jpeg_stdio_dest(&ci, f);
+    ci.image_width = 4, ci.image_height = 2, ci.input_components = 4, ci.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 100, TRUE);
+    jpeg_start_compress(&ci, TRUE); /* libjpeg writes the Adobe marker for CMYK */
+    for (int y = 0; y < 2; y++) {
+        JSAMPROW row = (JSAMPROW)(cmyk + y * 16);
+        jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    fclose(f);
+}
+
+START_TEST(cmyk_jpeg_converted)
+{
+    /* every pixel: inverted C, M, Y, K; expected RGB = (C K, M K, Y K) / 255 */
+    uint8_t cmyk[32];
+    for (int i = 0; i < 8; i++) {
+        cmyk[4 * i] = 255, cmyk[4 * i + 1] = 0, cmyk[4 * i + 2] = 0, cmyk[4 * i + 3] = 255; /* red */
+        if (i >= 4)
+            cmyk[4 * i] = 255, cmyk[4 * i + 1] = 255, cmyk[4 * i + 2] = 255, cmyk[4 * i + 3] = 128; /* grey */
+    }
+    write_cmyk_jpeg(tmp("cmyk.jpg"), cmyk);
+    apf_image *a;
+    ck_assert_int_eq(apf_image_load(tmp("cmyk.jpg"), &a), APF_OK);
+    const uint8_t *p = apf_image_pixels(a);
+    ck_assert_int_ge(p[0], 245);
+    ck_assert_int_le(p[1], 10);
+    ck_assert_int_le(p[2], 10);
+    for (int c = 0; c < 3; c++)
+        ck_assert_int_le(abs(p[4 * 3 + c] - 128), 6);
+    apf_image_free(a);
+}
+END_TEST
+
+/* Luminance quantisation table and luma sampling factor of a JPEG file. */
+static void jpeg_tables(const char *path, unsigned *qsum, int *luma_h)
+{
+    struct jpeg_decompress_struct ci;
+    struct jpeg_error_mgr em;
+    ci.err = jpeg_std_error(&em);
+    jpeg_create_decompress(&ci);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    jpeg_stdio_src(&ci, f);
+    jpeg_read_header(&ci, TRUE);
+    *qsum = 0;
+    for (int i = 0; i < DCTSIZE2; i++)
+        *qsum += ci.quant_tbl_ptrs[0]->quantval[i];
+    *luma_h = ci.comp_info[0].h_samp_factor;
+    jpeg_destroy_decompress(&ci);
+    fclose(f);
+}
+
+START_TEST(jpeg_quality_matched)
+{
+    /* Quality 0 writes what the source was: a q60 4:2:0 file comes back
+     * with the q60 table and 4:2:0; a q92 full-chroma one likewise. */
+    static const int q[2] = {60, 92};
+    for (int k = 0; k < 2; k++) {
+        apf_image *a = pattern(64, 48), *b, *c;
+        void *buf;
+        size_t len;
+        ck_assert_int_eq(apf_image_encode_jpeg(a, q[k], &buf, &len), APF_OK);
+        char src[64], out[64];
+        snprintf(src, sizeof src, "q%d.jpg", q[k]);
+        snprintf(out, sizeof out, "q%d-out.jpg", q[k]);
+        FILE *f = fopen(tmp(src), "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+        fclose(f);
+        free(buf);
+        ck_assert_int_eq(apf_image_load(tmp(src), &b), APF_OK);
+        ck_assert_int_eq(apf_image_create(64, 48, &c), APF_OK);
+        memcpy(apf_image_pixels(c), apf_image_pixels(b), 64 * 48 * 3);
+        ck_assert_int_eq(apf_image_copy_metadata(c, b), APF_OK);
+        unlink(tmp(out));
+        ck_assert_int_eq(apf_image_save(c, tmp(out), 0), APF_OK);
+        unsigned qs_src, qs_out;
+        int h_src, h_out;
+        jpeg_tables(tmp(src), &qs_src, &h_src);
+        jpeg_tables(tmp(out), &qs_out, &h_out);
+        ck_assert_uint_eq(qs_out, qs_src);
+        ck_assert_int_eq(h_out, h_src);
+        ck_assert_int_eq(h_src, q[k] < 90 ? 2 : 1);
+        apf_image_free(a), apf_image_free(b), apf_image_free(c);
+    }
+    /* a source that was not a JPEG: 95, full chroma */
+    apf_image *d = pattern(16, 16);
+    unlink(tmp("from-png.jpg"));
+    ck_assert_int_eq(apf_image_save(d, tmp("from-png.jpg"), 0), APF_OK);
+    unsigned qs;
+    int h;
+    jpeg_tables(tmp("from-png.jpg"), &qs, &h);
+    ck_assert_int_eq(h, 1);
+    ck_assert_uint_lt(qs, 400); /* q95's table sums to about 370 (Annex K's 3708 / 10) */
+    ck_assert_int_eq(apf_image_save(d, tmp("bad-q.jpg"), 101), APF_E_INVALID);
+    apf_image_free(d);
+}
+END_TEST
+
 static unsigned rs = 99;
 static float fr(void)
 {
@@ -417,6 +580,9 @@ Suite *image_suite(void)
     tcase_add_test(t, metadata_kept_across_save);
     tcase_add_test(t, corrupt_files_rejected);
     tcase_add_test(t, grey_png_promoted);
+    tcase_add_test(t, alpha_kept);
+    tcase_add_test(t, cmyk_jpeg_converted);
+    tcase_add_test(t, jpeg_quality_matched);
     tcase_add_test(t, resample_adjoints);
     tcase_add_test(t, resample_values);
     tcase_add_test(t, lfw_faces_load);

@@ -62,7 +62,8 @@ static int usage_protect(FILE *f)
         "  --out DIR           write into DIR instead of beside each photo\n"
         "  --suffix S          output name suffix (default .protected)\n"
         "  --format F          keep (default), png or jpg\n"
-        "  --quality N         JPEG quality for JPEG output (default 95)\n"
+        "  --quality N         JPEG quality for JPEG output, 1-100 (default: as the photo was saved,\n"
+        "                      estimated from its JPEG tables, with its chroma resolution; 95 for PNGs)\n"
         "  --landmarks FILE    faces given as lines 'PATH x1 y1 ... x5 y5' (ArcFace order) instead of detection\n"
         "  --boxes FILE        faces given as lines 'PATH x0 y0 x1 y1': landmarks are found inside each box\n"
         "  --min-score F       detector threshold (default 0.5)\n"
@@ -532,7 +533,7 @@ static int cmd_protect(int argc, char **argv)
     a.popt.models_dir = NULL;
     a.suffix = ".protected";
     a.format = "keep";
-    a.quality = 95;
+    a.quality = 0; /* as the source JPEG */
     a.timeout = 60;
     int keep_ok = 1, n_names = 0, only_names = 0;
     const char *files_from = NULL;
@@ -632,7 +633,7 @@ static int cmd_protect(int argc, char **argv)
         }
     }
     if (!keep_ok || a.popt.check < 0 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
-        a.quality < 1 || a.quality > 100 || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= APF_EPS_MAX) ||
+        a.quality < 0 || a.quality > 100 || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= APF_EPS_MAX) ||
         a.timeout < 1 || a.suffix[0] == 0 || strchr(a.suffix, '/')) {
         fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
         return 2;
@@ -731,7 +732,7 @@ static int cmd_protect(int argc, char **argv)
         const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
         if (apf_image_load(in, &photo)) {
             progress_clear(&pg);
-            fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());
+            fprintf(stderr, "apf: %s\n", apf_last_error()); /* the message names the file */
             json_photo(json, &json_first, in, NULL, "failed", 0, 0, apf_last_error());
             t.failed++;
             progress_step(&pg, base);

@@ -137,15 +137,26 @@ APF_API apf_status apf_image_decode(const void *data, size_t size, apf_image **o
  * pixels being saved.
  * @param img          Image to write.
  * @param path         Destination ending in .png, .jpg or .jpeg (any case).
- * @param jpeg_quality 1..100 for JPEG; ignored for PNG.
+ * A PNG decoded with an alpha channel is saved with it (as PNG). A 16-bit
+ * PNG is saved at 8 bits, a greyscale or CMYK photo in RGB colour (the
+ * protecting noise is per colour channel).
+ * @param img          Image to write.
+ * @param path         Destination ending in .png, .jpg or .jpeg (any case).
+ * @param jpeg_quality 1..100 for JPEG, or 0 for the quality and chroma
+ *                     resolution the source JPEG was written with (estimated
+ *                     from its quantisation tables; 95 when the source was
+ *                     not a JPEG); ignored for PNG.
  * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_EXISTS or ::APF_E_IO.
  */
 APF_API apf_status apf_image_save(const apf_image *img, const char *path, int jpeg_quality);
 
 /**
  * @brief Encode an image as JPEG into a newly allocated buffer.
+ *
+ * Qualities of 90 and above keep full chroma resolution, lower ones halve
+ * it (4:2:0), as most cameras do.
  * @param img     Image to encode.
- * @param quality 1..100.
+ * @param quality 1..100, or 0 as for apf_image_save().
  * @param data    Receives a malloc'd buffer; release with free().
  * @param size    Receives its length.
  * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NOMEM or ::APF_E_IO.

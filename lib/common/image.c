@@ -2,6 +2,7 @@
  * libjpeg errors longjmp back here, libpng's simplified API reports errors as
  * values, EXIF is parsed with explicit bounds checks. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -138,11 +139,43 @@ static void jerr_silent(j_common_ptr c, int level)
         ((jerr *)c->err)->truncated = 1;
 }
 
+/* The IJG quality a JPEG was most likely written with: libjpeg scales the
+ * standard luminance table (Annex K) by S = 5000/q (q < 50) or 200 - 2q,
+ * so the ratio of the file's table to the standard one gives q back. */
+static int estimate_quality(const struct jpeg_decompress_struct *ci)
+{
+    static const unsigned short std_luma_sum = 3708; /* sum of the Annex K luminance table */
+    const JQUANT_TBL *q = ci->quant_tbl_ptrs[0];
+    if (!q)
+        return 0;
+    unsigned long sum = 0;
+    for (int i = 0; i < DCTSIZE2; i++)
+        sum += q->quantval[i];
+    double scale = 100.0 * sum / std_luma_sum; /* percent */
+    int quality = scale <= 100 ? (int)lround((200 - scale) / 2) : (int)lround(5000 / scale);
+    return quality < 1 ? 1 : quality > 100 ? 100 : quality;
+}
+
+/* CMYK scanline to RGB. Adobe's files (the usual CMYK JPEGs) store the
+ * inks inverted, 255 = no ink; others store ink amounts. */
+static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted)
+{
+    for (int x = 0; x < w; x++) {
+        int c = in[4 * x], m = in[4 * x + 1], y = in[4 * x + 2], k = in[4 * x + 3];
+        if (!inverted)
+            c = 255 - c, m = 255 - m, y = 255 - y, k = 255 - k;
+        out[3 * x] = (uint8_t)((c * k + 127) / 255);
+        out[3 * x + 1] = (uint8_t)((m * k + 127) / 255);
+        out[3 * x + 2] = (uint8_t)((y * k + 127) / 255);
+    }
+}
+
 static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
 {
     struct jpeg_decompress_struct ci;
     jerr e;
     apf_image *volatile im = NULL;
+    uint8_t *volatile line = NULL; /* a CMYK scanline */
     ci.err = jpeg_std_error(&e.mgr);
     e.mgr.error_exit = jerr_exit;
     e.mgr.emit_message = jerr_silent;
@@ -150,6 +183,7 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     if (setjmp(e.jmp)) {
         jpeg_destroy_decompress(&ci);
         apf_image_free(im);
+        free(line);
         return apf_fail(APF_E_FORMAT, "jpeg: %s", e.msg);
     }
     jpeg_create_decompress(&ci);
@@ -161,7 +195,9 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     for (jpeg_saved_marker_ptr m = ci.marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && (orientation = exif_orientation(m->data, m->data_length)) != 1)
             break;
-    ci.out_color_space = JCS_RGB;
+    /* CMYK (and YCCK) files: libjpeg gives CMYK, converted here */
+    int cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
+    ci.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     if (ci.image_width > APF_IMAGE_MAX_SIDE || ci.image_height > APF_IMAGE_MAX_SIDE) {
         jpeg_destroy_decompress(&ci);
         return apf_fail(APF_E_LIMIT, "jpeg: %ux%u is over the %d pixel limit", ci.image_width,
@@ -176,6 +212,10 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     }
     im = tmp;
     im->meta.format = APF_IMAGE_JPEG;
+    im->meta.jpeg_quality = estimate_quality(&ci);
+    im->meta.jpeg_subsampled = ci.num_components == 3 &&
+                               (ci.comp_info[0].h_samp_factor > ci.comp_info[1].h_samp_factor ||
+                                ci.comp_info[0].v_samp_factor > ci.comp_info[1].v_samp_factor);
     {
         const uint8_t *icc[255];
         size_t icc_n[255];
@@ -193,13 +233,23 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
                 }
             }
         }
-        if (!icc_bad)
+        if (!icc_bad && !cmyk) /* a CMYK profile does not describe the RGB pixels */
             image_meta_icc_from_app2(&im->meta, icc, icc_n, n_icc);
     }
-    while (ci.output_scanline < ci.output_height) {
-        JSAMPROW row = im->px + (size_t)ci.output_scanline * im->w * 3;
-        jpeg_read_scanlines(&ci, &row, 1);
+    line = cmyk ? malloc((size_t)im->w * 4) : NULL;
+    if (cmyk && !line) {
+        jpeg_destroy_decompress(&ci);
+        apf_image_free(im);
+        return apf_fail(APF_E_NOMEM, "jpeg: out of memory");
     }
+    while (ci.output_scanline < ci.output_height) {
+        uint8_t *dst = im->px + (size_t)ci.output_scanline * im->w * 3;
+        JSAMPROW row = cmyk ? line : dst;
+        if (jpeg_read_scanlines(&ci, &row, 1) == 1 && cmyk)
+            cmyk_to_rgb(line, dst, im->w, ci.saw_Adobe_marker);
+    }
+    free(line);
+    line = NULL;
     jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);
     if (e.truncated) {
@@ -226,10 +276,23 @@ static apf_status meta_for_save(const apf_image *img, image_meta *out)
                                 &out->exif_size);
 }
 
+static apf_status encode_jpeg(const apf_image *img, int quality, int subsample, void **data, size_t *size);
+
 apf_status apf_image_encode_jpeg(const apf_image *img, int quality, void **data, size_t *size)
 {
-    if (!img || !data || !size || quality < 1 || quality > 100)
+    if (!img || !data || !size || quality < 0 || quality > 100)
         return apf_fail(APF_E_INVALID, "jpeg: bad arguments");
+    /* 0: as the source JPEG was written (its estimated quality and chroma
+     * resolution), else 95 with full chroma; a given quality of 90 or more
+     * keeps full chroma (subsampling blurs the noise in the colour channels) */
+    if (quality == 0)
+        return encode_jpeg(img, img->meta.jpeg_quality > 0 ? img->meta.jpeg_quality : 95,
+                           img->meta.jpeg_quality > 0 && img->meta.jpeg_subsampled, data, size);
+    return encode_jpeg(img, quality, quality < 90, data, size);
+}
+
+static apf_status encode_jpeg(const apf_image *img, int quality, int subsample, void **data, size_t *size)
+{
     struct jpeg_compress_struct ci;
     jerr e;
     unsigned char *volatile buf = NULL;
@@ -250,7 +313,7 @@ apf_status apf_image_encode_jpeg(const apf_image *img, int quality, void **data,
     ci.in_color_space = JCS_RGB;
     jpeg_set_defaults(&ci);
     jpeg_set_quality(&ci, quality, TRUE);
-    if (quality >= 90) /* keep full colour resolution: chroma subsampling would blur the noise */
+    if (!subsample)
         for (int k = 0; k < 3; k++)
             ci.comp_info[k].h_samp_factor = ci.comp_info[k].v_samp_factor = 1;
     uint8_t **meta_pl = NULL;
@@ -298,18 +361,35 @@ static apf_status decode_png(const uint8_t *data, size_t size, apf_image **out)
         return apf_fail(APF_E_LIMIT, "png: %ux%u is over the %d pixel limit", pi.width, pi.height,
                         APF_IMAGE_MAX_SIDE);
     }
-    pi.format = PNG_FORMAT_RGB;
+    /* with alpha: read RGBA, keep the colour and the alpha plane apart (the
+     * alpha is written back on save; faces are protected in the colour) */
+    int has_alpha = (pi.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+    pi.format = has_alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
     apf_image *im;
     apf_status st = image_alloc((int)pi.width, (int)pi.height, &im);
     if (st) {
         png_image_free(&pi);
         return st;
     }
-    png_color black = {0, 0, 0};
-    if (!png_image_finish_read(&pi, &black, im->px, 0, NULL)) {
+    size_t npx = (size_t)pi.width * pi.height;
+    uint8_t *rgba = has_alpha ? malloc(npx * 4) : NULL;
+    if (has_alpha && (!rgba || !(im->meta.alpha = malloc(npx)))) {
+        png_image_free(&pi);
+        free(rgba);
+        apf_image_free(im);
+        return apf_fail(APF_E_NOMEM, "png: out of memory");
+    }
+    if (!png_image_finish_read(&pi, NULL, has_alpha ? rgba : im->px, 0, NULL)) {
+        free(rgba);
         apf_image_free(im);
         return apf_fail(APF_E_FORMAT, "png: %s", pi.message);
     }
+    for (size_t i = 0; has_alpha && i < npx; i++) {
+        memcpy(im->px + 3 * i, rgba + 4 * i, 3);
+        im->meta.alpha[i] = rgba[4 * i + 3];
+    }
+    free(rgba);
+    im->meta.alpha_size = has_alpha ? npx : 0;
     im->meta.format = APF_IMAGE_PNG;
     image_meta_from_png(&im->meta, data, size);
     *out = im;
@@ -323,17 +403,30 @@ static apf_status encode_png(const apf_image *img, void **data, size_t *size)
     pi.version = PNG_IMAGE_VERSION;
     pi.width = (png_uint_32)img->w;
     pi.height = (png_uint_32)img->h;
-    pi.format = PNG_FORMAT_RGB;
-    png_alloc_size_t len = 0;
-    if (!png_image_write_to_memory(&pi, NULL, &len, 0, img->px, 0, NULL))
-        return apf_fail(APF_E_IO, "png: %s", pi.message);
-    void *buf = malloc(len);
-    if (!buf)
-        return apf_fail(APF_E_NOMEM, "png: out of memory");
-    if (!png_image_write_to_memory(&pi, buf, &len, 0, img->px, 0, NULL)) {
-        free(buf);
-        return apf_fail(APF_E_IO, "png: %s", pi.message);
+    size_t npx = (size_t)img->w * img->h;
+    int has_alpha = img->meta.alpha && img->meta.alpha_size == npx;
+    pi.format = has_alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
+    const uint8_t *src = img->px;
+    uint8_t *rgba = NULL;
+    if (has_alpha) {
+        if (!(rgba = malloc(npx * 4)))
+            return apf_fail(APF_E_NOMEM, "png: out of memory");
+        for (size_t i = 0; i < npx; i++) {
+            memcpy(rgba + 4 * i, img->px + 3 * i, 3);
+            rgba[4 * i + 3] = img->meta.alpha[i];
+        }
+        src = rgba;
     }
+    png_alloc_size_t len = 0;
+    void *buf = NULL;
+    if (!png_image_write_to_memory(&pi, NULL, &len, 0, src, 0, NULL) || !(buf = malloc(len)) ||
+        !png_image_write_to_memory(&pi, buf, &len, 0, src, 0, NULL)) {
+        free(buf);
+        free(rgba);
+        return buf || len == 0 ? apf_fail(APF_E_IO, "png: %s", pi.message)
+                               : apf_fail(APF_E_NOMEM, "png: out of memory");
+    }
+    free(rgba);
     uint8_t *png = buf;
     size_t png_size = len;
     image_meta meta;
@@ -491,8 +584,13 @@ apf_status apf_image_copy_metadata_keep(apf_image *dst, const apf_image *src, un
         return apf_fail(APF_E_INVALID, "image: NULL argument");
     if (keep & ~(unsigned)APF_METADATA_KEEP_ALL)
         return apf_fail(APF_E_INVALID, "image: unknown metadata keep bits 0x%x", keep);
-    image_meta m = {APF_IMAGE_UNKNOWN, NULL, 0, NULL, 0};
+    image_meta m = {0};
     apf_status st = image_meta_copy(&m, &src->meta);
+    if (!st && m.alpha_size != (size_t)dst->w * dst->h) { /* alpha only onto the same pixels */
+        free(m.alpha);
+        m.alpha = NULL;
+        m.alpha_size = 0;
+    }
     if (!st)
         st = exif_policy_filter(&m, keep);
     if (st) {

@@ -13,6 +13,7 @@ void image_meta_clear(image_meta *m)
 {
     free(m->exif);
     free(m->icc);
+    free(m->alpha);
     memset(m, 0, sizeof *m);
 }
 
@@ -26,15 +27,14 @@ static uint8_t *dup_bytes(const uint8_t *p, size_t n)
 
 apf_status image_meta_copy(image_meta *dst, const image_meta *src)
 {
-    image_meta t = {src->format, NULL, 0, NULL, 0};
-    if (src->exif_size && !(t.exif = dup_bytes(src->exif, src->exif_size)))
-        return apf_fail(APF_E_NOMEM, "image: out of memory for metadata");
-    t.exif_size = src->exif_size;
-    if (src->icc_size && !(t.icc = dup_bytes(src->icc, src->icc_size))) {
-        free(t.exif);
+    image_meta t = *src;
+    t.exif = t.icc = t.alpha = NULL;
+    if ((src->exif_size && !(t.exif = dup_bytes(src->exif, src->exif_size))) ||
+        (src->icc_size && !(t.icc = dup_bytes(src->icc, src->icc_size))) ||
+        (src->alpha_size && !(t.alpha = dup_bytes(src->alpha, src->alpha_size)))) {
+        free(t.exif), free(t.icc), free(t.alpha);
         return apf_fail(APF_E_NOMEM, "image: out of memory for metadata");
     }
-    t.icc_size = src->icc_size;
     image_meta_clear(dst);
     *dst = t;
     return APF_OK;

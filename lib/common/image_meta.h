@@ -14,6 +14,10 @@ typedef struct image_meta {
     size_t exif_size;
     uint8_t *icc;            /* the raw ICC profile */
     size_t icc_size;
+    uint8_t *alpha;          /* PNG alpha plane, one byte a pixel; NULL when opaque */
+    size_t alpha_size;
+    int jpeg_quality;        /* source JPEG's IJG quality, estimated from its tables; 0 unknown */
+    int jpeg_subsampled;     /* source JPEG's chroma at half resolution */
 } image_meta;
 
 /* Largest metadata libapf keeps (an EXIF APP1 segment is < 64 KB; ICC
