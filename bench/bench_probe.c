@@ -62,8 +62,8 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         return 1;
     }
     int count = nfaces < 8 ? nfaces : 8;
-    printf("\n| device setting | models | iterations | b1 ms/face | paper's DI2-FGSM b1 ms/face | ratio |\n"
-           "|---|---|---|---|---|---|\n");
+    printf("\n| device setting | models | iterations | b1 ms/face | paper's DI2-FGSM b1 ms/face | ratio | "
+           "wire bytes/face |\n|---|---|---|---|---|---|---|\n");
     for (int e = 0; e < n_ens; e++) {
         char spec[1024], *it = NULL, *sched = NULL;
         snprintf(spec, sizeof spec, "%s", ens[e]);
@@ -94,8 +94,17 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
             tb += b1_ms(base, faces, count, S, g);
             te += b1_ms(p, faces, count, S, g);
         }
-        printf("| %s | %d | %d%s | %.1f | %.1f | %.2f |\n", ens[e], apf_probe_model_count(p), eo.iterations,
-               sched ? " (rotating)" : "", te / 3, tb / 3, te / tb);
+        size_t total = 0;
+        for (int k = 0; k < count; k++) {
+            void *blob;
+            size_t size;
+            if (apf_probe_gradient_blob(p, faces + (size_t)k * S * S * 3, NULL, 1, S, &blob, &size))
+                return 1;
+            total += size;
+            free(blob);
+        }
+        printf("| %s | %d | %d%s | %.1f | %.1f | %.2f | %.0f |\n", ens[e], apf_probe_model_count(p),
+               eo.iterations, sched ? " (rotating)" : "", te / 3, tb / 3, te / tb, (double)total / count);
         apf_probe_free(p);
     }
     apf_probe_free(base);

@@ -44,7 +44,7 @@ START_TEST(core_nulls)
     ERR(apf_image_save(NULL, "x.png", 90));
     ck_assert_int_eq(apf_image_create(4, 4, &im), APF_OK);
     ERR(apf_image_save(im, NULL, 90));
-    ERR(apf_image_save(im, tu_path(tu_tmpdir(), "q.jpg"), 0));
+    ERR(apf_image_save(im, tu_path(tu_tmpdir(), "q.jpg"), -1)); /* 0 is "as the source" */
     ERR(apf_image_save(im, tu_path(tu_tmpdir(), "q.jpg"), 101));
     ERR(apf_image_save(im, tu_path(tu_tmpdir(), "q.bmp"), 90));
     void *data = NULL;

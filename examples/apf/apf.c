@@ -45,7 +45,9 @@ static int usage_protect(FILE *f)
         "usage: apf protect [options] PHOTO... | DIR\n"
         "  --models DIR        face models (default: $APF_DATA_DIR/models, the installed data\n"
         "                      directory, the source tree, ./models)\n"
-        "  --weights DIR       cloud weights for the in-process cloud (found the same way)\n"
+        "  --weights DIR       in-process cloud: T (DIR/transfer.apfm) and E(u) (DIR/enhancer.apfm,\n"
+        "                      when present); 'shipped' for the installed weights. Default: none, the\n"
+        "                      cloud passes eps * g through (docs/protection.md says why)\n"
         "  --server URL        send gradient blobs to an apf-server (e.g. http://127.0.0.1:8750)\n"
         "  --timeout SECONDS   server timeout (default 60)\n"
         "  --attack NAME       fgsm, i-fgsm, mi-fgsm, di2-fgsm (default), m-di2-fgsm\n"
@@ -529,7 +531,7 @@ static int cmd_protect(int argc, char **argv)
     args a = {0};
     protect_options_init(&a.popt);
     a.popt.probe.threads = 0;
-    a.weights = NULL; /* found by data_dir_find() unless given */
+    a.weights = NULL; /* no T: the cloud passes eps * g through */
     a.popt.models_dir = NULL;
     a.suffix = ".protected";
     a.format = "keep";
@@ -687,10 +689,12 @@ static int cmd_protect(int argc, char **argv)
     if (!a.popt.models_dir && data_dir_find("models", "mobilefacenet.apfm", models_found, sizeof models_found))
         fprintf(stderr, "apf: warning: no face models found in $APF_DATA_DIR/models, the installed data "
                         "directory or the source tree (run tools/setup-models.sh, or give --models)\n");
-    if (!a.weights)
+    if (a.weights && !strcmp(a.weights, "shipped")) {
         data_dir_find("weights", "transfer.apfm", weights_found, sizeof weights_found);
+        a.weights = weights_found;
+    }
     a.popt.models_dir = a.popt.models_dir ? a.popt.models_dir : models_found;
-    a.weights = a.weights ? a.weights : weights_found;
+
     if (a.out_dir && make_out_dir(a.out_dir)) {
         rc = 1;
         goto out;
@@ -698,12 +702,14 @@ static int cmd_protect(int argc, char **argv)
     if (a.out_dir)
         manifest_load(&man, a.out_dir);
     char err[1024], tpath[PATH_MAX], epath[PATH_MAX];
-    snprintf(tpath, sizeof tpath, "%s/transfer.apfm", a.weights);
-    /* the in-process cloud: T, and E(u) when the weights have one */
-    snprintf(epath, sizeof epath, "%s/enhancer.apfm", a.weights);
+    /* the in-process cloud: T, and E(u) when the weights have one; with
+     * no weights T is the identity */
+    snprintf(tpath, sizeof tpath, "%s/transfer.apfm", a.weights ? a.weights : ".");
+    snprintf(epath, sizeof epath, "%s/enhancer.apfm", a.weights ? a.weights : ".");
     cloud = a.server ? cloud_client_remote(a.server, a.timeout, err, sizeof err)
-                     : cloud_client_local(tpath, access(epath, R_OK) ? NULL : epath, a.popt.probe.threads,
-                                          err, sizeof err);
+                     : cloud_client_local(a.weights ? tpath : NULL,
+                                          a.weights && !access(epath, R_OK) ? epath : NULL,
+                                          a.popt.probe.threads, err, sizeof err);
     if (!cloud) {
         fprintf(stderr, "apf: %s\n", err);
         rc = 1;
@@ -716,8 +722,10 @@ static int cmd_protect(int argc, char **argv)
         goto out;
     }
     if (!a.quiet)
-        printf("protecting %d photo%s (%s, eps %g, cloud: %s)\n", files.n, files.n == 1 ? "" : "s",
-               apf_attack_name(a.popt.probe.attack), a.popt.probe.eps, a.server ? a.server : "in-process");
+        printf("protecting %d photo%s (%s on %d recognizer%s, eps %g, cloud: %s%s)\n", files.n,
+               files.n == 1 ? "" : "s", apf_attack_name(a.popt.probe.attack), apf_probe_model_count(protector_probe(pr)),
+               apf_probe_model_count(protector_probe(pr)) == 1 ? "" : "s", a.popt.probe.eps,
+               a.server ? a.server : "in-process", a.server ? "" : a.weights ? ", T from --weights" : ", T = identity");
     totals t = {0};
     t.ssim_min = 1;
     t.failed = unreadable;

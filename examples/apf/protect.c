@@ -110,6 +110,7 @@ float protector_check_threshold(const protector *p, int k)
 }
 
 apf_detector *protector_detector(protector *p) { return p->det; }
+apf_probe *protector_probe(protector *p) { return p->probe; }
 
 apf_status protect_faces_in_boxes(protector *p, const apf_image *photo, const float (*boxes)[4],
                                   int n_boxes, apf_face *faces, int *found, int *count)

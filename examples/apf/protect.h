@@ -46,6 +46,7 @@ const char *protector_check_name(const protector *p, int k);
  * LFW calibration (protect.c says which). */
 float protector_check_threshold(const protector *p, int k);
 apf_detector *protector_detector(protector *p);
+apf_probe *protector_probe(protector *p);
 
 /* Faces inside caller-given boxes (x0 y0 x1 y1 per box): the detector runs
  * on each box enlarged by 40% and keeps its best face there. found[i] is 1

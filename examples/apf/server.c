@@ -163,7 +163,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static int usage(const char *argv0)
 {
     fprintf(stderr,
-            "usage: %s [--listen ADDR:PORT] [--transfer T.apfm] [--enhancer E.apfm] [--workers N]\n"
+            "usage: %s [--listen ADDR:PORT] [--transfer T.apfm|shipped|none] [--enhancer E.apfm]\n"
+            "          [--workers N]"
+            "  (default: no T, s = eps * g)\n"
             "          [--threads N] [--max-body BYTES] [--max-connections N] [--timeout SECONDS]\n"
             "          [--port-file PATH] [--quiet]\n",
             argv0);
@@ -178,9 +180,11 @@ int main(int argc, char **argv)
     data_dir_find("weights", "transfer.apfm", weights, sizeof weights);
     snprintf(default_transfer, sizeof default_transfer, "%s/transfer.apfm", weights);
     snprintf(default_enhancer, sizeof default_enhancer, "%s/enhancer.apfm", weights);
-    cfg.transfer_path = default_transfer;
-    /* E(u) when the weights folder has one (--enhancer none: without) */
-    cfg.enhancer_path = access(default_enhancer, R_OK) ? NULL : default_enhancer;
+    /* Default: T is the identity (s = eps * g), the setting that protects
+     * best with the device's four-model attack (docs/protection.md);
+     * --transfer shipped loads the shipped T and, if present, its E(u). */
+    cfg.transfer_path = NULL;
+    cfg.enhancer_path = NULL;
     int transfer_given = 0, enhancer_given = 0;
     const char *listen = "127.0.0.1:8750", *port_file = NULL;
     unsigned max_conn = 64, timeout = 30;
@@ -205,7 +209,12 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--listen"))
             listen = v;
         else if (!strcmp(a, "--transfer"))
-            cfg.transfer_path = strcmp(v, "none") ? v : NULL, transfer_given = 1;
+        {
+            transfer_given = 1;
+            cfg.transfer_path = !strcmp(v, "none") ? NULL : !strcmp(v, "shipped") ? default_transfer : v;
+            if (!strcmp(v, "shipped") && !enhancer_given && !access(default_enhancer, R_OK))
+                cfg.enhancer_path = default_enhancer;
+        }
         else if (!strcmp(a, "--enhancer"))
             cfg.enhancer_path = strcmp(v, "none") ? v : NULL, enhancer_given = 1;
         else if (!strcmp(a, "--workers"))
@@ -244,8 +253,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-server: workers 1..256, connections and timeout >= 1\n");
         return 2;
     }
-    if (transfer_given && !enhancer_given) /* the weights folder's E belongs to its own T */
-        cfg.enhancer_path = NULL;
+    if (transfer_given && !enhancer_given && cfg.transfer_path != default_transfer)
+        cfg.enhancer_path = NULL; /* the weights folder's E belongs to its own T */
     apf_status st = service_create(&cfg, &sv.svc);
     if (st) {
         fprintf(stderr, "apf-server: %s\n", apf_last_error()[0] ? apf_last_error() : apf_status_string(st));

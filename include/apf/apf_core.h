@@ -135,8 +135,6 @@ APF_API apf_status apf_image_decode(const void *data, size_t size, apf_image **o
  * EXIF and ICC metadata the image carries (apf_image_exif()) are written
  * too, in either format; an EXIF thumbnail is replaced by one made from the
  * pixels being saved.
- * @param img          Image to write.
- * @param path         Destination ending in .png, .jpg or .jpeg (any case).
  * A PNG decoded with an alpha channel is saved with it (as PNG). A 16-bit
  * PNG is saved at 8 bits, a greyscale or CMYK photo in RGB colour (the
  * protecting noise is per colour channel).
