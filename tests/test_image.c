@@ -10,6 +10,7 @@
 
 #include <jpeglib.h>
 #include <png.h>
+#include <zlib.h>
 
 #include "apf/apf_core.h"
 #include "testutil.h"
@@ -490,6 +491,58 @@ START_TEST(jpeg_quality_matched)
 }
 END_TEST
 
+/* A PNG whose header declares w x h RGB with a tiny body. */
+static void write_declared_png(const char *path, uint32_t w, uint32_t h)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t ihdr[25] = {0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    for (int k = 0; k < 4; k++)
+        ihdr[8 + k] = (uint8_t)(w >> (24 - 8 * k)), ihdr[12 + k] = (uint8_t)(h >> (24 - 8 * k));
+    ihdr[16] = 8, ihdr[17] = 2; /* 8-bit RGB */
+    uint32_t crc = (uint32_t)crc32(0, ihdr + 4, 17);
+    for (int k = 0; k < 4; k++)
+        ihdr[21 + k] = (uint8_t)(crc >> (24 - 8 * k));
+    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    uint8_t zeros[64] = {0}, idat[128] = {0, 0, 0, 0, 'I', 'D', 'A', 'T'};
+    uLongf zn = sizeof idat - 12;
+    ck_assert_int_eq(compress(idat + 8, &zn, zeros, sizeof zeros), Z_OK);
+    for (int k = 0; k < 4; k++)
+        idat[k] = (uint8_t)(zn >> (24 - 8 * k));
+    crc = (uint32_t)crc32(0, idat + 4, (uInt)zn + 4);
+    for (int k = 0; k < 4; k++)
+        idat[8 + zn + k] = (uint8_t)(crc >> (24 - 8 * k));
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(sig, 1, 8, f), fwrite(ihdr, 1, 25, f), fwrite(idat, 1, zn + 12, f), fwrite(iend, 1, 12, f);
+    fclose(f);
+}
+
+START_TEST(pixel_limit)
+{
+    /* declared 16000 x 16000 (256 MP): refused from the header, by name */
+    write_declared_png(tmp("huge.png"), 16000, 16000);
+    apf_image *a = NULL;
+    ck_assert_int_eq(apf_image_load(tmp("huge.png"), &a), APF_E_LIMIT);
+    ck_assert_ptr_null(a);
+    ck_assert_ptr_nonnull(strstr(apf_last_error(), "megapixels"));
+    /* the limit is the caller's: 64x48 = 3072 pixels */
+    apf_image *b = pattern(64, 48);
+    unlink(tmp("limit.png"));
+    ck_assert_int_eq(apf_image_save(b, tmp("limit.png"), 0), APF_OK);
+    ck_assert_int_eq(apf_image_load_max(tmp("limit.png"), 3071, &a), APF_E_LIMIT);
+    ck_assert_int_eq(apf_image_load_max(tmp("limit.png"), 3072, &a), APF_OK);
+    apf_image_free(a);
+    FILE *f = fopen(tmp("limit.png"), "rb");
+    uint8_t buf[65536];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ck_assert_int_eq(apf_image_decode_max(buf, n, 100, &a), APF_E_LIMIT);
+    ck_assert_int_eq(apf_image_decode_max(buf, n, 5000, &a), APF_OK);
+    apf_image_free(a);
+    apf_image_free(b);
+}
+END_TEST
+
 static unsigned rs = 99;
 static float fr(void)
 {
@@ -583,6 +636,7 @@ Suite *image_suite(void)
     tcase_add_test(t, alpha_kept);
     tcase_add_test(t, cmyk_jpeg_converted);
     tcase_add_test(t, jpeg_quality_matched);
+    tcase_add_test(t, pixel_limit);
     tcase_add_test(t, resample_adjoints);
     tcase_add_test(t, resample_values);
     tcase_add_test(t, lfw_faces_load);

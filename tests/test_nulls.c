@@ -41,6 +41,10 @@ START_TEST(core_nulls)
     ERR(apf_image_decode(NULL, 10, &im));
     ERR(apf_image_decode(buf, 0, &im));
     ERR(apf_image_decode(buf, 10, NULL));
+    ERR(apf_image_load_max(NULL, 100, &im));
+    ERR(apf_image_load_max("x.png", 100, NULL));
+    ERR(apf_image_decode_max(NULL, 10, 100, &im));
+    ERR(apf_image_decode_max(buf, 10, 100, NULL));
     ERR(apf_image_save(NULL, "x.png", 90));
     ck_assert_int_eq(apf_image_create(4, 4, &im), APF_OK);
     ERR(apf_image_save(im, NULL, 90));

@@ -96,6 +96,12 @@ typedef struct apf_image apf_image;
 /** @brief Largest width or height libapf accepts for an image. */
 #define APF_IMAGE_MAX_SIDE 16384
 
+/** @brief Most pixels apf_image_load() and apf_image_decode() accept: 50
+ *  megapixels (a 48 MP phone photo fits), 150 MB of RGB. A file declaring
+ *  more is refused from its header, before any pixel memory is taken;
+ *  apf_image_load_max() raises the limit. */
+#define APF_IMAGE_DEFAULT_MAX_PIXELS 50000000u
+
 /**
  * @brief Create a black image.
  * @param width  Width in pixels, 1..#APF_IMAGE_MAX_SIDE.
@@ -108,14 +114,26 @@ APF_API apf_status apf_image_create(int width, int height, apf_image **out);
 /**
  * @brief Load a JPEG or PNG file as 8-bit RGB.
  *
- * Greyscale and palette images are promoted to RGB, alpha is dropped, 16-bit
- * PNG is reduced to 8 bits, and the JPEG EXIF orientation tag is applied so
- * the pixels come out upright.
+ * Greyscale, palette and CMYK images are converted to RGB, a PNG's alpha
+ * channel is kept apart (apf_image_save() writes it back), 16-bit PNG is
+ * reduced to 8 bits, and the JPEG EXIF orientation tag is applied so the
+ * pixels come out upright. Images over #APF_IMAGE_DEFAULT_MAX_PIXELS are
+ * refused with ::APF_E_LIMIT.
  * @param path File to read.
  * @param out  Receives the new image; free with apf_image_free().
  * @return ::APF_OK, ::APF_E_IO, ::APF_E_FORMAT, ::APF_E_LIMIT or ::APF_E_NOMEM.
  */
 APF_API apf_status apf_image_load(const char *path, apf_image **out);
+
+/**
+ * @brief apf_image_load() with a pixel limit of the caller's choosing.
+ * @param path       File to read.
+ * @param max_pixels Most pixels (width x height) to accept; the per-side
+ *                   limit #APF_IMAGE_MAX_SIDE still holds.
+ * @param out        Receives the new image; free with apf_image_free().
+ * @return As apf_image_load().
+ */
+APF_API apf_status apf_image_load_max(const char *path, uint64_t max_pixels, apf_image **out);
 
 /**
  * @brief Decode a JPEG or PNG held in memory (see apf_image_load()).
@@ -125,6 +143,17 @@ APF_API apf_status apf_image_load(const char *path, apf_image **out);
  * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_FORMAT, ::APF_E_LIMIT or ::APF_E_NOMEM.
  */
 APF_API apf_status apf_image_decode(const void *data, size_t size, apf_image **out);
+
+/**
+ * @brief apf_image_decode() with a pixel limit of the caller's choosing.
+ * @param data       Encoded bytes.
+ * @param size       Number of bytes.
+ * @param max_pixels Most pixels to accept (see apf_image_load_max()).
+ * @param out        Receives the new image.
+ * @return As apf_image_decode().
+ */
+APF_API apf_status apf_image_decode_max(const void *data, size_t size, uint64_t max_pixels,
+                                        apf_image **out);
 
 /**
  * @brief Save an image as PNG or JPEG, chosen by the path's extension.

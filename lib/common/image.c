@@ -170,7 +170,18 @@ static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted)
     }
 }
 
-static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
+/* The header's size, refused before any pixel memory is taken. */
+static apf_status over_limit(const char *what, unsigned w, unsigned h, uint64_t max_pixels)
+{
+    if (w > APF_IMAGE_MAX_SIDE || h > APF_IMAGE_MAX_SIDE)
+        return apf_fail(APF_E_LIMIT, "%s: %ux%u is over the %d pixel side limit", what, w, h,
+                        APF_IMAGE_MAX_SIDE);
+    return apf_fail(APF_E_LIMIT, "%s: %ux%u is %.1f megapixels, over the limit of %.1f (raise it with "
+                                 "apf_image_load_max, or apf protect --max-megapixels)",
+                    what, w, h, (double)w * h / 1e6, (double)max_pixels / 1e6);
+}
+
+static apf_status decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, apf_image **out)
 {
     struct jpeg_decompress_struct ci;
     jerr e;
@@ -198,10 +209,10 @@ static apf_status decode_jpeg(const uint8_t *data, size_t size, apf_image **out)
     /* CMYK (and YCCK) files: libjpeg gives CMYK, converted here */
     int cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
     ci.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-    if (ci.image_width > APF_IMAGE_MAX_SIDE || ci.image_height > APF_IMAGE_MAX_SIDE) {
+    if (ci.image_width > APF_IMAGE_MAX_SIDE || ci.image_height > APF_IMAGE_MAX_SIDE ||
+        (uint64_t)ci.image_width * ci.image_height > max_pixels) {
         jpeg_destroy_decompress(&ci);
-        return apf_fail(APF_E_LIMIT, "jpeg: %ux%u is over the %d pixel limit", ci.image_width,
-                        ci.image_height, APF_IMAGE_MAX_SIDE);
+        return over_limit("jpeg", ci.image_width, ci.image_height, max_pixels);
     }
     jpeg_start_decompress(&ci);
     apf_image *tmp;
@@ -349,17 +360,17 @@ static apf_status encode_jpeg(const apf_image *img, int quality, int subsample, 
 
 /* ---- PNG ---- */
 
-static apf_status decode_png(const uint8_t *data, size_t size, apf_image **out)
+static apf_status decode_png(const uint8_t *data, size_t size, uint64_t max_pixels, apf_image **out)
 {
     png_image pi;
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&pi, data, size))
         return apf_fail(APF_E_FORMAT, "png: %s", pi.message);
-    if (pi.width > APF_IMAGE_MAX_SIDE || pi.height > APF_IMAGE_MAX_SIDE) {
+    if (pi.width > APF_IMAGE_MAX_SIDE || pi.height > APF_IMAGE_MAX_SIDE ||
+        (uint64_t)pi.width * pi.height > max_pixels) {
         png_image_free(&pi);
-        return apf_fail(APF_E_LIMIT, "png: %ux%u is over the %d pixel limit", pi.width, pi.height,
-                        APF_IMAGE_MAX_SIDE);
+        return over_limit("png", pi.width, pi.height, max_pixels);
     }
     /* with alpha: read RGBA, keep the colour and the alpha plane apart (the
      * alpha is written back on save; faces are protected in the colour) */
@@ -447,6 +458,11 @@ static apf_status encode_png(const apf_image *img, void **data, size_t *size)
 
 apf_status apf_image_decode(const void *data, size_t size, apf_image **out)
 {
+    return apf_image_decode_max(data, size, APF_IMAGE_DEFAULT_MAX_PIXELS, out);
+}
+
+apf_status apf_image_decode_max(const void *data, size_t size, uint64_t max_pixels, apf_image **out)
+{
     if (!out)
         return apf_fail(APF_E_INVALID, "image: out is NULL");
     *out = NULL;
@@ -454,13 +470,18 @@ apf_status apf_image_decode(const void *data, size_t size, apf_image **out)
         return apf_fail(APF_E_INVALID, "image: data is NULL");
     const uint8_t *d = data;
     if (size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
-        return decode_jpeg(d, size, out);
+        return decode_jpeg(d, size, max_pixels, out);
     if (size >= 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8))
-        return decode_png(d, size, out);
+        return decode_png(d, size, max_pixels, out);
     return apf_fail(APF_E_FORMAT, "image: neither JPEG nor PNG (%zu bytes)", size);
 }
 
 apf_status apf_image_load(const char *path, apf_image **out)
+{
+    return apf_image_load_max(path, APF_IMAGE_DEFAULT_MAX_PIXELS, out);
+}
+
+apf_status apf_image_load_max(const char *path, uint64_t max_pixels, apf_image **out)
 {
     if (!path || !out)
         return apf_fail(APF_E_INVALID, "image: NULL argument");
@@ -470,7 +491,7 @@ apf_status apf_image_load(const char *path, apf_image **out)
     apf_status st = apf_read_file(path, MAX_FILE, "image", &buf, &size);
     if (st)
         return st;
-    st = apf_image_decode(buf, size, out);
+    st = apf_image_decode_max(buf, size, max_pixels, out);
     free(buf);
     if (st && st != APF_E_IO) {
         char msg[400];
