@@ -2,7 +2,13 @@
  * 16, peak resident memory, and bytes per face on the wire.
  *
  *   apf-bench-probe [--models DIR] [--lfw DIR] [--threads T] [--faces N]
- *                   [--ensemble LIST:ITERATIONS[:rotate]]...
+ *                   [--ensemble LIST:ITERATIONS[:rotate]]... [--neighbours N]
+ *
+ * Then the paper's DI2-FGSM at batch 1 on a quiet machine and beside
+ * --neighbours N (default 2) CPU-bound processes this program starts, as a
+ * photo application meets it: the slowdown against the share of the CPUs
+ * the neighbours take (N neighbours + T threads on C cores: share
+ * C / (N + T) of what T threads had, at most 1).
  *
  * Each --ensemble (default: the shipped device setting) is timed at batch 1
  * against the paper's probe (MobileFaceNet, DI2-FGSM, 30 iterations),
@@ -14,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apf/apf_end.h"
 #include "lfw.h"
@@ -112,12 +121,60 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
     return 0;
 }
 
+/* The loaded case: quiet, then with n busy neighbour processes. */
+static int time_under_load(const char *models, int threads, int neighbours, const uint8_t *faces, int nfaces,
+                           int S)
+{
+    char model[4096];
+    snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.threads = threads;
+    apf_probe *p;
+    if (apf_probe_create(model, &o, &p)) {
+        fprintf(stderr, "%s\n", apf_last_error());
+        return 1;
+    }
+    int8_t *g = malloc((size_t)S * S * 3);
+    int count = nfaces < 4 ? nfaces : 4;
+    double quiet = b1_ms(p, faces, count, S, g);
+    pid_t kids[64];
+    int n = neighbours < 64 ? neighbours : 64;
+    for (int k = 0; k < n; k++)
+        if ((kids[k] = fork()) == 0) {
+            volatile unsigned long x = 0;
+            for (;;)
+                x++;
+        }
+    usleep(200000);
+    double loaded = b1_ms(p, faces, count, S, g);
+    for (int k = 0; k < n; k++) {
+        kill(kids[k], SIGKILL);
+        waitpid(kids[k], NULL, 0);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double share = (double)cores / (n + threads);
+    if (share > 1)
+        share = 1;
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    printf("\nunder load (paper's DI2-FGSM, b1, %d threads, OMP_WAIT_POLICY=%s): quiet %.1f ms/face, "
+           "beside %d busy processes %.1f ms/face: %.2fx slower, against %.2fx for the CPU share lost\n",
+           threads, wait ? wait : "(unset)", quiet, n, loaded, loaded / quiet, 1 / share);
+    apf_probe_free(p);
+    free(g);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *models = "models", *lfw = NULL;
-    int threads = 2, nfaces = 32, n_ens = 0;
+    int threads = 2, nfaces = 32, n_ens = 0, neighbours = 2;
     const char *ens[8];
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--neighbours") && i + 1 < argc) {
+            neighbours = atoi(argv[++i]);
+            continue;
+        }
         if (!strcmp(argv[i], "--ensemble") && i + 1 < argc && n_ens < 8) {
             ens[n_ens++] = argv[++i];
             continue;
@@ -132,7 +189,7 @@ int main(int argc, char **argv)
             nfaces = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--models DIR] [--lfw DIR] [--threads T] [--faces N] "
-                            "[--ensemble LIST:ITERATIONS[:rotate]]...\n", argv[0]);
+                            "[--ensemble LIST:ITERATIONS[:rotate]]... [--neighbours N]\n", argv[0]);
             return 2;
         }
     }
@@ -212,6 +269,8 @@ int main(int argc, char **argv)
     if (!n_ens)
         ens[n_ens++] = PROBE_LIST_DEFAULT ":" PROBE_LIST_ITERATIONS_S;
     if (time_ensembles(ens, n_ens, models, threads, faces, nfaces, S))
+        return 1;
+    if (neighbours > 0 && time_under_load(models, threads, neighbours, faces, nfaces, S))
         return 1;
     free(g);
     free(faces);

@@ -30,6 +30,8 @@ void protect_options_init(protect_options *o)
     o->check = 2;
 }
 
+#define CHECK_BATCH 4
+
 static double now_ms(void)
 {
     struct timespec t;
@@ -244,15 +246,19 @@ apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *g
         apf_ssim(crops + (size_t)i * FACE_BYTES, pcrops + (size_t)i * FACE_BYTES, APF_FACE_SIZE,
                  APF_FACE_SIZE, &rep->faces[i].ssim, NULL);
     }
-    for (int k = 0; k < protector_check_count(p); k++) {
-        float sim[PROTECT_MAX_FACES];
-        if ((st = apf_evaluator_similarity(p->check, k, crops, pcrops, n, APF_FACE_SIZE, sim))) {
-            snprintf(err, err_size, "self-check: %s", apf_last_error());
-            goto done;
+    /* a few faces at a time: a recognizer's memory grows with its batch */
+    for (int k = 0; k < protector_check_count(p); k++)
+        for (int i0 = 0; i0 < n; i0 += CHECK_BATCH) {
+            int c = n - i0 < CHECK_BATCH ? n - i0 : CHECK_BATCH;
+            float sim[CHECK_BATCH];
+            if ((st = apf_evaluator_similarity(p->check, k, crops + (size_t)i0 * FACE_BYTES,
+                                               pcrops + (size_t)i0 * FACE_BYTES, c, APF_FACE_SIZE, sim))) {
+                snprintf(err, err_size, "self-check: %s", apf_last_error());
+                goto done;
+            }
+            for (int i = 0; i < c; i++)
+                rep->faces[i0 + i].similarity[k] = sim[i];
         }
-        for (int i = 0; i < n; i++)
-            rep->faces[i].similarity[k] = sim[i];
-    }
     *out = prot;
     prot = NULL;
 done:

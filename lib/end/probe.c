@@ -416,7 +416,7 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
  * models on 29 faces of one photo peaked at 2 GB), while on a few cores a
  * bigger batch is hardly faster per face. Each face's randomness is its
  * own, so the chunking does not change any result. */
-#define PROBE_CHUNK 2
+#define PROBE_CHUNK 1
 
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                                  int size, int8_t *g);
