@@ -30,7 +30,7 @@ void protect_options_init(protect_options *o)
     o->check = 2;
 }
 
-#define CHECK_BATCH 4
+#define CHECK_BATCH 1
 
 static double now_ms(void)
 {
