@@ -351,6 +351,22 @@ func (p *Probe) Gradient(faces, enrolled []byte, size int) ([]int8, error) {
 	return g, err
 }
 
+// AddModel makes the probe attack another recognizer too (a device
+// ensemble, as `apf protect` does with the four bundled ones); weight in
+// (0, 100].
+func (p *Probe) AddModel(modelPath string, weight float32) error {
+	return p.use(func() error {
+		return call(func() int { return capi.Apfs_probe_add_model(p.p, modelPath, weight) })
+	})
+}
+
+// ModelCount is the number of recognizers the probe attacks.
+func (p *Probe) ModelCount() int {
+	n := 0
+	p.use(func() error { n = capi.Apfs_probe_model_count(p.p); return nil })
+	return n
+}
+
 // GradientBlob is Gradient encoded as the wire blob sent to the cloud.
 func (p *Probe) GradientBlob(faces, enrolled []byte, size int) ([]byte, error) {
 	n, err := faceCount(faces, size)

@@ -108,6 +108,27 @@ func TestProbeGradientBlobAndClose(t *testing.T) {
 	}
 }
 
+func TestProbeEnsemble(t *testing.T) {
+	x := sampleFace(t, 0).Pix
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "fgsm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.AddModel(modelPath("mobileface.apfm"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.ModelCount(); n != 2 {
+		t.Fatalf("model count %d, want 2", n)
+	}
+	if err := p.AddModel(modelPath("mobileface.apfm"), 0); err == nil {
+		t.Fatal("weight 0 accepted")
+	}
+	if _, err := p.Gradient(x, nil, 112); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSplitProtects(t *testing.T) {
 	x := sampleFace(t, 2)
 	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Seed: 5})

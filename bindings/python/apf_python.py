@@ -296,6 +296,27 @@ class Probe(_Handle):
         f, e, n, size = self._inputs(faces, enrolled)
         return _take_buffer(_c_probe_gradient_blob(self._live(), f, e, n, size))
 
+    def add_model(self, model_path, weight=1.0):
+        """Attack another recognizer too (a device ensemble, as `apf protect`
+        does with the four bundled ones); weight in (0, 100]."""
+        _check(_c_probe_add_model(self._live(), str(model_path), float(weight)))
+
+    @property
+    def model_count(self):
+        """Recognizers the probe attacks (1 + those added)."""
+        return _c_probe_model_count(self._live())
+
+    def limit_noise(self, faces, noise):
+        """The noise (int8, same shape as faces) clamped to this probe's
+        per-pixel budget for these faces; returns a new array."""
+        f, n, size = _faces_u8(faces)
+        v = _np.asarray(noise)
+        if v.dtype != _np.int8 or v.size != f.size:
+            raise TypeError("noise must be an int8 array shaped like faces")
+        out = _np.array(v, dtype=_np.int8).reshape(-1)
+        _check(_c_probe_limit_noise(self._live(), f, n, size, out))
+        return out.reshape(v.shape)
+
     def protect_local(self, faces, enrolled=None):
         """The end-only protected faces APF_g = clip(x + eps * g)."""
         g = self.gradient(faces, enrolled).reshape(_np.shape(faces))

@@ -89,6 +89,25 @@ class ProbeTest(unittest.TestCase):
         self.assertLessEqual(np.abs(diff).max(), 8)
         self.assertGreater(np.abs(diff).mean(), 4)
 
+    def test_ensemble_and_noise_limit(self):
+        x = face()
+        with apf.Probe(PROBE, attack="fgsm") as p:
+            self.assertEqual(p.model_count, 1)
+            p.add_model(os.path.join(MODELS, "mobileface.apfm"), 2.0)
+            self.assertEqual(p.model_count, 2)
+            with self.assertRaises(apf.Error) as cm:
+                p.add_model(os.path.join(MODELS, "mobileface.apfm"), 0.0)
+            self.assertEqual(cm.exception.status, apf.E_INVALID)
+            g = p.gradient(x)
+            self.assertTrue(set(np.unique(g)) <= {-1, 0, 1})
+            noise = (g * 8).astype(np.int8)
+            limited = p.limit_noise(x, noise)  # uniform budget: eps 8, unchanged
+            np.testing.assert_array_equal(limited, noise)
+            big = np.full(x.shape, 100, np.int8)
+            self.assertEqual(int(np.abs(p.limit_noise(x, big)).max()), 8)
+            with self.assertRaises(TypeError):
+                p.limit_noise(x, noise.astype(np.int16))
+
     def test_closed_handle_and_bad_options(self):
         p = apf.Probe(PROBE, attack="fgsm")
         p.close()

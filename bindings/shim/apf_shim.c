@@ -217,6 +217,13 @@ apf_probe *apfs_probe_create(const char *model_path, const char *attack, float e
 
 void apfs_probe_free(apf_probe *p) { apf_probe_free(p); }
 
+int apfs_probe_add_model(apf_probe *p, const char *model_path, float weight)
+{
+    return lib(apf_probe_add_model(p, model_path, weight));
+}
+
+int apfs_probe_model_count(apf_probe *p) { return apf_probe_model_count(p); }
+
 static int probe_inputs(apf_probe *p, int faces_len, int enrolled_len, int n, int size)
 {
     if (!p)
@@ -237,6 +244,15 @@ int apfs_probe_gradient(apf_probe *p, const unsigned char *faces, int faces_len,
     return st ? st
               : lib(apf_probe_gradient(p, faces, enrolled_len ? enrolled : NULL, n, size,
                                        (int8_t *)g));
+}
+
+int apfs_probe_limit_noise(apf_probe *p, const unsigned char *faces, int faces_len, int n, int size,
+                           signed char *dst, int dst_len)
+{
+    int st = probe_inputs(p, faces_len, 0, n, size);
+    if (!st)
+        st = check_len("noise", dst_len, face_elems(n, size));
+    return st ? st : lib(apf_probe_limit_noise(p, faces, n, size, (int8_t *)dst));
 }
 
 apfs_buffer *apfs_probe_gradient_blob(apf_probe *p, const unsigned char *faces, int faces_len,

@@ -59,6 +59,10 @@ apf_probe *apfs_probe_create(const char *model_path, const char *attack, float e
                              int iterations, float momentum, float diversity_prob,
                              int enrol_offset, unsigned long long seed, int threads, int *status);
 void apfs_probe_free(apf_probe *p);
+int apfs_probe_add_model(apf_probe *p, const char *model_path, float weight);
+int apfs_probe_model_count(apf_probe *p);
+int apfs_probe_limit_noise(apf_probe *p, const unsigned char *faces, int faces_len, int n, int size,
+                           signed char *dst, int dst_len);
 int apfs_probe_gradient(apf_probe *p, const unsigned char *faces, int faces_len,
                         const unsigned char *enrolled, int enrolled_len, int n, int size,
                         signed char *g, int g_len);
