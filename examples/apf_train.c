@@ -27,6 +27,7 @@
 #include "apf/apf_end.h"
 #include "apf/apf_eval.h"
 #include "lfw.h"
+#include "probe_list.h"
 
 #define S 112
 #define PER ((size_t)S * S * 3)
@@ -83,7 +84,9 @@ static int usage(FILE *f)
         "  --exclude-fold K       report fold, neither trained nor validated on (default 8; 0: none)\n"
         "  --train N              training photos (default 0: all)\n"
         "  --val N                validation positive pairs (default 64)\n"
-        "  --probe P.apfm         device probe for g (default models/mobilefacenet.apfm)\n"
+        "  --probe LIST           device probe for g: NAME-or-FILE[:WEIGHT],... (default\n"
+        "                         models/mobilefacenet.apfm; the shipped device: " PROBE_LIST_DEFAULT ")\n"
+        "  --random-target W      the probe's random target weight (default " PROBE_LIST_RANDOM_TARGET_S ")\n"
         "  --servers A,B,...      server ensemble, weights 1/K (default the four recognizers)\n"
         "  --holdout C.apfm       a recognizer scored in validation but not trained on\n"
         "  --attack NAME --iterations N --eps E   how g is made (default di2-fgsm, 30, 8)\n"
@@ -301,7 +304,9 @@ static void plot(const double *y, int series, int points, const char *path)
 int main(int argc, char **argv)
 {
     const char *faces_dir = NULL, *pairs = NULL, *lfw = NULL;
-    const char *probe_path = "models/mobilefacenet.apfm", *holdout = "";
+    const char *probe_spec = "models/mobilefacenet.apfm", *holdout = "";
+    char probe_path[4096]; /* the probe's first model, scored with the others */
+    float random_target = PROBE_LIST_RANDOM_TARGET;
     const char *out_dir = "out/train", *attack = "di2-fgsm";
     char servers_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                              "models/faceapi-recognition.apfm";
@@ -327,7 +332,8 @@ int main(int argc, char **argv)
         else if (OPT("--diversity")) div_prob = (float)atof(v);
         else if (OPT("--train")) ntrain = atoi(v);
         else if (OPT("--val")) nval = atoi(v);
-        else if (OPT("--probe")) probe_path = v;
+        else if (OPT("--probe")) probe_spec = v;
+        else if (OPT("--random-target")) random_target = (float)atof(v);
         else if (OPT("--servers")) snprintf(servers_arg, sizeof servers_arg, "%s", v);
         else if (OPT("--holdout")) holdout = v;
         else if (OPT("--attack")) attack = v;
@@ -484,6 +490,7 @@ int main(int argc, char **argv)
     }
     if (holdout && *holdout) /* "" skips the held-out recognizer */
         eval_paths[ne++] = holdout;
+    probe_list_first_path(probe_spec, "models", probe_path, sizeof probe_path);
     int probe_is_server = 0; /* scored once, not twice, when it is also a server */
     for (int k = 0; k < K; k++)
         probe_is_server |= !strcmp(servers[k], probe_path);
@@ -504,33 +511,65 @@ int main(int argc, char **argv)
     if (apf_attack_from_name(attack, &po.attack))
         die("--attack");
     po.iterations = iters, po.eps = eps, po.threads = threads, po.seed = seed;
+    po.random_target = random_target;
     apf_probe *probe;
-    if (apf_probe_create(probe_path, &po, &probe))
-        die(probe_path);
+    char msg[512];
+    if (probe_list_create(probe_spec, "models", &po, &probe, msg, sizeof msg)) {
+        fprintf(stderr, "apf-train: %s\n", msg);
+        return 1;
+    }
     int8_t *G = malloc(ntrain * PER), *GV = malloc(nval * PER);
-    snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu.bin", out_dir, attack, iters, ntrain, seed);
+    /* The cache names everything g depends on, and grows batch by batch:
+     * with several probe models g takes about an hour for 9.8k faces, and
+     * a run stopped half-way resumes where it was. Validation g first. */
+    uint64_t spec_hash = 1469598103934665603ull;
+    for (const char *c = probe_spec; *c; c++)
+        spec_hash = (spec_hash ^ (unsigned char)*c) * 1099511628211ull;
+    snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu-%016llx-rt%g.bin", out_dir, attack, iters, ntrain, seed,
+             (unsigned long long)spec_hash, random_target);
     FILE *f = fopen(path, "rb");
-    int cached = f && fread(G, 1, ntrain * PER, f) == ntrain * PER && fread(GV, 1, nval * PER, f) == nval * PER;
-    if (f)
+    int have = 0; /* validation faces, then training faces, already in the cache */
+    if (f) {
+        if (fread(GV, 1, nval * PER, f) == nval * PER)
+            while (have < ntrain && fread(G + (size_t)have * PER, 1, PER, f) == PER)
+                have++;
+        else
+            have = -1;
         fclose(f);
-    if (!cached) {
-        double t0 = now_s();
-        for (int i = 0; i < ntrain; i += batch) {
-            if (apf_probe_gradient(probe, X8 + i * PER, NULL, batch, S, G + i * PER))
-                die("probe");
-            progress("g (probe, training faces)", i + batch, ntrain, t0, 0);
-        }
-        for (int i = 0; i < nval; i += 16) {
-            int c = nval - i < 16 ? nval - i : 16;
-            if (apf_probe_gradient(probe, PA + i * PER, NULL, c, S, GV + i * PER))
-                die("probe");
-        }
-        f = fopen(path, "wb");
-        if (f) {
-            fwrite(G, 1, ntrain * PER, f);
-            fwrite(GV, 1, nval * PER, f);
+    } else {
+        have = -1;
+    }
+    if (have < ntrain) {
+        if (have < 0) {
+            for (int i = 0; i < nval; i += 16) {
+                int c = nval - i < 16 ? nval - i : 16;
+                if (apf_probe_gradient(probe, PA + i * PER, NULL, c, S, GV + i * PER))
+                    die("probe");
+            }
+            f = fopen(path, "wb");
+            if (!f || fwrite(GV, 1, nval * PER, f) != nval * PER)
+                die(path);
             fclose(f);
+            have = 0;
+        } else {
+            fprintf(stderr, "g cache %s: %d of %d training faces, resuming\n", path, have, ntrain);
+            /* drop a face cut short by the stop */
+            if (truncate(path, (off_t)(nval + have) * PER))
+                die(path);
         }
+        f = fopen(path, "ab");
+        if (!f)
+            die(path);
+        double t0 = now_s();
+        for (int i = have; i < ntrain; i += batch) {
+            int c = ntrain - i < batch ? ntrain - i : batch;
+            if (apf_probe_gradient(probe, X8 + i * PER, NULL, c, S, G + i * PER))
+                die("probe");
+            if (fwrite(G + i * PER, 1, (size_t)c * PER, f) != (size_t)c * PER || fflush(f))
+                die(path);
+            progress("g (probe, training faces)", i + c, ntrain, t0, 0);
+        }
+        fclose(f);
     }
     apf_probe_free(probe);
 

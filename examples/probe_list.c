@@ -64,3 +64,14 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
     *out = p;
     return APF_OK;
 }
+
+void probe_list_first_path(const char *list, const char *models_dir, char *path, size_t size)
+{
+    char first[4096];
+    snprintf(first, sizeof first, "%s", list ? list : "");
+    first[strcspn(first, ",")] = 0;
+    char *colon = strrchr(first, ':');
+    if (colon && colon != first && !strchr(colon, '/'))
+        *colon = 0; /* a weight */
+    entry_path(first, models_dir, path, size);
+}

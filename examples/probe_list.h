@@ -23,4 +23,7 @@
 apf_status probe_list_create(const char *list, const char *models_dir, const apf_probe_options *opt,
                              apf_probe **out, char *msg, size_t msg_size);
 
+/* The first entry's model file (the probe proper), resolved as above. */
+void probe_list_first_path(const char *list, const char *models_dir, char *path, size_t size);
+
 #endif

@@ -44,6 +44,21 @@ grep -q "stage1 4 stage2 2" "$work/train/state.txt" || fail "state after resume:
 [ "$(grep -c '^stage1,' "$work/train/log.csv")" -eq 4 ] || fail "stage 1 ran again on resume"
 [ "$(grep -c '^stage2,' "$work/train/log.csv")" -eq 3 ] || fail "resume did not add exactly one stage-2 epoch"
 cmp -s "$work/train/transfer.apfm" "$work/t-before.apfm" && fail "resumed epoch did not change T"
+# the g cache grows batch by batch: cut it after 3 of the 8 training faces
+# and a new run (a two-model probe's cache is another file) resumes it
+"$train" "${common[@]}" --probe "$models/mobilefacenet.apfm,$models/mobileface.apfm:2" --stage1-epochs 1 \
+  --stage2-epochs 0 --out "$work/train3" > /dev/null 2> "$work/train3.err" || { cat "$work/train3.err"; fail "two-model probe"; }
+cache=$(ls "$work"/train3/g-*.bin)
+[ "$(ls "$work"/train3/g-*.bin | wc -l)" -eq 1 ] || fail "expected one g cache"
+full=$(stat -c %s "$cache")
+per=$((112 * 112 * 3))
+[ "$full" -eq $((11 * per)) ] || fail "g cache holds $full bytes, want 3 validation + 8 training faces"
+cp "$cache" "$work/g-full.bin"
+truncate -s $((6 * per + 100)) "$cache"
+"$train" "${common[@]}" --probe "$models/mobilefacenet.apfm,$models/mobileface.apfm:2" --stage1-epochs 1 \
+  --stage2-epochs 0 --out "$work/train3" > /dev/null 2> "$work/train4.err" || { cat "$work/train4.err"; fail "resume g"; }
+grep -q "3 of 8 training faces, resuming" "$work/train4.err" || fail "g cache not resumed: $(head -c 300 "$work/train4.err")"
+cmp -s "$cache" "$work/g-full.bin" || fail "resumed g cache differs from the uninterrupted one"
 "$train" --help | grep -q "usage: apf-train" || fail "--help"
 set +e
 "$train" --bogus > /dev/null 2> "$work/bad.err"; rc=$?
