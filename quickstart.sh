@@ -11,4 +11,4 @@ tools/install-deps.sh
 tools/setup-models.sh
 [ -d build ] || meson setup build -Dpython=enabled -Dgo=enabled -Ddocs=enabled
 meson compile -C build
-build/examples/apf/apf protect --models models --weights weights --out out/protected examples/photos
+build/examples/apf/apf protect --models models --out out/protected examples/photos
