@@ -43,6 +43,22 @@ static long peak_rss_kb(void)
     return kb;
 }
 
+/* The paper's probe (MobileFaceNet, DI2-FGSM, 30 iterations) that the
+ * other settings are timed against; *o receives its options. */
+static apf_probe *paper_probe(const char *models, int threads, apf_probe_options *o)
+{
+    char model[4096];
+    snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);
+    apf_probe_options_init(o);
+    o->threads = threads;
+    apf_probe *p;
+    if (apf_probe_create(model, o, &p)) {
+        fprintf(stderr, "%s\n", apf_last_error());
+        return NULL;
+    }
+    return p;
+}
+
 /* Batch-1 ms/face of one probe over faces [0, count), after a warm-up. */
 static double b1_ms(apf_probe *p, const uint8_t *faces, int count, int S, int8_t *g)
 {
@@ -60,16 +76,11 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
                           const uint8_t *faces, int nfaces, int S)
 {
     int8_t *g = malloc((size_t)S * S * 3);
-    char model[4096], msg[512];
-    snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);
+    char msg[512];
     apf_probe_options o;
-    apf_probe_options_init(&o);
-    o.threads = threads;
-    apf_probe *base;
-    if (apf_probe_create(model, &o, &base)) {
-        fprintf(stderr, "%s\n", apf_last_error());
+    apf_probe *base = paper_probe(models, threads, &o);
+    if (!base)
         return 1;
-    }
     int count = nfaces < 8 ? nfaces : 8;
     printf("\n| device setting | models | iterations | b1 ms/face | paper's DI2-FGSM b1 ms/face | ratio | "
            "wire bytes/face |\n|---|---|---|---|---|---|---|\n");
@@ -125,16 +136,10 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
 static int time_under_load(const char *models, int threads, int neighbours, const uint8_t *faces, int nfaces,
                            int S)
 {
-    char model[4096];
-    snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);
     apf_probe_options o;
-    apf_probe_options_init(&o);
-    o.threads = threads;
-    apf_probe *p;
-    if (apf_probe_create(model, &o, &p)) {
-        fprintf(stderr, "%s\n", apf_last_error());
+    apf_probe *p = paper_probe(models, threads, &o);
+    if (!p)
         return 1;
-    }
     int8_t *g = malloc((size_t)S * S * 3);
     int count = nfaces < 4 ? nfaces : 4;
     double quiet = b1_ms(p, faces, count, S, g);

@@ -274,8 +274,14 @@ static apf_status model_targets(apf_probe *p, int m, const float *x0, const floa
     apf_status st = apf_model_embed(p->model[m], xe ? xe : x0, n, size, target);
     if (st)
         return st;
-    if (away && (st = apf_model_embed(p->model[m], x0, n, size, away)))
+    /* the clean embedding: the target's own when x_e = x (before its offset) */
+    if (away && !xe)
+        memcpy(away, target, (size_t)n * dim * sizeof *away);
+    else if (away && (st = apf_model_embed(p->model[m], x0, n, size, away)))
         return st;
+    float *tmp = away ? malloc((size_t)dim * sizeof *tmp) : NULL;
+    if (away && !tmp)
+        return apf_fail(APF_E_NOMEM, "probe: out of memory");
     for (int k = 0; k < n; k++) {
         float *t = target + (size_t)k * dim;
         for (int d = 0; d < dim && o->enrol_offset; d++) {
@@ -291,9 +297,6 @@ static apf_status model_targets(apf_probe *p, int m, const float *x0, const floa
          * embedding (which is in `away` now), normalised. */
         float *a = away + (size_t)k * dim;
         double dot = 0, norm = 0;
-        float *tmp = malloc((size_t)dim * sizeof *tmp);
-        if (!tmp)
-            return apf_fail(APF_E_NOMEM, "probe: out of memory");
         for (int d = 0; d < dim; d++) {
             float u1 = rng_uniform(&r[k], 1e-7f, 1.0f), u2 = rng_uniform(&r[k], 0.0f, 1.0f);
             tmp[d] = sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
@@ -306,8 +309,8 @@ static apf_status model_targets(apf_probe *p, int m, const float *x0, const floa
         float inv = norm > 0 ? (float)(1.0 / sqrt(norm)) : 0.0f;
         for (int d = 0; d < dim; d++)
             a[d] = tmp[d] * inv;
-        free(tmp);
     }
+    free(tmp);
     return APF_OK;
 }
 
