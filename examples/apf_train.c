@@ -98,6 +98,8 @@ static int usage(FILE *f)
         "  --diversity P          stage 2: probability of a random shift/rescale per batch (0.5)\n"
         "  --universal-epochs N --stage1-epochs N --stage2-epochs N   (2, 3, 3)\n"
         "  --u-budget B           L-inf bound of u (default eps/2)\n"
+        "  --enhancer-gain G      E's starting gain beta on u (default 0: E(u) starts as nothing)\n"
+        "  --enhancer-lr R        E's Adam learning rate (default 10 x --lr)\n"
         "  --compare-no-enhancer  also train T alone in stage 2 (transfer-no-enhancer.apfm)\n"
         "  --resume               continue from DIR's weights and state.txt\n"
         "  --seed S --threads T --out DIR (default out/train)\n"
@@ -314,7 +316,7 @@ int main(int argc, char **argv)
     int levels = 4, convs = 2, residual = 1, threads = 2, hinge = 1;
     float margin = 0.1f;
     int u_epochs = 2, s1_epochs = 3, s2_epochs = 3, compare = 0, resume = 0;
-    float eps = 8, lr = 1e-4f, u_budget = -1, div_prob = 0.5f;
+    float eps = 8, lr = 1e-4f, u_budget = -1, div_prob = 0.5f, e_gain = 0.0f, e_lr = -1;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -342,6 +344,8 @@ int main(int argc, char **argv)
         else if (OPT("--batch")) batch = atoi(v);
         else if (OPT("--lr")) lr = (float)atof(v);
         else if (OPT("--u-budget")) u_budget = (float)atof(v);
+        else if (OPT("--enhancer-gain")) e_gain = (float)atof(v);
+        else if (OPT("--enhancer-lr")) e_lr = (float)atof(v);
         else if (OPT("--base")) base = atoi(v);
         else if (OPT("--universal-epochs")) u_epochs = atoi(v);
         else if (OPT("--stage1-epochs")) s1_epochs = atoi(v);
@@ -372,6 +376,8 @@ int main(int argc, char **argv)
         return 2;
     if (u_budget < 0)
         u_budget = eps / 2;
+    if (e_lr < 0) /* E has 18 parameters and its gain starts at 0: it needs larger steps than T */
+        e_lr = 10 * lr < 0.5f ? 10 * lr : 0.5f;
     mkdir(out_dir, 0755);
     char path[4096];
 
@@ -630,7 +636,7 @@ int main(int argc, char **argv)
             progress("universal u", i + batch, ntrain, t0, dsum * batch / (i + batch));
         }
     }
-    if (!enh && apf_enhancer_create(u, &enh))
+    if (!enh && (apf_enhancer_create(u, &enh) || apf_enhancer_set_gain(enh, e_gain)))
         die("enhancer");
 
     /* ---- T ---- */
@@ -751,6 +757,8 @@ int main(int argc, char **argv)
         if (run == 1 && apf_transfer_load(path, &T2)) /* same stage-1 start, no E */
             die(path);
         apf_transfer_set_threads(T2, threads);
+        if (s2_from == 0 && run == 0)
+            VALIDATE(NULL, "g", 0, 0, 0.0); /* the device's g alone (T = identity, no E): the bar */
         if (s2_from == 0)
             VALIDATE(T2, "stage2", use_e, 0, 0.0);
         for (int ep = run ? 0 : s2_from; ep < s2_epochs; ep++) {
@@ -809,7 +817,7 @@ int main(int argc, char **argv)
                 }
                 if (apf_transfer_backward(T2, dgh, batch) || apf_transfer_adam_step(T2, lr))
                     die("T step");
-                if (use_e && (apf_enhancer_backward(enh, deu) || apf_enhancer_adam_step(enh, lr)))
+                if (use_e && (apf_enhancer_backward(enh, deu) || apf_enhancer_adam_step(enh, e_lr)))
                     die("E step");
                 progress(use_e ? "stage 2 (T + E)" : "stage 2 (T only)", i + batch, ntrain, t0,
                          lsum * batch / (i + batch));

@@ -156,6 +156,25 @@ START_TEST(enhancer_identity_gradient_and_file)
     u[0] = INFINITY;
     ck_assert_int_eq(apf_enhancer_set_universal(e, u), APF_E_NUMERIC);
     ck_assert_int_eq(apf_enhancer_load(tu_path(tu_models_dir(), "mobileface.apfm"), &f) != APF_OK, 1);
+    /* gain 0: E(u) is exactly zero, and one step along w moves it off zero, against w */
+    ck_assert_int_eq(apf_enhancer_set_gain(e, NAN), APF_E_NUMERIC);
+    ck_assert_int_eq(apf_enhancer_set_gain(e, 17.0f), APF_E_INVALID);
+    apf_enhancer_free(e);
+    u[0] = 1.0f;
+    ck_assert_int_eq(apf_enhancer_create(u, &e), APF_OK);
+    ck_assert_int_eq(apf_enhancer_set_gain(e, 0.0f), APF_OK);
+    apf_enhancer_output(e, eu);
+    for (int i = 0; i < PER; i++)
+        ck_assert_float_eq(eu[i], 0.0f);
+    for (int i = 0; i < PER; i++)
+        w[i] = u[i] / 8.0f + 0.25f * fr(); /* a loss that u helps to lower when subtracted */
+    ck_assert_int_eq(apf_enhancer_backward(e, w), APF_OK);
+    ck_assert_int_eq(apf_enhancer_adam_step(e, 1e-2f), APF_OK);
+    apf_enhancer_output(e, eu);
+    l1 = 0;
+    for (int i = 0; i < PER; i++)
+        l1 += (double)w[i] * eu[i];
+    ck_assert_double_lt(l1, 0.0);
     free(u), free(eu), free(eu2), free(w);
     apf_enhancer_free(e);
 }

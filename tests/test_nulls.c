@@ -282,6 +282,7 @@ START_TEST(cloud_nulls)
     ERR(apf_enhancer_save(NULL, "x.apfm"));
     apf_enhancer_free(NULL);
     ERR(apf_enhancer_set_universal(NULL, f));
+    ERR(apf_enhancer_set_gain(NULL, 0.0f));
     ERR(apf_enhancer_output(NULL, f));
     ERR(apf_enhancer_backward(NULL, f));
     ERR(apf_enhancer_adam_step(NULL, 1e-4f));

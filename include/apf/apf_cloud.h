@@ -159,6 +159,18 @@ APF_API void apf_enhancer_free(apf_enhancer *e);
 APF_API apf_status apf_enhancer_set_universal(apf_enhancer *e, const float *u);
 
 /**
+ * @brief Set beta, E's gain on u, to @p gain in every channel (other parameters kept).
+ *
+ * Gain 0 makes E(u) contribute nothing until training grows it: the
+ * training program starts E there, so the budget clip does not cut the
+ * image-specific T(g) before E has learnt where u helps.
+ * @param e    Enhancer.
+ * @param gain Finite, |gain| <= 16.
+ * @return ::APF_OK, ::APF_E_INVALID or ::APF_E_NUMERIC.
+ */
+APF_API apf_status apf_enhancer_set_gain(apf_enhancer *e, float gain);
+
+/**
  * @brief E(u) = conv1x1(beta * u + gamma).
  * @param e  Enhancer.
  * @param eu Receives 112 x 112 x 3 floats.

@@ -64,6 +64,19 @@ apf_status apf_enhancer_set_universal(apf_enhancer *e, const float *u)
     return APF_OK;
 }
 
+apf_status apf_enhancer_set_gain(apf_enhancer *e, float gain)
+{
+    if (!e)
+        return apf_fail(APF_E_INVALID, "enhancer: NULL argument");
+    if (!isfinite(gain))
+        return apf_fail(APF_E_NUMERIC, "enhancer: gain is not finite");
+    if (fabsf(gain) > 16.0f)
+        return apf_fail(APF_E_INVALID, "enhancer: |gain| must be at most 16");
+    for (int c = 0; c < 3; c++)
+        e->p[P_BETA + c] = gain;
+    return APF_OK;
+}
+
 apf_status apf_enhancer_output(const apf_enhancer *e, float *eu)
 {
     if (!e || !eu)
