@@ -27,6 +27,7 @@
 #include "cloud_client.h"
 #include "lfw.h"
 #include "protect.h"
+#include "wait_policy.h"
 
 #define FB (APF_FACE_SIZE * APF_FACE_SIZE * 3)
 #define NREC 4
@@ -159,6 +160,7 @@ static pid_t start_server(const char *bin, const char *weights, int *port)
 
 int main(int argc, char **argv)
 {
+    program_wait_policy(argv);
     const char *shared = "../shared", *models = "models", *weights = "weights";
     const char *server_bin = "build/examples/apf/apf-server";
     int pairs_max = 100, iterations = 30, threads = 2;

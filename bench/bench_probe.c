@@ -29,6 +29,7 @@
 #include "lfw.h"
 #include "probe_list.h"
 #include "clock.h"
+#include "wait_policy.h"
 
 static long peak_rss_kb(void)
 {
@@ -161,10 +162,11 @@ static int time_under_load(const char *models, int threads, int neighbours, cons
     double share = (double)cores / (n + threads);
     if (share > 1)
         share = 1;
-    const char *wait = getenv("OMP_WAIT_POLICY");
-    printf("\nunder load (paper's DI2-FGSM, b1, %d threads, OMP_WAIT_POLICY=%s): quiet %.1f ms/face, "
-           "beside %d busy processes %.1f ms/face: %.2fx slower, against %.2fx for the CPU share lost\n",
-           threads, wait ? wait : "(unset)", quiet, n, loaded, loaded / quiet, 1 / share);
+    const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    printf("\nunder load (paper's DI2-FGSM, b1, %d threads, OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s): quiet "
+           "%.1f ms/face, beside %d busy processes %.1f ms/face: %.2fx slower, against %.2fx for the CPU "
+           "share lost\n",
+           threads, wait ? wait : "(unset)", spin ? spin : "(unset)", quiet, n, loaded, loaded / quiet, 1 / share);
     apf_probe_free(p);
     free(g);
     return 0;
@@ -172,6 +174,7 @@ static int time_under_load(const char *models, int threads, int neighbours, cons
 
 int main(int argc, char **argv)
 {
+    program_wait_policy(argv);
     const char *models = "models", *lfw = NULL;
     int threads = 2, nfaces = 32, n_ens = 0, neighbours = 2;
     const char *ens[8];

@@ -5,7 +5,7 @@
 #ifndef APF_LFW_H
 #define APF_LFW_H
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 
 typedef struct lfw_pair {
     int a, b;   /* indices into lfw_set.paths */

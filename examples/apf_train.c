@@ -25,9 +25,11 @@
 
 #include "apf/apf_cloud.h"
 #include "apf/apf_end.h"
+#include "apf/apf_photo.h"
 #include "apf/apf_eval.h"
 #include "lfw.h"
 #include "probe_list.h"
+#include "wait_policy.h"
 
 #define S 112
 #define PER ((size_t)S * S * 3)
@@ -305,6 +307,7 @@ static void plot(const double *y, int series, int points, const char *path)
 
 int main(int argc, char **argv)
 {
+    program_wait_policy(argv);
     const char *faces_dir = NULL, *pairs = NULL, *lfw = NULL;
     const char *probe_spec = "models/mobilefacenet.apfm", *holdout = "";
     char probe_path[4096]; /* the probe's first model, scored with the others */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "apf/apf.h"
+#include "wait_policy.h"
 
 #define S 112
 #define PER (S * S * 3)
@@ -29,6 +30,7 @@ static int fail(const char *what)
 
 int main(int argc, char **argv)
 {
+    program_wait_policy(argv);
     const char *weights = "weights", *models = "models", *out = "out/protected";
     int first = 1;
     for (; first < argc && !strncmp(argv[first], "--", 2); first += 2) {

@@ -10,7 +10,7 @@
 set -uo pipefail
 src=$1 lib=$2
 failed=0
-for l in apf-core apf-end apf-cloud apf-eval apf; do
+for l in apf-core apf-photo apf-end apf-cloud apf-eval apf; do
   out=$(abidiff --headers-dir2 "$src/include/apf" --drop-private-types \
         --suppressions "$src/abi/suppressions.ini" "$src/abi/lib$l.abi" "$lib/lib$l.so" 2>&1)
   rc=$?

@@ -54,6 +54,7 @@ grep -q "4 skipped" <<<"$out" || fail "rerun did not skip existing outputs"
 "$server" --listen 127.0.0.1:0 --port-file "$tmp/server.port" --transfer "$src/weights/transfer.apfm" \
   --workers 2 --threads 1 2>"$tmp/server.log" &
 pids+=($!)
+server_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/server.port" ] && break; sleep 0.1; done
 [ -s "$tmp/server.port" ] || fail "server did not start: $(cat "$tmp/server.log")"
 "$py" "$src/tests/record_proxy.py" "$(cat "$tmp/server.port")" "$tmp/proxy.port" "$tmp/record.bin" &
@@ -71,6 +72,17 @@ grep -q "POST /v1/filter 200" "$tmp/server.log" || fail "server logged no reques
 if grep -qa "APFW" "$tmp/server.log"; then fail "server log contains payload bytes"; fi
 health=$(curl -sf "http://127.0.0.1:$(cat "$tmp/server.port")/health")
 grep -q "^ok" <<<"$health" || fail "health endpoint"
+# The programs' OpenMP wait default (examples/wait_policy.h): GOMP_SPINCOUNT
+# set before libgomp loaded (the program re-executed itself), a user's own
+# value kept.
+server_env=$(tr '\0' '\n' < "/proc/$server_pid/environ")
+grep -qx "GOMP_SPINCOUNT=100000" <<<"$server_env" || fail "apf-server runs without the spin-count default"
+GOMP_SPINCOUNT=7 "$server" --listen 127.0.0.1:0 --workers 1 --transfer none 2>/dev/null &
+user_pid=$!
+sleep 1
+user_env=$(tr '\0' '\n' < "/proc/$user_pid/environ")
+kill "$user_pid"; wait "$user_pid" 2>/dev/null || true
+grep -qx "GOMP_SPINCOUNT=7" <<<"$user_env" || fail "apf-server replaced the user's GOMP_SPINCOUNT"
 
 # 4. PNG stays PNG and the budget holds in the photo's own pixels.
 "$py" -c "import apf; apf.save_image(apf.load_image('$tmp/photos/Aaron_Eckhart_0001.jpg'), '$tmp/one.png')"

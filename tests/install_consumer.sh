@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `meson install` to a scratch DESTDIR, then act as an out-of-tree consumer:
-# build examples/c/split_device.c with `pkg-config apf-end` alone and
+# build examples/c/split_device.c with `pkg-config apf-end apf-photo` and
 # split_cloud.c with `pkg-config apf-cloud` alone, check neither binary
-# references the other half, run them against the installed libraries, and
+# references the other half (nor the cloud one any photo code), run them against the installed libraries, and
 # import the installed Python module.
 # Usage: install_consumer.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -18,7 +18,7 @@ libdir=$(meson introspect "$build" --buildoptions | /usr/bin/python3 -c \
 root=$dest$prefix
 [ -f "$root/include/apf/apf.h" ] || fail "headers not installed"
 pcdir=$root/$libdir/pkgconfig
-for pc in apf-core apf-end apf-cloud apf-eval apf; do
+for pc in apf-core apf-photo apf-end apf-cloud apf-eval apf; do
   [ -f "$pcdir/$pc.pc" ] || fail "$pc.pc not installed"
 done
 # The .pc files name the real prefix; the sysroot maps it into DESTDIR.
@@ -26,18 +26,19 @@ export PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$dest
 export LD_LIBRARY_PATH=$root/$libdir
 out=$dest/consumer
 mkdir -p "$out"
-cc -o "$out/split-device" "$src/examples/c/split_device.c" $(pkg-config --cflags --libs apf-end)
+cc -o "$out/split-device" "$src/examples/c/split_device.c" $(pkg-config --cflags --libs apf-end apf-photo)
 cc -o "$out/split-cloud" "$src/examples/c/split_cloud.c" $(pkg-config --cflags --libs apf-cloud)
 # Each half: the other half's library is not needed and none of its symbols
 # is referenced. (Outputs are captured first: `cmd | grep -q` under pipefail
 # fails at random when grep exits before cmd has finished writing.)
 dev_needed=$(readelf -d "$out/split-device") cloud_needed=$(readelf -d "$out/split-cloud")
 dev_syms=$(nm -D "$out/split-device") cloud_syms=$(nm -D "$out/split-cloud")
-dev_ldd=$(ldd "$out/split-device")
+dev_ldd=$(ldd "$out/split-device") cloud_ldd=$(ldd "$out/split-cloud")
 grep -q "NEEDED.*apf-cloud" <<<"$dev_needed" && fail "device program needs libapf-cloud"
 grep -q "NEEDED.*apf-end" <<<"$cloud_needed" && fail "cloud program needs libapf-end"
 grep -Eq 'apf_(transfer|enhancer|cloud)_' <<<"$dev_syms" && fail "device program references cloud symbols"
 grep -Eq 'apf_(probe|attack)_' <<<"$cloud_syms" && fail "cloud program references end symbols"
+grep -Eq 'libjpeg|libpng|libexif|apf-photo' <<<"$cloud_ldd" && fail "cloud program loads photo code: $cloud_ldd"
 grep -q "$root" <<<"$dev_ldd" || fail "device program did not resolve the installed library"
 models=${APF_MODELS_DIR:-$src/models}
 face=$src/examples/faces/Ali_Naimi_0001.jpg

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apf/apf_eval.h"
+#include "apf/apf_photo.h"
 #include "testutil.h"
 
 START_TEST(ssim_matches_golden)

@@ -12,7 +12,7 @@
 #include <png.h>
 #include <zlib.h>
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 #include "testutil.h"
 
 static apf_image *pattern(int w, int h)

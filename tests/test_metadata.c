@@ -12,7 +12,7 @@
 
 #include <jpeglib.h>
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 #include "testutil.h"
 
 static const char *tmp(const char *name) { return tu_path(tu_tmpdir(), name); }

@@ -1,13 +1,14 @@
 /* .apfm loading: real files load; corrupt, truncated and hostile ones are
  * rejected with the right status and never crash. */
 #include <check.h>
+#include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 #include "testutil.h"
 
 static uint8_t *good;
@@ -51,6 +52,28 @@ START_TEST(real_model_loads)
     ck_assert_int_eq(apf_model_input_size(m), 112);
     ck_assert_int_eq(apf_model_embedding_dim(m), 256);
     apf_model_free(m);
+}
+END_TEST
+
+/* A handle's thread count holds for its own calls only: the caller's
+ * OpenMP setting on its thread is what it was after every call. */
+START_TEST(calls_keep_the_callers_thread_count)
+{
+    apf_model *m;
+    ck_assert_int_eq(apf_model_load_memory(good, good_size, &m), APF_OK);
+    ck_assert_int_eq(apf_model_set_threads(m, 1), APF_OK);
+    omp_set_num_threads(3);
+    float *x = calloc(112 * 112 * 3, sizeof(float)), e[256], d[112 * 112 * 3];
+    for (int i = 0; i < 112 * 112 * 3; i++)
+        x[i] = (float)(i % 251);
+    ck_assert_int_eq(apf_model_embed(m, x, 1, 112, e), APF_OK);
+    ck_assert_int_eq(omp_get_max_threads(), 3);
+    for (int i = 0; i < 256; i++)
+        e[i] = 1.0f;
+    ck_assert_int_eq(apf_model_embed_backward(m, x, 1, 112, NULL, NULL, e, NULL, d), APF_OK);
+    ck_assert_int_eq(omp_get_max_threads(), 3);
+    apf_model_free(m);
+    free(x);
 }
 END_TEST
 
@@ -344,6 +367,7 @@ Suite *model_file_suite(void)
     tcase_set_timeout(t, 300);
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, real_model_loads);
+    tcase_add_test(t, calls_keep_the_callers_thread_count);
     tcase_add_test(t, truncations_rejected);
     tcase_add_test(t, bit_flips_rejected);
     tcase_add_test(t, wrong_magic_and_version);

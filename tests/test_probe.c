@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apf/apf_end.h"
+#include "apf/apf_photo.h"
 #include "testutil.h"
 
 #define S 112

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-for l in apf-core apf-end apf-cloud apf-eval apf; do
+for l in apf-core apf-photo apf-end apf-cloud apf-eval apf; do
   abidw --headers-dir include/apf --drop-private-types --no-corpus-path \
     --suppressions abi/suppressions.ini --out-file "abi/lib$l.abi" "$build/lib/lib$l.so"
   echo "abi/lib$l.abi"

@@ -3,7 +3,7 @@
 The IR is a list of nodes in topological order. Node 0 is the input. Each node
 has an op, up to two input node indices, integer and float attributes and up
 to two float32 tensors. The op set and the binary layout are documented in
-docs/model-format.md and must stay in step with lib/common/model_format.h.
+docs/model-format.md and must stay in step with lib/core/model_format.h.
 """
 import struct
 import zlib

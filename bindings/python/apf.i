@@ -8,6 +8,20 @@
 #include "apf_shim.h"
 %}
 
+/* libgomp reads its wait settings once, when it loads, which for Python is
+ * when this extension (or another library using libgomp) is imported. Idle
+ * threads that spin for libgomp's default 300,000 rounds take the CPU the
+ * working thread needs beside busy neighbours; 100,000 keeps the quiet speed
+ * and halves the loaded slowdown (docs/performance.md). A user's own setting
+ * is kept; with libgomp already loaded by something else, this changes
+ * nothing (set GOMP_SPINCOUNT before starting Python then). */
+%pythonbegin %{
+import os as _os
+if "GOMP_SPINCOUNT" not in _os.environ and "OMP_WAIT_POLICY" not in _os.environ \
+        and "APF_KEEP_WAIT_POLICY" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "100000"
+%}
+
 %include "numpy.i"
 %include "typemaps.i"
 

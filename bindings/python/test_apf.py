@@ -4,6 +4,8 @@ Uses the real models (APF_MODELS_DIR), the shipped cloud weights and the
 sample faces in examples/faces (APF_SOURCE_DIR).
 """
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -22,6 +24,37 @@ TRANSFER = os.path.join(SRC, "weights", "transfer.apfm")
 def face(i=0):
     names = sorted(os.listdir(FACES))
     return apf.load_image(os.path.join(FACES, names[i]))
+
+
+class WaitPolicyTest(unittest.TestCase):
+    """Importing apf sets GOMP_SPINCOUNT before libgomp loads, unless the user chose."""
+
+    PROG = (
+        "import os\n"
+        "def gomp():\n"
+        "    return any('libgomp' in l for l in open('/proc/self/maps'))\n"
+        "before = gomp()\n"
+        "import apf\n"
+        "print(before, gomp(), os.environ.get('GOMP_SPINCOUNT'))\n"
+    )
+
+    def run_with(self, **extra):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "APF_KEEP_WAIT_POLICY")}
+        env.update(extra)
+        out = subprocess.run([sys.executable, "-c", self.PROG], env=env, check=True,
+                             capture_output=True, text=True).stdout.split()
+        return out
+
+    def test_default_is_set_before_libgomp_loads(self):
+        before, after, spin = self.run_with()
+        self.assertEqual((before, after), ("False", "True"))
+        self.assertEqual(spin, "100000")
+
+    def test_user_setting_is_kept(self):
+        self.assertEqual(self.run_with(GOMP_SPINCOUNT="7")[2], "7")
+        self.assertEqual(self.run_with(OMP_WAIT_POLICY="passive")[2], "None")
+        self.assertEqual(self.run_with(APF_KEEP_WAIT_POLICY="1")[2], "None")
 
 
 class ImageTest(unittest.TestCase):

@@ -31,6 +31,7 @@
 #include "progress.h"
 #include "protect.h"
 #include "probe_list.h"
+#include "wait_policy.h"
 
 typedef struct args {
     protect_options popt;
@@ -966,6 +967,7 @@ static int run_sibling(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    program_wait_policy(argv);
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
         printf("usage: apf protect [options] PHOTO... | DIR\n"

@@ -26,6 +26,7 @@
 
 #include "data_dir.h"
 #include "service.h"
+#include "wait_policy.h"
 
 typedef struct request {
     unsigned char *body;
@@ -174,6 +175,7 @@ static int usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
+    program_wait_policy(argv);
     service_config cfg;
     service_config_init(&cfg);
     static char weights[4096], default_transfer[4200], default_enhancer[4200];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "apf/apf_eval.h"
+#include "apf/apf_photo.h"
 
 static int fail(const char *what)
 {

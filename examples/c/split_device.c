@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "apf/apf_end.h"
+#include "apf/apf_photo.h"
 
 static int fail(const char *what)
 {

@@ -18,10 +18,12 @@
 
 #include "apf/apf_cloud.h"
 #include "apf/apf_end.h"
+#include "apf/apf_photo.h"
 #include "apf/apf_eval.h"
 #include "eval_report.h"
 #include "probe_list.h"
 #include "lfw.h"
+#include "wait_policy.h"
 
 #define S EV_SIZE
 #define PER EV_PER
@@ -342,6 +344,7 @@ static void add_rows(ctx *c, const char *attack, const char *label, const uint8_
 
 int main(int argc, char **argv)
 {
+    program_wait_policy(argv);
     const char *lfw = NULL, *faces_dir = NULL, *pairs = NULL;
     const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;

@@ -8,6 +8,7 @@
 
 #include "apf/apf_core.h"
 #include "apf/apf_wire.h"
+#include "apf/apf_photo.h"
 #include "apf/apf_face.h"
 #include "apf/apf_end.h"
 #include "apf/apf_cloud.h"

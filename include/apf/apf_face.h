@@ -2,7 +2,7 @@
  * @file apf_face.h
  * @brief Faces in whole photos: detection (BlazeFace), alignment to the
  *        112x112 ArcFace template, and mapping a face's noise back onto the
- *        photo. Part of libapf-core.
+ *        photo. Part of libapf-photo.
  *
  * Coordinates are image pixels with pixel centres at integers. Landmarks use
  * the ArcFace order: image-left eye, image-right eye, nose tip, image-left
@@ -13,7 +13,7 @@
 #ifndef APF_FACE_H
 #define APF_FACE_H
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 
 #ifdef __cplusplus
 extern "C" {

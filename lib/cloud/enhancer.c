@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "apf/apf_cloud.h"
-#include "../common/model_file.h"
+#include "../core/model_file.h"
 #include "adam.h"
 
 #define S APF_CLOUD_SIZE

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "apf/apf_cloud.h"
-#include "../common/internal.h"
-#include "../common/wire_internal.h"
+#include "../core/internal.h"
+#include "../core/wire_internal.h"
 
 #define PER ((size_t)APF_CLOUD_SIZE * APF_CLOUD_SIZE * 3)
 

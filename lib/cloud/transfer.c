@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "apf/apf_cloud.h"
-#include "../common/model_file.h"
-#include "../end/rng.h"
+#include "../core/model_file.h"
+#include "../core/rng.h"
 #include "adam.h"
 
 #define S APF_CLOUD_SIZE
@@ -285,7 +285,7 @@ apf_status apf_transfer_forward(apf_transfer *t, const float *g, int n, int trai
     if (apf_has_nonfinite(g, (size_t)n * S * S * 3))
         return apf_fail(APF_E_NUMERIC, "transfer: input is not finite");
     pthread_mutex_lock(&t->lock);
-    apf_use_threads(t->threads);
+    int omp_previous = apf_use_threads(t->threads);
     gplan **slot = train ? &t->train : &t->infer;
     apf_status st = APF_OK;
     if (!*slot || gplan_batch(*slot) != n) {
@@ -295,6 +295,7 @@ apf_status apf_transfer_forward(apf_transfer *t, const float *g, int n, int trai
     }
     if (!st)
         st = gplan_forward(*slot, g, ghat);
+    apf_restore_threads(omp_previous);
     pthread_mutex_unlock(&t->lock);
     return st;
 }
@@ -304,13 +305,14 @@ apf_status apf_transfer_backward(apf_transfer *t, const float *d_ghat, int n)
     if (!t || !d_ghat)
         return apf_fail(APF_E_INVALID, "transfer: bad arguments");
     pthread_mutex_lock(&t->lock);
-    apf_use_threads(t->threads);
+    int omp_previous = apf_use_threads(t->threads);
     apf_status st;
     if (!t->train || gplan_batch(t->train) != n)
         st = apf_fail(APF_E_STATE, "transfer: backward needs a training forward with batch %d", n);
     else
         st = gplan_backward(t->train, d_ghat, NULL);
     t->have_grad = !st;
+    apf_restore_threads(omp_previous);
     pthread_mutex_unlock(&t->lock);
     return st;
 }

@@ -3,7 +3,7 @@
 #ifndef APF_DIVERSITY_H
 #define APF_DIVERSITY_H
 
-#include "rng.h"
+#include "../core/rng.h"
 
 typedef struct di_transform {
     int active;       /* 0: identity */

@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "apf/apf_end.h"
-#include "../common/internal.h"
+#include "../core/internal.h"
 #include "budget.h"
 #include "diversity.h"
 

@@ -7,7 +7,7 @@
 
 /* Most pairs one call takes (LFW has 6,000): bounds every allocation. */
 #define MAX_PAIRS (1 << 20)
-#include "../common/internal.h"
+#include "../core/internal.h"
 
 #define MAX_MODELS 32
 #define CHUNK 16

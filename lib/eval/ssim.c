@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "apf/apf_eval.h"
-#include "../common/internal.h"
+#include "../core/internal.h"
 
 #define R 5 /* int(3.5 * 1.5 + 0.5) */
 

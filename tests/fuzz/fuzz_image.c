@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 #include "image_meta.h"
 
 /* Filter m's EXIF in place under `keep` (APF_METADATA_KEEP_* bits): GPS

@@ -248,7 +248,7 @@ apf_status apf_model_embed(apf_model *m, const float *faces, int n, int size, fl
     if (st)
         return st;
     pthread_mutex_lock(&m->lock);
-    apf_use_threads(m->threads);
+    int omp_previous = apf_use_threads(m->threads);
     gplan *p = NULL;
     st = reserve(m, n);
     /* A training plan of this batch size computes the same forward pass:
@@ -263,6 +263,7 @@ apf_status apf_model_embed(apf_model *m, const float *faces, int n, int size, fl
     }
     if (!st)
         l2_normalise(m->raw_buf, embedding, n, m->meta.embed_dim);
+    apf_restore_threads(omp_previous);
     pthread_mutex_unlock(&m->lock);
     return st;
 }
@@ -279,7 +280,7 @@ apf_status apf_model_embed_backward(apf_model *m, const float *faces, int n, int
         return st;
     int dim = m->meta.embed_dim;
     pthread_mutex_lock(&m->lock);
-    apf_use_threads(m->threads);
+    int omp_previous = apf_use_threads(m->threads);
     gplan *p = NULL;
     float *e = NULL, *de = NULL;
     st = reserve(m, n);
@@ -326,6 +327,7 @@ apf_status apf_model_embed_backward(apf_model *m, const float *faces, int n, int
         preprocess_adjoint(m, n, size, d_faces);
     free(e);
     free(de);
+    apf_restore_threads(omp_previous);
     pthread_mutex_unlock(&m->lock);
     return st;
 }
@@ -347,7 +349,7 @@ static apf_status forward_tensor(apf_model *m, const float *input, int n, int tr
     if (apf_has_nonfinite(input, count))
         return apf_fail(APF_E_NUMERIC, "model: input contains NaN or infinity");
     pthread_mutex_lock(&m->lock);
-    apf_use_threads(m->threads);
+    int omp_previous = apf_use_threads(m->threads);
     gplan *p = NULL;
     apf_status st = reserve(m, n);
     if (!st)
@@ -360,6 +362,7 @@ static apf_status forward_tensor(apf_model *m, const float *input, int n, int tr
         const gnode *o = &m->g.nodes[m->g.out[k]];
         memcpy(outputs[k], gplan_output(p, k), (size_t)n * o->h * o->w * o->c * sizeof(float));
     }
+    apf_restore_threads(omp_previous);
     pthread_mutex_unlock(&m->lock);
     return st;
 }
@@ -399,12 +402,13 @@ apf_status apf_model_backward_raw(apf_model *m, const float *d_output, int n, fl
     if (!m || !d_output || !d_input)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
     pthread_mutex_lock(&m->lock);
-    apf_use_threads(m->threads);
+    int omp_previous = apf_use_threads(m->threads);
     apf_status st;
     if (!m->train || gplan_batch(m->train) != n)
         st = apf_fail(APF_E_STATE, "model: backward needs a training forward with batch %d", n);
     else
         st = gplan_backward(m->train, d_output, d_input);
+    apf_restore_threads(omp_previous);
     pthread_mutex_unlock(&m->lock);
     return st;
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "apf/apf_core.h"
+#include "apf/apf_photo.h"
 
 typedef struct image_meta {
     apf_image_format format; /* what the file was */

@@ -18,7 +18,7 @@
 
 #include "exif_policy.h"
 #include "image_meta.h"
-#include "internal.h"
+#include "../core/internal.h"
 
 #define MAX_PIXELS ((size_t)1 << 28) /* 268 Mpx: beyond any camera, below memory trouble */
 #define MAX_FILE ((size_t)1 << 30)

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "image_meta.h"
-#include "internal.h"
+#include "../core/internal.h"
 
 /* Kept in IFD0, the EXIF IFD and the interoperability IFD by default:
  * how to display the photo (orientation, resolution, colour), when it was

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "internal.h"
+#include "../core/internal.h"
 
 void image_meta_clear(image_meta *m)
 {

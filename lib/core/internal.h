@@ -46,8 +46,14 @@ APF_PRIVATE void *apf_calloc(size_t n, size_t size);
 /* Nonzero when any of n floats is NaN or infinite. */
 APF_PRIVATE int apf_has_nonfinite(const float *x, size_t n);
 
-/* Sets the OpenMP thread count for the calling thread when threads > 0. */
-APF_PRIVATE void apf_use_threads(int threads);
+/* A handle's thread count for the duration of one call: apf_use_threads
+ * sets the calling thread's OpenMP thread count when threads > 0 and
+ * returns what it was (0 when it did not change it); apf_restore_threads
+ * puts that back before the call returns, so a caller's own OpenMP setting
+ * survives every libapf call. */
+APF_PRIVATE int apf_use_threads(int threads);
+#define apf_restore_threads apf__restore_threads
+APF_PRIVATE void apf_restore_threads(int previous);
 
 /* Fuzz builds (tests/fuzz/run.sh defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION,
  * the libFuzzer convention) accept bad checksums so mutated inputs reach the

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "apf/apf_face.h"
-#include "internal.h"
-#include "model_internal.h"
+#include "../core/internal.h"
+#include "../core/model_internal.h"
 
 /* The ArcFace 112x112 template (InsightFace), ArcFace landmark order. */
 static const double TEMPLATE[5][2] = {

@@ -69,12 +69,27 @@ int apf_has_nonfinite(const float *x, size_t n)
     return bad;
 }
 
-void apf_use_threads(int threads)
+int apf_use_threads(int threads)
 {
 #ifdef _OPENMP
-    if (threads > 0)
-        omp_set_num_threads(threads);
+    if (threads > 0) {
+        int previous = omp_get_max_threads();
+        if (previous != threads)
+            omp_set_num_threads(threads);
+        return previous;
+    }
 #else
     (void)threads;
+#endif
+    return 0;
+}
+
+void apf_restore_threads(int previous)
+{
+#ifdef _OPENMP
+    if (previous > 0 && omp_get_max_threads() != previous)
+        omp_set_num_threads(previous);
+#else
+    (void)previous;
 #endif
 }
