@@ -283,6 +283,25 @@ START_TEST(cloud_nulls)
     apf_enhancer_free(NULL);
     ERR(apf_enhancer_set_universal(NULL, f));
     ERR(apf_enhancer_set_gain(NULL, 0.0f));
+    {
+        apf_photo_job *job = (apf_photo_job *)1;
+        const void *jb;
+        size_t js;
+        apf_image *ji;
+        apf_face jf;
+        ERR(apf_photo_job_create(NULL, NULL, NULL, NULL, 0, &job));
+        ck_assert_ptr_null(job);
+        ERR(apf_photo_job_create(NULL, NULL, NULL, NULL, 0, NULL));
+        ERR(apf_photo_job_create(NULL, NULL, NULL, &jf, -1, &job));
+        ck_assert_int_eq(apf_photo_job_faces_found(NULL), -1);
+        ck_assert_int_eq(apf_photo_job_face_count(NULL), -1);
+        ERR(apf_photo_job_face(NULL, 0, &jf));
+        ERR(apf_photo_job_gradient_blob(NULL, &jb, &js));
+        ERR(apf_photo_job_apply(NULL, "x", 1, 0, &ji));
+        ERR(apf_photo_job_apply(NULL, "x", 1, 0, NULL));
+        ERR(apf_photo_job_crops(NULL, 0, NULL, NULL, NULL));
+        apf_photo_job_free(NULL);
+    }
     ERR(apf_enhancer_output(NULL, f));
     ERR(apf_enhancer_backward(NULL, f));
     ERR(apf_enhancer_adam_step(NULL, 1e-4f));

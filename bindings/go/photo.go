@@ -110,3 +110,125 @@ func AddFaceNoise(protected, original *Image, m [6]float64, noise []int8, eps fl
 		return capi.Apfs_face_add_noise(protected.Pix, original.Pix, original.Width, original.Height, m[:], noise, eps)
 	})
 }
+
+// PhotoJob is one photo between the device's two steps (the library's
+// apf_photo_job): NewPhotoJob finds the faces (or takes the caller's),
+// aligns them and computes g; GradientBlob is the only thing to send;
+// Apply checks the cloud's noise blob and returns the protected photo. The
+// job keeps its own copy of the photo's pixels; the probe must stay open
+// while the job is used.
+type PhotoJob struct {
+	handle
+	j      capi.Struct_SS_apfs_job
+	probe  *Probe
+	width  int
+	height int
+}
+
+// NewPhotoJob runs step 1. With faces nil the detector finds them; with
+// faces given the detector may be nil.
+func NewPhotoJob(img *Image, probe *Probe, det *Detector, faces []Face) (*PhotoJob, error) {
+	if faces == nil && det == nil {
+		return nil, &Error{StatusInvalid, "a photo job needs a detector unless faces are given"}
+	}
+	if faces != nil && len(faces) == 0 {
+		return nil, &Error{StatusInvalid, "faces is empty: give faces, or nil to detect"}
+	}
+	rows := make([]float32, 0, len(faces)*faceFloats)
+	for i := range faces {
+		rows = append(rows, faces[i].row()...)
+	}
+	job := &PhotoJob{probe: probe, width: img.Width, height: img.Height}
+	create := func() error {
+		return call(func() int {
+			st := []int{0}
+			var d capi.Apf_detector = capi.SwigcptrApf_detector(0)
+			if faces == nil {
+				d = det.p
+			}
+			job.j = capi.Apfs_job_create(probe.p, d, img.Pix, img.Width, img.Height, rows, st)
+			return st[0]
+		})
+	}
+	var err error
+	if faces == nil {
+		// the detector is in use during step 1 only
+		err = det.use(func() error { return probe.use(create) })
+	} else {
+		err = probe.use(create)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+// Close releases the job.
+func (j *PhotoJob) Close() error { j.close(func() { capi.Apfs_job_free(j.j) }); return nil }
+
+// Faces are the faces the job protects, in photo coordinates.
+func (j *PhotoJob) Faces() ([]Face, error) {
+	var faces []Face
+	err := j.use(func() error {
+		n := capi.Apfs_job_face_count(j.j)
+		if n <= 0 {
+			return nil
+		}
+		buf := make([]float32, n*faceFloats)
+		if err := call(func() int { return capi.Apfs_job_faces(j.j, buf) }); err != nil {
+			return err
+		}
+		faces = make([]Face, n)
+		for i := range faces {
+			r := buf[i*faceFloats:]
+			faces[i].Score = r[0]
+			copy(faces[i].Box[:], r[1:5])
+			for k := 0; k < 5; k++ {
+				faces[i].Landmarks[k] = [2]float32{r[5+2*k], r[6+2*k]}
+			}
+			faces[i].MouthCentreOnly = r[15] != 0
+		}
+		return nil
+	})
+	return faces, err
+}
+
+// GradientBlob is the bytes to send to the cloud filter (empty when the
+// photo has no face).
+func (j *PhotoJob) GradientBlob() ([]byte, error) {
+	var out []byte
+	err := j.use(func() error {
+		if capi.Apfs_job_face_count(j.j) <= 0 {
+			out = []byte{}
+			return nil
+		}
+		var buf capi.Struct_SS_apfs_buffer
+		if err := call(func() int {
+			st := []int{0}
+			buf = capi.Apfs_job_gradient_blob(j.j, st)
+			return st[0]
+		}); err != nil {
+			return err
+		}
+		var err error
+		out, err = takeBuffer(buf)
+		return err
+	})
+	return out, err
+}
+
+// Apply runs step 2: a reply that is not noise for these faces within the
+// probe's eps is refused before anything is applied. keepMetadata is the
+// library's APF_METADATA_KEEP_* bits (0: the privacy policy).
+func (j *PhotoJob) Apply(noiseBlob []byte, keepMetadata int) (*Image, error) {
+	out := &Image{Width: j.width, Height: j.height, Pix: make([]byte, j.width*j.height*3)}
+	err := j.use(func() error {
+		return j.probe.use(func() error {
+			return call(func() int { return capi.Apfs_job_apply(j.j, noiseBlob, keepMetadata, out.Pix) })
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -53,3 +53,81 @@ func TestPhotoDetectCropProtect(t *testing.T) {
 		t.Fatal("degenerate landmarks accepted")
 	}
 }
+
+func TestPhotoJobTwoSteps(t *testing.T) {
+	photo, err := LoadImage(filepath.Join(srcDir(), "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDetector(modelPath("blazeface.apfm"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "fgsm", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	job, err := NewPhotoJob(photo, p, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	faces, err := job.Faces()
+	if err != nil || len(faces) == 0 {
+		t.Fatalf("faces %v, %v", faces, err)
+	}
+	g, err := job.GradientBlob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DecodeBlob(g)
+	if err != nil || b.Kind != WireGradient || b.N != len(faces) {
+		t.Fatalf("gradient blob %+v, %v", b, err)
+	}
+	// a gradient is not noise: refused
+	if _, err := job.Apply(g, 0); err == nil {
+		t.Fatal("a gradient blob was applied as noise")
+	}
+	b.Kind = WireNoise
+	for i := range b.Values {
+		b.Values[i] *= 8
+	}
+	s, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prot, err := job.Apply(s, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, worst := 0, 0
+	for i := range prot.Pix {
+		dv := int(prot.Pix[i]) - int(photo.Pix[i])
+		if dv < 0 {
+			dv = -dv
+		}
+		if dv > 0 {
+			changed++
+		}
+		if dv > worst {
+			worst = dv
+		}
+	}
+	if worst > 8 || changed < 1000 {
+		t.Fatalf("protected photo: %d values changed, worst %d", changed, worst)
+	}
+	// faces given: no detector needed
+	job2, err := NewPhotoJob(photo, p, nil, faces[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job2.Close()
+	if f, _ := job2.Faces(); len(f) != 1 {
+		t.Fatalf("given faces: %d", len(f))
+	}
+	if _, err := NewPhotoJob(photo, p, nil, nil); err == nil {
+		t.Fatal("a job without faces or detector was made")
+	}
+}

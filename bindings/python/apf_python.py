@@ -523,23 +523,73 @@ def add_face_noise(protected, original, matrix, noise, eps=8.0):
     _check(_c_face_add_noise(protected.reshape(-1), o.reshape(-1), o.shape[1], o.shape[0], m, v, float(eps)))
 
 
+class PhotoJob(_Handle):
+    """One photo between the device's two steps (the library's apf_photo_job):
+    PhotoJob(photo, probe, detector=None, faces=None) finds the faces (or uses
+    `faces`), aligns them and computes g; ``gradient_blob`` is the only thing
+    to send; ``apply(noise_blob)`` checks the cloud's reply and returns the
+    protected photo. The job keeps its own copy of the photo's pixels and
+    borrows `probe`, which must stay open while the job is used."""
+
+    _free = staticmethod(lambda p: _c_job_free(p))
+
+    def __init__(self, image, probe, detector=None, faces=None):
+        photo = _photo(image)
+        if faces is None:
+            if detector is None:
+                raise ValueError("a PhotoJob needs a detector unless faces are given")
+            rows = _np.zeros(0, dtype=_np.float32)
+        else:
+            rows = _np.concatenate([f._row for f in faces]) if faces else _np.zeros(0, _np.float32)
+            if not faces:
+                raise ValueError("faces is an empty list: give faces, or None to detect")
+        d = detector._live() if (detector is not None and faces is None) else None
+        super().__init__(_checked(_c_job_create(probe._live(), d, photo.reshape(-1), photo.shape[1],
+                                                photo.shape[0], _np.ascontiguousarray(rows, _np.float32))))
+        self._shape = photo.shape
+        self._probe = probe  # kept alive with the job
+
+    @property
+    def faces_found(self):
+        """Faces detected (or given); more than ``len(faces)`` past 64."""
+        return _c_job_faces_found(self._live())
+
+    @property
+    def faces(self):
+        """The faces protected, in photo coordinates (list of Face)."""
+        n = _c_job_face_count(self._live())
+        if n <= 0:
+            return []
+        out = _np.zeros((n, 16), dtype=_np.float32)
+        _check(_c_job_faces(self._live(), out.reshape(-1)))
+        return [Face(out[i]) for i in range(n)]
+
+    @property
+    def gradient_blob(self):
+        """The bytes to send to the cloud filter (b"" when there is no face)."""
+        if _c_job_face_count(self._live()) == 0:
+            return b""
+        return _take_buffer(_c_job_gradient_blob(self._live()))
+
+    def apply(self, noise_blob, keep_metadata=0):
+        """The protected photo ((H, W, 3) uint8) from the cloud's noise blob;
+        a reply that is not noise for these faces within the probe's eps
+        raises apf.Error before anything is applied."""
+        out = _np.empty(self._shape, dtype=_np.uint8)
+        _check(_c_job_apply(self._live(), _bytes_u8(noise_blob), int(keep_metadata), out.reshape(-1)))
+        return out
+
+
 def protect_photo(image, probe, cloud, detector, faces=None):
-    """Whole-photo APF: find the faces (or use `faces`), align them, get g
-    from `probe` (one blob for all faces), the noise from `cloud` (a
-    CloudFilter, or any callable taking and returning blob bytes — e.g. an
-    HTTP client to apf-server), and map it back. Returns (protected, faces)."""
-    photo = _photo(image)
-    faces = detector.detect(photo) if faces is None else list(faces)
-    if not faces:
-        return None, []
-    mats = [f.align_matrix() for f in faces]
-    crops = _np.stack([crop_face(photo, m) for m in mats])
-    g_blob = probe.gradient_blob(crops)
-    s_blob = cloud.filter(g_blob) if hasattr(cloud, "filter") else cloud(g_blob)
-    s = decode_blob(s_blob)
-    if s.kind != WIRE_NOISE or s.values.shape != crops.shape or s.eps > probe.eps + 1e-3:
-        raise Error(E_FORMAT, "the cloud's reply is not noise for these faces")
-    out = photo.copy()
-    for m, v in zip(mats, s.values):
-        add_face_noise(out, photo, m, v, probe.eps)
-    return out, faces
+    """Whole-photo APF through the library's pipeline (PhotoJob): find the
+    faces (or use `faces`), align them, get g from `probe` (one blob for all
+    faces), the noise from `cloud` (a CloudFilter, or any callable taking and
+    returning blob bytes — e.g. an HTTP client to apf-server), check it and
+    map it back. Returns (protected, faces); (None, []) without a face."""
+    with PhotoJob(image, probe, detector=detector, faces=faces) as job:
+        used = job.faces
+        if not used:
+            return None, []
+        g_blob = job.gradient_blob
+        s_blob = cloud.filter(g_blob) if hasattr(cloud, "filter") else cloud(g_blob)
+        return job.apply(s_blob), used

@@ -314,6 +314,37 @@ class PhotoTest(unittest.TestCase):
             with self.assertRaises(apf.Error):
                 apf.Face.from_landmarks(np.zeros((5, 2))).align_matrix()
 
+    def test_photo_job_two_steps(self):
+        """The library's pipeline: g out, noise in, wrong replies refused."""
+        photo = apf.load_image(os.path.join(SRC, "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg"))
+        with apf.Detector(os.path.join(MODELS, "blazeface.apfm")) as det, \
+                apf.Probe(PROBE, attack="fgsm", seed=1) as probe:
+            with apf.PhotoJob(photo, probe, detector=det) as job:
+                self.assertGreaterEqual(len(job.faces), 1)
+                self.assertEqual(job.faces_found, len(job.faces))
+                g = job.gradient_blob
+                w = apf.decode_blob(g)
+                self.assertEqual(w.kind, apf.WIRE_GRADIENT)
+                self.assertEqual(w.values.shape[0], len(job.faces))
+                with self.assertRaises(apf.Error) as e:
+                    job.apply(g)  # a gradient is not noise
+                self.assertEqual(e.exception.status, apf.E_FORMAT)
+                s = apf.encode_blob((w.values * 8).astype(np.int8), kind=apf.WIRE_NOISE, eps=8.0)
+                prot = job.apply(s)
+                d = np.abs(prot.astype(int) - photo.astype(int))
+                self.assertLessEqual(d.max(), 8)
+                self.assertGreater((d > 0).sum(), 1000)
+                over = apf.encode_blob((w.values * 8).astype(np.int8), kind=apf.WIRE_NOISE, eps=16.0)
+                with self.assertRaises(apf.Error):
+                    job.apply(over)
+                given = job.faces[:1]
+            # faces given: no detector needed
+            with apf.PhotoJob(photo, probe, faces=given) as job:
+                self.assertEqual(len(job.faces), 1)
+            with apf.PhotoJob(np.full((96, 128, 3), 128, np.uint8), probe, detector=det) as job:
+                self.assertEqual(job.faces, [])
+                self.assertEqual(job.gradient_blob, b"")
+
 
 if __name__ == "__main__":
     unittest.main()

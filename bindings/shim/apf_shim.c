@@ -431,6 +431,128 @@ int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, in
     return st;
 }
 
+/* ---- the whole-photo pipeline ---- */
+
+struct apfs_job {
+    apf_image *photo; /* the job borrows it: kept until the job is freed */
+    apf_photo_job *job;
+};
+
+static void face_from_row(const float *r, apf_face *f)
+{
+    memset(f, 0, sizeof *f);
+    f->score = r[0];
+    memcpy(f->box, r + 1, 4 * sizeof(float));
+    memcpy(f->landmarks, r + 5, 10 * sizeof(float));
+    f->mouth_centre_only = r[15] != 0;
+}
+
+static void face_to_row(const apf_face *f, float *o)
+{
+    o[0] = f->score;
+    memcpy(o + 1, f->box, 4 * sizeof(float));
+    memcpy(o + 5, f->landmarks, 10 * sizeof(float));
+    o[15] = (float)(f->mouth_centre_only != 0);
+}
+
+void apfs_job_free(apfs_job *j)
+{
+    if (!j)
+        return;
+    apf_photo_job_free(j->job);
+    apf_image_free(j->photo);
+    free(j);
+}
+
+apfs_job *apfs_job_create(apf_probe *p, apf_detector *d, const unsigned char *pixels, int pixels_len,
+                          int width, int height, const float *face, int face_len, int *status)
+{
+    if (!p || (face_len == 0 && !d)) {
+        *status = shim_fail(APF_E_INVALID, "a photo job needs a probe, and a detector unless faces are given");
+        return NULL;
+    }
+    if (face_len < 0 || face_len % APFS_FACE_FLOATS || face_len / APFS_FACE_FLOATS > APF_PHOTO_JOB_MAX_FACES) {
+        *status = shim_fail(APF_E_INVALID, "faces: %d floats are not 0..%d whole faces", face_len,
+                            APF_PHOTO_JOB_MAX_FACES);
+        return NULL;
+    }
+    apfs_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        *status = shim_fail(APF_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    int st = image_from(pixels, pixels_len, width, height, &j->photo);
+    int n = face_len / APFS_FACE_FLOATS;
+    apf_face given[APF_PHOTO_JOB_MAX_FACES];
+    for (int i = 0; i < n; i++)
+        face_from_row(face + (size_t)i * APFS_FACE_FLOATS, &given[i]);
+    if (!st)
+        st = lib(apf_photo_job_create(p, n ? NULL : d, j->photo, n ? given : NULL, n, &j->job));
+    *status = st;
+    if (st) {
+        apfs_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+int apfs_job_face_count(const apfs_job *j) { return j ? apf_photo_job_face_count(j->job) : -1; }
+int apfs_job_faces_found(const apfs_job *j) { return j ? apf_photo_job_faces_found(j->job) : -1; }
+
+int apfs_job_faces(const apfs_job *j, float *faces, int faces_len)
+{
+    if (!j)
+        return shim_fail(APF_E_INVALID, "closed photo job");
+    int n = apf_photo_job_face_count(j->job);
+    int st = check_len("faces", faces_len, (long long)(n > 0 ? n : 1) * APFS_FACE_FLOATS);
+    for (int i = 0; !st && i < n; i++) {
+        apf_face f;
+        st = lib(apf_photo_job_face(j->job, i, &f));
+        if (!st)
+            face_to_row(&f, faces + (size_t)i * APFS_FACE_FLOATS);
+    }
+    return st;
+}
+
+apfs_buffer *apfs_job_gradient_blob(const apfs_job *j, int *status)
+{
+    if (!j) {
+        *status = shim_fail(APF_E_INVALID, "closed photo job");
+        return NULL;
+    }
+    const void *b;
+    size_t size;
+    *status = lib(apf_photo_job_gradient_blob(j->job, &b, &size));
+    if (*status)
+        return NULL;
+    void *copy = malloc(size ? size : 1);
+    if (!copy) {
+        *status = shim_fail(APF_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (size)
+        memcpy(copy, b, size);
+    return buffer_take(copy, size, status);
+}
+
+int apfs_job_apply(apfs_job *j, const unsigned char *blob, int blob_len, int keep_metadata,
+                   unsigned char *out, int out_len)
+{
+    if (!j)
+        return shim_fail(APF_E_INVALID, "closed photo job");
+    if (blob_len < 0 || keep_metadata < 0)
+        return shim_fail(APF_E_INVALID, "negative blob length or metadata bits");
+    int w = apf_image_width(j->photo), h = apf_image_height(j->photo);
+    int st = check_len("out", out_len, (long long)w * h * 3);
+    apf_image *prot = NULL;
+    if (!st)
+        st = lib(apf_photo_job_apply(j->job, blob, (size_t)blob_len, (unsigned)keep_metadata, &prot));
+    if (!st)
+        memcpy(out, apf_image_pixels_const(prot), (size_t)w * h * 3);
+    apf_image_free(prot);
+    return st;
+}
+
 int apfs_face_align(const float *face, int face_len, double *matrix, int matrix_len)
 {
     int st = check_len("face", face_len, APFS_FACE_FLOATS);

@@ -114,6 +114,22 @@ int apfs_face_add_noise(unsigned char *out, int out_len, const unsigned char *or
                         int original_len, int width, int height, const double *m, int m_len,
                         const signed char *values, int values_len, float eps);
 
+/* The whole-photo pipeline (apf_photo_job.h) in two calls around the
+ * network hop. The job owns a copy of the photo's pixels. faces_len 0
+ * (faces unused) detects with the detector; otherwise faces are rows of
+ * APFS_FACE_FLOATS. apfs_job_apply writes the protected photo's pixels
+ * (width x height x 3) into out. */
+typedef struct apfs_job apfs_job;
+apfs_job *apfs_job_create(apf_probe *p, apf_detector *d, const unsigned char *pixels, int pixels_len,
+                          int width, int height, const float *face, int face_len, int *status);
+void apfs_job_free(apfs_job *j);
+int apfs_job_face_count(const apfs_job *j);
+int apfs_job_faces_found(const apfs_job *j);
+int apfs_job_faces(const apfs_job *j, float *faces, int faces_len);
+apfs_buffer *apfs_job_gradient_blob(const apfs_job *j, int *status);
+int apfs_job_apply(apfs_job *j, const unsigned char *blob, int blob_len, int keep_metadata,
+                   unsigned char *out, int out_len);
+
 /* Evaluation */
 int apfs_ssim(const unsigned char *a, int a_len, const unsigned char *b, int b_len, int width,
               int height, double *ssim);

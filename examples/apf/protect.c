@@ -161,88 +161,47 @@ apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *g
     double t0 = now_ms();
     *out = NULL;
     memset(rep, 0, sizeof *rep);
-    apf_face faces[PROTECT_MAX_FACES];
-    int n = 0;
-    apf_status st = APF_OK;
-    if (given) {
-        n = n_given < PROTECT_MAX_FACES ? n_given : PROTECT_MAX_FACES;
-        memcpy(faces, given, (size_t)n * sizeof *faces);
-        rep->faces_found = n_given;
-    } else {
-        if ((st = apf_detect_faces(p->det, photo, faces, PROTECT_MAX_FACES, &n))) {
-            snprintf(err, err_size, "detection: %s", apf_last_error());
-            return st;
-        }
-        rep->faces_found = n;
-        if (n > PROTECT_MAX_FACES)
-            n = PROTECT_MAX_FACES;
+    /* Device, step 1 (library): detect or take the faces, align, g. */
+    apf_photo_job *job = NULL;
+    apf_status st = apf_photo_job_create(p->probe, given ? NULL : p->det, photo, given, given ? n_given : 0, &job);
+    if (st) {
+        snprintf(err, err_size, "%s", apf_last_error());
+        return st;
     }
-    if (n == 0)
-        return APF_OK;
-    double to_image[PROTECT_MAX_FACES][6];
-    uint8_t *crops = malloc((size_t)n * FACE_BYTES), *pcrops = malloc((size_t)n * FACE_BYTES);
-    void *g = NULL, *s = NULL;
-    size_t g_size = 0, s_size = 0;
-    int8_t *noise = NULL;
+    rep->faces_found = apf_photo_job_faces_found(job);
+    int n = apf_photo_job_face_count(job);
+    uint8_t *crops = NULL, *pcrops = NULL;
+    void *s = NULL;
+    size_t s_size = 0;
     apf_image *prot = NULL;
-    if (!crops || !pcrops) {
-        st = APF_E_NOMEM;
-        snprintf(err, err_size, "out of memory");
+    if (n == 0)
         goto done;
-    }
-    for (int i = 0; i < n; i++)
-        if ((st = apf_face_align_matrix(&faces[i], to_image[i])) ||
-            (st = apf_face_crop(photo, to_image[i], crops + (size_t)i * FACE_BYTES))) {
-            snprintf(err, err_size, "face %d: %s", i + 1, apf_last_error());
-            goto done;
-        }
-    /* Device: g for every face in one blob. Only this blob leaves. */
-    if ((st = apf_probe_gradient_blob(p->probe, crops, NULL, n, APF_FACE_SIZE, &g, &g_size))) {
-        snprintf(err, err_size, "probe: %s", apf_last_error());
-        goto done;
-    }
+    /* Only this blob leaves the device. */
+    const void *g;
+    size_t g_size;
+    apf_photo_job_gradient_blob(job, &g, &g_size);
     if (cloud_client_filter(p->cloud, g, g_size, &s, &s_size, err, err_size)) {
         st = APF_E_IO;
         goto done;
     }
     rep->bytes_sent = g_size;
     rep->bytes_received = s_size;
-    apf_wire_info info;
-    if ((st = apf_wire_decode(s, s_size, &info, &noise))) {
+    /* Device, step 2 (library): check the reply, apply it in the photo's pixels. */
+    if ((st = apf_photo_job_apply(job, s, s_size, p->opt.keep_metadata, &prot))) {
         snprintf(err, err_size, "cloud reply: %s", apf_last_error());
         goto done;
     }
-    if (info.kind != APF_WIRE_NOISE || info.n != n || info.height != APF_FACE_SIZE ||
-        info.width != APF_FACE_SIZE || info.eps > p->opt.probe.eps + 1e-3f) {
-        st = APF_E_FORMAT;
-        snprintf(err, err_size, "cloud reply is not noise for these %d faces within eps %g", n,
-                 p->opt.probe.eps);
-        goto done;
-    }
-    /* Device: the noise within each face's own per-pixel budget, then
-     * added in the photo's own pixels. */
-    if ((st = apf_probe_limit_noise(p->probe, crops, n, APF_FACE_SIZE, noise))) {
-        snprintf(err, err_size, "noise budget: %s", apf_last_error());
-        goto done;
-    }
-    if ((st = apf_image_create(apf_image_width(photo), apf_image_height(photo), &prot)) ||
-        (st = apf_image_copy_metadata_keep(prot, photo, p->opt.keep_metadata))) {
-        snprintf(err, err_size, "%s", apf_last_error());
-        goto done;
-    }
-    memcpy(apf_image_pixels(prot), apf_image_pixels_const(photo),
-           (size_t)apf_image_width(photo) * apf_image_height(photo) * 3);
-    for (int i = 0; i < n; i++)
-        if ((st = apf_face_add_noise(prot, photo, to_image[i], noise + (size_t)i * FACE_BYTES,
-                                     p->opt.probe.eps))) {
-            snprintf(err, err_size, "face %d: %s", i + 1, apf_last_error());
-            goto done;
-        }
     rep->faces_protected = n;
     /* Self-check on the same alignment: SSIM and similarity per recognizer. */
+    crops = malloc((size_t)n * FACE_BYTES), pcrops = malloc((size_t)n * FACE_BYTES);
+    if (!crops || !pcrops) {
+        st = APF_E_NOMEM;
+        snprintf(err, err_size, "out of memory");
+        goto done;
+    }
     for (int i = 0; i < n; i++) {
-        rep->faces[i].face = faces[i];
-        apf_face_crop(prot, to_image[i], pcrops + (size_t)i * FACE_BYTES);
+        apf_photo_job_face(job, i, &rep->faces[i].face);
+        apf_photo_job_crops(job, i, prot, crops + (size_t)i * FACE_BYTES, pcrops + (size_t)i * FACE_BYTES);
         apf_ssim(crops + (size_t)i * FACE_BYTES, pcrops + (size_t)i * FACE_BYTES, APF_FACE_SIZE,
                  APF_FACE_SIZE, &rep->faces[i].ssim, NULL);
     }
@@ -264,9 +223,8 @@ apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *g
 done:
     rep->ms = now_ms() - t0;
     apf_image_free(prot);
-    free(noise);
+    apf_photo_job_free(job);
     free(s);
-    free(g);
     free(pcrops);
     free(crops);
     return st;

@@ -8,7 +8,7 @@
 #include "apf/apf.h"
 #include "cloud_client.h"
 
-#define PROTECT_MAX_FACES 64 /* one wire blob */
+#define PROTECT_MAX_FACES APF_PHOTO_JOB_MAX_FACES /* one wire blob */
 #define PROTECT_MAX_CHECK 4
 
 typedef struct protect_options {

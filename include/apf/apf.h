@@ -10,6 +10,7 @@
 #include "apf/apf_wire.h"
 #include "apf/apf_photo.h"
 #include "apf/apf_face.h"
+#include "apf/apf_photo_job.h"
 #include "apf/apf_end.h"
 #include "apf/apf_cloud.h"
 #include "apf/apf_eval.h"

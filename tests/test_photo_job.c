@@ -1,0 +1,182 @@
+/* apf_photo_job: the whole-photo pipeline in two calls around the network
+ * hop, on a real sample photo, with the cloud filter in between, and with
+ * every kind of wrong reply refused before a pixel changes. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apf/apf.h"
+#include "testutil.h"
+
+#define FACE_BYTES (APF_FACE_SIZE * APF_FACE_SIZE * 3)
+
+static apf_probe *probe;
+static apf_detector *det;
+static apf_image *photo;
+
+static void setup(void)
+{
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = APF_ATTACK_FGSM; /* one step: the pipeline is under test, not the attack */
+    o.threads = 2;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &probe), APF_OK);
+    ck_assert_int_eq(apf_detector_create(tu_path(tu_models_dir(), "blazeface.apfm"), &det), APF_OK);
+    ck_assert_int_eq(apf_image_load(APF_SOURCE_DIR "/examples/photos/Aaron_Eckhart_0001.jpg", &photo), APF_OK);
+}
+
+static void teardown(void)
+{
+    apf_image_free(photo);
+    apf_detector_free(det);
+    apf_probe_free(probe);
+}
+
+/* the cloud's answer for a gradient blob: s = eps * g (T = identity) */
+static void cloud(const void *g, size_t gs, void **s, size_t *ss)
+{
+    ck_assert_int_eq(apf_cloud_filter(NULL, NULL, g, gs, s, ss), APF_OK);
+}
+
+START_TEST(two_steps_protect_the_photo)
+{
+    apf_photo_job *job;
+    ck_assert_int_eq(apf_photo_job_create(probe, det, photo, NULL, 0, &job), APF_OK);
+    int n = apf_photo_job_face_count(job);
+    ck_assert_int_ge(n, 1);
+    ck_assert_int_eq(apf_photo_job_faces_found(job), n);
+    apf_face f;
+    ck_assert_int_eq(apf_photo_job_face(job, 0, &f), APF_OK);
+    ck_assert(f.score > 0.5f && f.box[2] > f.box[0]);
+    /* the blob is g for exactly these faces */
+    const void *g;
+    size_t gs;
+    ck_assert_int_eq(apf_photo_job_gradient_blob(job, &g, &gs), APF_OK);
+    ck_assert_ptr_nonnull(g);
+    apf_wire_info info;
+    int8_t *v;
+    ck_assert_int_eq(apf_wire_decode(g, gs, &info, &v), APF_OK);
+    ck_assert_int_eq(info.kind, APF_WIRE_GRADIENT);
+    ck_assert_int_eq(info.n, n);
+    free(v);
+    void *s;
+    size_t ss;
+    cloud(g, gs, &s, &ss);
+    apf_image *out, *again;
+    ck_assert_int_eq(apf_photo_job_apply(job, s, ss, 0, &out), APF_OK);
+    int w = apf_image_width(photo), h = apf_image_height(photo);
+    ck_assert_int_eq(apf_image_width(out), w);
+    ck_assert_int_eq(apf_image_height(out), h);
+    const uint8_t *a = apf_image_pixels_const(photo), *b = apf_image_pixels_const(out);
+    size_t changed = 0;
+    int worst = 0;
+    for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+        int d = abs((int)a[i] - (int)b[i]);
+        changed += d != 0;
+        worst = d > worst ? d : worst;
+    }
+    ck_assert_int_le(worst, 8);            /* within eps in the photo's own pixels */
+    ck_assert_uint_gt(changed, FACE_BYTES / 4); /* and the face really changed */
+    /* the same blob gives the same photo */
+    ck_assert_int_eq(apf_photo_job_apply(job, s, ss, 0, &again), APF_OK);
+    ck_assert_mem_eq(apf_image_pixels_const(again), b, (size_t)w * h * 3);
+    /* crops for a self-check: same alignment, original vs protected differ */
+    uint8_t *co = malloc(FACE_BYTES), *cp = malloc(FACE_BYTES);
+    ck_assert_int_eq(apf_photo_job_crops(job, 0, out, co, cp), APF_OK);
+    ck_assert(memcmp(co, cp, FACE_BYTES) != 0);
+    ck_assert_int_eq(apf_photo_job_crops(job, n, out, co, cp), APF_E_INVALID);
+    ck_assert_int_eq(apf_photo_job_crops(job, 0, NULL, co, cp), APF_E_INVALID);
+    free(co), free(cp);
+    apf_image_free(again);
+    apf_image_free(out);
+    free(s);
+    apf_photo_job_free(job);
+}
+END_TEST
+
+START_TEST(given_faces_need_no_detector)
+{
+    apf_face faces[2];
+    int n = 0;
+    ck_assert_int_eq(apf_detect_faces(det, photo, faces, 2, &n), APF_OK);
+    ck_assert_int_ge(n, 1);
+    apf_photo_job *job;
+    ck_assert_int_eq(apf_photo_job_create(probe, NULL, photo, faces, 1, &job), APF_OK);
+    ck_assert_int_eq(apf_photo_job_face_count(job), 1);
+    apf_photo_job_free(job);
+    /* neither faces nor a detector */
+    ck_assert_int_eq(apf_photo_job_create(probe, NULL, photo, NULL, 0, &job), APF_E_INVALID);
+    ck_assert_ptr_null(job);
+}
+END_TEST
+
+START_TEST(wrong_replies_are_refused)
+{
+    apf_photo_job *job;
+    ck_assert_int_eq(apf_photo_job_create(probe, det, photo, NULL, 0, &job), APF_OK);
+    int n = apf_photo_job_face_count(job);
+    const void *g;
+    size_t gs;
+    apf_photo_job_gradient_blob(job, &g, &gs);
+    apf_image *out = (apf_image *)1;
+    /* the gradient itself is not noise */
+    ck_assert_int_eq(apf_photo_job_apply(job, g, gs, 0, &out), APF_E_FORMAT);
+    ck_assert_ptr_null(out);
+    /* noise for another number of faces, or over the budget */
+    int8_t *v = calloc((size_t)(n + 1) * FACE_BYTES, 1);
+    void *b;
+    size_t bs;
+    apf_wire_info more = {APF_WIRE_NOISE, 0, n + 1, APF_FACE_SIZE, APF_FACE_SIZE, 3, 8.0f, 0};
+    ck_assert_int_eq(apf_wire_encode(&more, v, &b, &bs), APF_OK);
+    ck_assert_int_eq(apf_photo_job_apply(job, b, bs, 0, &out), APF_E_FORMAT);
+    free(b);
+    apf_wire_info big = {APF_WIRE_NOISE, 0, n, APF_FACE_SIZE, APF_FACE_SIZE, 3, 16.0f, 0};
+    ck_assert_int_eq(apf_wire_encode(&big, v, &b, &bs), APF_OK);
+    ck_assert_int_eq(apf_photo_job_apply(job, b, bs, 0, &out), APF_E_FORMAT);
+    free(b);
+    /* a flipped bit, a cut blob */
+    void *s;
+    size_t ss;
+    cloud(g, gs, &s, &ss);
+    ((uint8_t *)s)[ss / 2] ^= 0x10;
+    ck_assert_int_ne(apf_photo_job_apply(job, s, ss, 0, &out), APF_OK);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(apf_photo_job_apply(job, s, 12, 0, &out), APF_E_FORMAT);
+    free(s), free(v);
+    apf_photo_job_free(job);
+}
+END_TEST
+
+START_TEST(a_photo_without_faces)
+{
+    apf_image *flat;
+    ck_assert_int_eq(apf_image_create(320, 240, &flat), APF_OK);
+    memset(apf_image_pixels(flat), 128, 320 * 240 * 3);
+    apf_photo_job *job;
+    ck_assert_int_eq(apf_photo_job_create(probe, det, flat, NULL, 0, &job), APF_OK);
+    ck_assert_int_eq(apf_photo_job_face_count(job), 0);
+    const void *g = (const void *)1;
+    size_t gs = 1;
+    ck_assert_int_eq(apf_photo_job_gradient_blob(job, &g, &gs), APF_OK);
+    ck_assert_ptr_null(g);
+    ck_assert_uint_eq(gs, 0);
+    apf_image *out;
+    ck_assert_int_eq(apf_photo_job_apply(job, "x", 1, 0, &out), APF_E_STATE);
+    apf_photo_job_free(job);
+    apf_image_free(flat);
+}
+END_TEST
+
+Suite *photo_job_suite(void)
+{
+    Suite *s = suite_create("photo_job");
+    TCase *t = tcase_create("photo_job");
+    tcase_set_timeout(t, 600);
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, two_steps_protect_the_photo);
+    tcase_add_test(t, given_faces_need_no_detector);
+    tcase_add_test(t, wrong_replies_are_refused);
+    tcase_add_test(t, a_photo_without_faces);
+    suite_add_tcase(s, t);
+    return s;
+}
