@@ -156,7 +156,7 @@ apf_status apf_enhancer_save(const apf_enhancer *e, const char *path)
     snprintf(meta.name, sizeof meta.name, "apf-enhancer");
     meta.in_h = meta.in_w = S, meta.in_c = 3;
     meta.scale[0] = meta.scale[1] = meta.scale[2] = 1.0f;
-    meta.flags = APFM_FLAG_DETECTOR;
+    meta.flags = APFM_FLAG_MAP_OUTPUT;
     return apfm_write(path, &meta, &g);
 }
 

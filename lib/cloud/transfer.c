@@ -2,27 +2,21 @@
  * plans with weight gradients, trained with Adam. */
 #include <math.h>
 #include <stdio.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apf/apf_cloud.h"
-#include "../core/model_file.h"
+#include "../core/net.h"
 #include "../core/rng.h"
 #include "adam.h"
 
 #define S APF_CLOUD_SIZE
 
 struct apf_transfer {
-    apfm_meta meta;
-    graph g;
-    eng_ctx *ctx;
-    gplan *infer, *train;
-    adam *opt;       /* per node: [0] weights, [1] bias (conv nodes only) */
+    net net;   /* graph, engine, cached plans, lock, threads (core/net.h) */
+    adam *opt; /* per node: [0] weights, [1] bias (conv nodes only) */
     long steps;
-    int threads;
     int have_grad;
-    pthread_mutex_t lock;
 };
 
 /* ---- building the U-Net ---- */
@@ -163,13 +157,14 @@ static apf_status build_unet(graph *g, int c, int levels, int convs, int residua
 
 static apf_status finish(apf_transfer *t, apf_transfer **out)
 {
-    apf_status st = eng_ctx_create(&t->ctx);
+    /* trainable: training plans carry weight gradients; the inference plan
+     * is kept beside them (validation runs between training batches) */
+    apf_status st = net_open(&t->net, ENG_TRAIN_DATA | ENG_TRAIN_WEIGHTS, 0);
     if (st) {
-        graph_free(&t->g);
+        net_close(&t->net);
         free(t);
         return st;
     }
-    pthread_mutex_init(&t->lock, NULL);
     *out = t;
     return APF_OK;
 }
@@ -187,20 +182,20 @@ apf_status apf_transfer_create_unet(int base, int levels, int convs, int residua
     apf_transfer *t = calloc(1, sizeof *t);
     if (!t)
         return apf_fail(APF_E_NOMEM, "transfer: out of memory");
-    apf_status st = build_unet(&t->g, base, levels, convs, residual, eps, seed ? seed : 1);
+    apf_status st = build_unet(&t->net.g, base, levels, convs, residual, eps, seed ? seed : 1);
     if (st) {
-        graph_free(&t->g);
+        net_close(&t->net);
         free(t);
         return st;
     }
     if (levels == 3 && convs == 1 && !residual)
-        snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d", base);
+        snprintf(t->net.meta.name, sizeof t->net.meta.name, "apf-transfer-unet%d", base);
     else
-        snprintf(t->meta.name, sizeof t->meta.name, "apf-transfer-unet%d-l%d-c%d%s", base, levels, convs,
+        snprintf(t->net.meta.name, sizeof t->net.meta.name, "apf-transfer-unet%d-l%d-c%d%s", base, levels, convs,
                  residual ? "-res" : "");
-    t->meta.in_h = t->meta.in_w = S, t->meta.in_c = 3;
-    t->meta.scale[0] = t->meta.scale[1] = t->meta.scale[2] = 1.0f;
-    t->meta.flags = APFM_FLAG_DETECTOR; /* outputs a map, not an embedding */
+    t->net.meta.in_h = t->net.meta.in_w = S, t->net.meta.in_c = 3;
+    t->net.meta.scale[0] = t->net.meta.scale[1] = t->net.meta.scale[2] = 1.0f;
+    t->net.meta.flags = APFM_FLAG_MAP_OUTPUT; /* outputs a map, not an embedding */
     return finish(t, out);
 }
 
@@ -224,15 +219,15 @@ apf_status apf_transfer_load(const char *path, apf_transfer **out)
         free(buf);
         return apf_fail(APF_E_NOMEM, "transfer: out of memory");
     }
-    apf_status st = apfm_parse(buf, size, &t->meta, &t->g);
+    apf_status st = apfm_parse(buf, size, &t->net.meta, &t->net.g);
     free(buf);
     if (!st) {
-        const gnode *o = &t->g.nodes[t->g.n - 1];
-        if (t->meta.in_h != S || t->g.n_out != 1 || o->h != S || o->w != S || o->c != 3)
+        const gnode *o = &t->net.g.nodes[t->net.g.n - 1];
+        if (t->net.meta.in_h != S || t->net.g.n_out != 1 || o->h != S || o->w != S || o->c != 3)
             st = apf_fail(APF_E_FORMAT, "transfer: %s is not a 112x112x3 -> 112x112x3 network", path);
     }
     if (st) {
-        graph_free(&t->g);
+        net_close(&t->net);
         free(t);
         return st;
     }
@@ -243,12 +238,12 @@ apf_status apf_transfer_save(const apf_transfer *t, const char *path)
 {
     if (!t || !path)
         return apf_fail(APF_E_INVALID, "transfer: NULL argument");
-    return apfm_write(path, &t->meta, &t->g);
+    return apfm_write(path, &t->net.meta, &t->net.g);
 }
 
 static void free_opt(apf_transfer *t)
 {
-    for (int j = 0; t->opt && j < t->g.n; j++)
+    for (int j = 0; t->opt && j < t->net.g.n; j++)
         for (int k = 0; k < 2; k++) {
             free(t->opt[2 * j + k].m);
             free(t->opt[2 * j + k].v);
@@ -261,21 +256,16 @@ void apf_transfer_free(apf_transfer *t)
 {
     if (!t)
         return;
-    gplan_free(t->infer);
-    gplan_free(t->train);
     free_opt(t);
-    eng_ctx_free(t->ctx);
-    graph_free(&t->g);
-    pthread_mutex_destroy(&t->lock);
+    net_close(&t->net);
     free(t);
 }
 
 apf_status apf_transfer_set_threads(apf_transfer *t, int threads)
 {
-    if (!t || threads < 1 || threads > 256)
-        return apf_fail(APF_E_INVALID, "transfer: threads must be 1..256");
-    t->threads = threads;
-    return APF_OK;
+    if (!t)
+        return apf_fail(APF_E_INVALID, "transfer: NULL argument");
+    return net_set_threads(&t->net, threads, "transfer");
 }
 
 apf_status apf_transfer_forward(apf_transfer *t, const float *g, int n, int train, float *ghat)
@@ -284,19 +274,9 @@ apf_status apf_transfer_forward(apf_transfer *t, const float *g, int n, int trai
         return apf_fail(APF_E_INVALID, "transfer: bad arguments");
     if (apf_has_nonfinite(g, (size_t)n * S * S * 3))
         return apf_fail(APF_E_NUMERIC, "transfer: input is not finite");
-    pthread_mutex_lock(&t->lock);
-    int omp_previous = apf_use_threads(t->threads);
-    gplan **slot = train ? &t->train : &t->infer;
-    apf_status st = APF_OK;
-    if (!*slot || gplan_batch(*slot) != n) {
-        gplan_free(*slot);
-        *slot = NULL;
-        st = gplan_create(t->ctx, &t->g, n, train ? ENG_TRAIN_DATA | ENG_TRAIN_WEIGHTS : 0, slot);
-    }
-    if (!st)
-        st = gplan_forward(*slot, g, ghat);
-    apf_restore_threads(omp_previous);
-    pthread_mutex_unlock(&t->lock);
+    int omp_previous = net_enter(&t->net);
+    apf_status st = net_forward(&t->net, n, train, g, ghat);
+    net_leave(&t->net, omp_previous);
     return st;
 }
 
@@ -304,16 +284,10 @@ apf_status apf_transfer_backward(apf_transfer *t, const float *d_ghat, int n)
 {
     if (!t || !d_ghat)
         return apf_fail(APF_E_INVALID, "transfer: bad arguments");
-    pthread_mutex_lock(&t->lock);
-    int omp_previous = apf_use_threads(t->threads);
-    apf_status st;
-    if (!t->train || gplan_batch(t->train) != n)
-        st = apf_fail(APF_E_STATE, "transfer: backward needs a training forward with batch %d", n);
-    else
-        st = gplan_backward(t->train, d_ghat, NULL);
+    int omp_previous = net_enter(&t->net);
+    apf_status st = net_backward(&t->net, n, d_ghat, NULL);
     t->have_grad = !st;
-    apf_restore_threads(omp_previous);
-    pthread_mutex_unlock(&t->lock);
+    net_leave(&t->net, omp_previous);
     return st;
 }
 
@@ -321,18 +295,18 @@ apf_status apf_transfer_adam_step(apf_transfer *t, float lr)
 {
     if (!t || !(lr > 0 && lr < 1))
         return apf_fail(APF_E_INVALID, "transfer: learning rate must be in (0, 1)");
-    pthread_mutex_lock(&t->lock);
+    int omp_previous = net_enter(&t->net);
     apf_status st = APF_OK;
     if (!t->have_grad) {
         st = apf_fail(APF_E_STATE, "transfer: no gradient to apply");
         goto out;
     }
     if (!t->opt) {
-        t->opt = calloc((size_t)t->g.n * 2, sizeof *t->opt);
-        for (int j = 0; t->opt && j < t->g.n; j++)
-            for (int k = 0; k < 2 && t->g.nodes[j].op == OP_CONV; k++) {
-                t->opt[2 * j + k].m = apf_calloc(t->g.nodes[j].tn[k], sizeof(float));
-                t->opt[2 * j + k].v = apf_calloc(t->g.nodes[j].tn[k], sizeof(float));
+        t->opt = calloc((size_t)t->net.g.n * 2, sizeof *t->opt);
+        for (int j = 0; t->opt && j < t->net.g.n; j++)
+            for (int k = 0; k < 2 && t->net.g.nodes[j].op == OP_CONV; k++) {
+                t->opt[2 * j + k].m = apf_calloc(t->net.g.nodes[j].tn[k], sizeof(float));
+                t->opt[2 * j + k].v = apf_calloc(t->net.g.nodes[j].tn[k], sizeof(float));
                 if (!t->opt[2 * j + k].m || !t->opt[2 * j + k].v) {
                     free_opt(t);
                     break;
@@ -344,19 +318,17 @@ apf_status apf_transfer_adam_step(apf_transfer *t, float lr)
         }
     }
     t->steps++;
-    for (int j = 0; j < t->g.n && !st; j++) {
-        gnode *nd = &t->g.nodes[j];
+    for (int j = 0; j < t->net.g.n && !st; j++) {
+        gnode *nd = &t->net.g.nodes[j];
         if (nd->op != OP_CONV)
             continue;
-        const float *db, *dw = gplan_weight_grad(t->train, j, &db);
+        const float *db, *dw = net_weight_grad(&t->net, j, &db);
         adam_update(&t->opt[2 * j], nd->t[0], dw, nd->tn[0], lr, t->steps);
         adam_update(&t->opt[2 * j + 1], nd->t[1], db, nd->tn[1], lr, t->steps);
-        st = gplan_refresh_weights(t->train, j);
-        if (!st && t->infer)
-            st = gplan_refresh_weights(t->infer, j);
+        st = net_refresh_weights(&t->net, j);
     }
     t->have_grad = 0;
 out:
-    pthread_mutex_unlock(&t->lock);
+    net_leave(&t->net, omp_previous);
     return st;
 }

@@ -6,19 +6,11 @@
 
 #include "engine.h"
 
-/* exported to the other libapf libraries as apf__<name> (internal.h) */
+/* graph_finalize and graph_free are exported to the other libapf libraries
+ * as apf__<name> (the cloud builds and saves graphs); plans stay inside the
+ * core, behind net.h. */
 #define graph_finalize apf__graph_finalize
 #define graph_free apf__graph_free
-#define gplan_create apf__gplan_create
-#define gplan_batch apf__gplan_batch
-#define gplan_flags apf__gplan_flags
-#define gplan_forward apf__gplan_forward
-#define gplan_output apf__gplan_output
-#define gplan_backward apf__gplan_backward
-#define gplan_weight_grad apf__gplan_weight_grad
-#define gplan_refresh_weights apf__gplan_refresh_weights
-#define gplan_free apf__gplan_free
-#define gplan_buffer_bytes apf__gplan_buffer_bytes
 
 /* Node kinds; the numbers are the .apfm op codes (docs/model-format.md). */
 enum {
@@ -71,25 +63,25 @@ typedef struct gplan gplan;
 
 /* flags: ENG_TRAIN_DATA for backward to the input, ENG_TRAIN_WEIGHTS for
  * weight gradients (not needed for frozen recognizers). */
-APF_PRIVATE apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gplan **out);
-APF_PRIVATE int gplan_batch(const gplan *p);
-APF_PRIVATE int gplan_flags(const gplan *p);
+APF_HIDDEN apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gplan **out);
+APF_HIDDEN int gplan_batch(const gplan *p);
+APF_HIDDEN int gplan_flags(const gplan *p);
 /* in: batch x H x W x C of node 0; out: batch x (output node size). */
-APF_PRIVATE apf_status gplan_forward(gplan *p, const float *in, float *out);
+APF_HIDDEN apf_status gplan_forward(gplan *p, const float *in, float *out);
 /* Output k's activations after the last forward (batch x h x w x c). */
-APF_PRIVATE const float *gplan_output(const gplan *p, int k);
+APF_HIDDEN const float *gplan_output(const gplan *p, int k);
 /* Requires a forward on this plan first. d_in may be NULL (weights only).
  * d_out is the gradient of the last node; other outputs of a multi-output
  * graph (a detector's heads) get no gradient of their own. */
-APF_PRIVATE apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
+APF_HIDDEN apf_status gplan_backward(gplan *p, const float *d_out, float *d_in);
 /* Plans built with ENG_TRAIN_WEIGHTS: after a backward pass, the weight and
  * bias gradients of conv node j (plain OHWI layout), else NULL. */
-APF_PRIVATE const float *gplan_weight_grad(const gplan *p, int j, const float **bias_grad);
+APF_HIDDEN const float *gplan_weight_grad(const gplan *p, int j, const float **bias_grad);
 /* Load new weights for conv node j from the graph (after an update). */
-APF_PRIVATE apf_status gplan_refresh_weights(gplan *p, int j);
-APF_PRIVATE void gplan_free(gplan *p);
+APF_HIDDEN apf_status gplan_refresh_weights(gplan *p, int j);
+APF_HIDDEN void gplan_free(gplan *p);
 /* Bytes in the plan's activation and gradient buffers (not counting the
  * layers' weights, PReLU masks or scratch). */
-APF_PRIVATE size_t gplan_buffer_bytes(const gplan *p);
+APF_HIDDEN size_t gplan_buffer_bytes(const gplan *p);
 
 #endif

@@ -1,23 +1,18 @@
 /* Public face-recognition model API: load, embed, back-propagate. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_file.h"
 #include "model_internal.h"
+#include "net.h"
 
 #define MAX_BATCH 1024
 
 struct apf_model {
-    apfm_meta meta;
-    graph g;
-    eng_ctx *ctx;
-    int threads;
+    net net; /* graph, engine, cached plans, lock, threads (net.h) */
     uint64_t hash;
-    gplan *infer, *train; /* cached for the last batch size used */
-    pthread_mutex_t lock; /* serialises calls on one handle */
     float *in_buf, *dout_buf, *din_buf, *raw_buf;
     size_t in_cap, out_cap;
 };
@@ -32,11 +27,13 @@ apf_status apf_model_load_memory(const void *data, size_t size, apf_model **out)
     apf_model *m = calloc(1, sizeof *m);
     if (!m)
         return apf_fail(APF_E_NOMEM, "model: out of memory");
-    apf_status st = apfm_parse(data, size, &m->meta, &m->g);
+    apf_status st = apfm_parse(data, size, &m->net.meta, &m->net.g);
+    /* recognizers are frozen: backward to the input only; a training plan
+     * replaces the inference plan of its batch size */
     if (!st)
-        st = eng_ctx_create(&m->ctx);
+        st = net_open(&m->net, ENG_TRAIN_DATA, 1);
     if (st) {
-        graph_free(&m->g);
+        net_close(&m->net);
         free(m);
         return st;
     }
@@ -44,7 +41,6 @@ apf_status apf_model_load_memory(const void *data, size_t size, apf_model **out)
     for (size_t i = 0; i < size; i++)
         h = (h ^ ((const uint8_t *)data)[i]) * 1099511628211ull;
     m->hash = h;
-    pthread_mutex_init(&m->lock, NULL);
     *out = m;
     return APF_OK;
 }
@@ -73,26 +69,22 @@ void apf_model_free(apf_model *m)
 {
     if (!m)
         return;
-    gplan_free(m->infer);
-    gplan_free(m->train);
-    eng_ctx_free(m->ctx);
-    graph_free(&m->g);
+    net_close(&m->net);
     free(m->in_buf);
     free(m->dout_buf);
     free(m->din_buf);
     free(m->raw_buf);
-    pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
 const char *apf_model_name(const apf_model *m)
 {
-    return m ? m->meta.name : "";
+    return m ? m->net.meta.name : "";
 }
 
 int apf_model_input_size(const apf_model *m)
 {
-    return m ? m->meta.in_h : 0;
+    return m ? m->net.meta.in_h : 0;
 }
 
 uint64_t apf_model_hash(const apf_model *m)
@@ -102,45 +94,21 @@ uint64_t apf_model_hash(const apf_model *m)
 
 int apf_model_embedding_dim(const apf_model *m)
 {
-    return m ? m->meta.embed_dim : 0;
+    return m ? m->net.meta.embed_dim : 0;
 }
 
 apf_status apf_model_set_threads(apf_model *m, int threads)
 {
-    if (!m || threads < 1 || threads > 256)
-        return apf_fail(APF_E_INVALID, "model: threads must be 1..256");
-    pthread_mutex_lock(&m->lock);
-    m->threads = threads;
-    pthread_mutex_unlock(&m->lock);
-    return APF_OK;
-}
-
-/* The cached plan for (batch, train), rebuilt when the batch size changes. */
-static apf_status get_plan(apf_model *m, int n, int train, gplan **out)
-{
-    gplan **slot = train ? &m->train : &m->infer;
-    if (train && m->infer && gplan_batch(m->infer) == n) {
-        /* embed() will use the training plan from now on: drop the
-         * inference plan before building it so both are never resident. */
-        gplan_free(m->infer);
-        m->infer = NULL;
-    }
-    if (!*slot || gplan_batch(*slot) != n) {
-        gplan_free(*slot);
-        *slot = NULL;
-        apf_status st = gplan_create(m->ctx, &m->g, n, train ? ENG_TRAIN_DATA : 0, slot);
-        if (st)
-            return st;
-    }
-    *out = *slot;
-    return APF_OK;
+    if (!m)
+        return apf_fail(APF_E_INVALID, "model: NULL argument");
+    return net_set_threads(&m->net, threads, "model");
 }
 
 /* Grow the per-handle scratch buffers for a batch of n. */
 static apf_status reserve(apf_model *m, int n)
 {
-    size_t in = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
-    const gnode *last = &m->g.nodes[m->g.n - 1];
+    size_t in = (size_t)n * m->net.meta.in_h * m->net.meta.in_w * 3;
+    const gnode *last = &m->net.g.nodes[m->net.g.n - 1];
     size_t out = (size_t)n * last->h * last->w * last->c;
     if (in > m->in_cap) {
         free(m->in_buf);
@@ -167,8 +135,8 @@ static apf_status check_faces(const apf_model *m, const float *faces, int n, int
 {
     if (!m || !faces)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
-    if (m->meta.flags & APFM_FLAG_DETECTOR)
-        return apf_fail(APF_E_INVALID, "model: %s is a detector, not a recognizer", m->meta.name);
+    if (m->net.meta.flags & APFM_FLAG_MAP_OUTPUT)
+        return apf_fail(APF_E_INVALID, "model: %s is a detector, not a recognizer", m->net.meta.name);
     if (n < 1 || n > MAX_BATCH)
         return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
     if (size < 16 || size > 1024)
@@ -181,7 +149,7 @@ static apf_status check_faces(const apf_model *m, const float *faces, int n, int
 /* faces (0..255 RGB, size x size) -> network input tensor in m->in_buf. */
 static void preprocess(apf_model *m, const float *faces, int n, int size)
 {
-    int s = m->meta.in_h;
+    int s = m->net.meta.in_h;
     size_t per = (size_t)s * s * 3;
     for (int b = 0; b < n; b++) {
         float *t = m->in_buf + b * per;
@@ -192,13 +160,13 @@ static void preprocess(apf_model *m, const float *faces, int n, int size)
             apf_resize((float *)f, size, size, 3, t, s, s, 0);
         for (size_t p = 0; p < (size_t)s * s; p++) {
             float r = t[3 * p], g = t[3 * p + 1], bl = t[3 * p + 2];
-            if (m->meta.bgr) {
+            if (m->net.meta.bgr) {
                 t[3 * p] = bl;
                 t[3 * p + 2] = r;
             }
             (void)g;
             for (int k = 0; k < 3; k++)
-                t[3 * p + k] = (t[3 * p + k] - m->meta.mean[k]) * m->meta.scale[k];
+                t[3 * p + k] = (t[3 * p + k] - m->net.meta.mean[k]) * m->net.meta.scale[k];
         }
     }
 }
@@ -206,15 +174,15 @@ static void preprocess(apf_model *m, const float *faces, int n, int size)
 /* Adjoint of preprocess: d(tensor) in m->din_buf -> d(faces). */
 static void preprocess_adjoint(apf_model *m, int n, int size, float *d_faces)
 {
-    int s = m->meta.in_h;
+    int s = m->net.meta.in_h;
     size_t per = (size_t)s * s * 3;
     memset(d_faces, 0, (size_t)n * size * size * 3 * sizeof(float));
     for (int b = 0; b < n; b++) {
         float *t = m->din_buf + b * per;
         for (size_t p = 0; p < (size_t)s * s; p++) {
             for (int k = 0; k < 3; k++)
-                t[3 * p + k] *= m->meta.scale[k];
-            if (m->meta.bgr) {
+                t[3 * p + k] *= m->net.meta.scale[k];
+            if (m->net.meta.bgr) {
                 float tmp = t[3 * p];
                 t[3 * p] = t[3 * p + 2];
                 t[3 * p + 2] = tmp;
@@ -247,24 +215,22 @@ apf_status apf_model_embed(apf_model *m, const float *faces, int n, int size, fl
     apf_status st = check_faces(m, faces, n, size);
     if (st)
         return st;
-    pthread_mutex_lock(&m->lock);
-    int omp_previous = apf_use_threads(m->threads);
+    int omp_previous = net_enter(&m->net);
     gplan *p = NULL;
     st = reserve(m, n);
     /* A training plan of this batch size computes the same forward pass:
      * reuse it rather than holding a second plan (and its weight copies). */
-    if (!st && m->train && gplan_batch(m->train) == n)
-        p = m->train;
+    if (!st && m->net.train && gplan_batch(m->net.train) == n)
+        p = m->net.train;
     else if (!st)
-        st = get_plan(m, n, 0, &p);
+        st = net_plan(&m->net, n, 0, &p);
     if (!st) {
         preprocess(m, faces, n, size);
         st = gplan_forward(p, m->in_buf, m->raw_buf);
     }
     if (!st)
-        l2_normalise(m->raw_buf, embedding, n, m->meta.embed_dim);
-    apf_restore_threads(omp_previous);
-    pthread_mutex_unlock(&m->lock);
+        l2_normalise(m->raw_buf, embedding, n, m->net.meta.embed_dim);
+    net_leave(&m->net, omp_previous);
     return st;
 }
 
@@ -278,14 +244,13 @@ apf_status apf_model_embed_backward(apf_model *m, const float *faces, int n, int
     apf_status st = check_faces(m, faces, n, size);
     if (st)
         return st;
-    int dim = m->meta.embed_dim;
-    pthread_mutex_lock(&m->lock);
-    int omp_previous = apf_use_threads(m->threads);
+    int dim = m->net.meta.embed_dim;
+    int omp_previous = net_enter(&m->net);
     gplan *p = NULL;
     float *e = NULL, *de = NULL;
     st = reserve(m, n);
     if (!st)
-        st = get_plan(m, n, 1, &p);
+        st = net_plan(&m->net, n, 1, &p);
     if (!st) {
         e = apf_calloc((size_t)n * dim, sizeof(float));
         de = apf_calloc((size_t)n * dim, sizeof(float));
@@ -327,8 +292,7 @@ apf_status apf_model_embed_backward(apf_model *m, const float *faces, int n, int
         preprocess_adjoint(m, n, size, d_faces);
     free(e);
     free(de);
-    apf_restore_threads(omp_previous);
-    pthread_mutex_unlock(&m->lock);
+    net_leave(&m->net, omp_previous);
     return st;
 }
 
@@ -342,28 +306,26 @@ static apf_status forward_tensor(apf_model *m, const float *input, int n, int tr
         return apf_fail(APF_E_INVALID, "model: NULL argument");
     if (n < 1 || n > MAX_BATCH)
         return apf_fail(APF_E_INVALID, "model: batch %d not in 1..%d", n, MAX_BATCH);
-    for (int k = 0; outputs && k < m->g.n_out; k++)
+    for (int k = 0; outputs && k < m->net.g.n_out; k++)
         if (!outputs[k])
             return apf_fail(APF_E_INVALID, "model: output buffer %d is NULL", k);
-    size_t count = (size_t)n * m->meta.in_h * m->meta.in_w * 3;
+    size_t count = (size_t)n * m->net.meta.in_h * m->net.meta.in_w * 3;
     if (apf_has_nonfinite(input, count))
         return apf_fail(APF_E_NUMERIC, "model: input contains NaN or infinity");
-    pthread_mutex_lock(&m->lock);
-    int omp_previous = apf_use_threads(m->threads);
+    int omp_previous = net_enter(&m->net);
     gplan *p = NULL;
     apf_status st = reserve(m, n);
     if (!st)
-        st = get_plan(m, n, train, &p);
+        st = net_plan(&m->net, n, train, &p);
     if (!st) {
         memcpy(m->in_buf, input, count * sizeof(float));
         st = gplan_forward(p, m->in_buf, output ? output : m->raw_buf);
     }
-    for (int k = 0; !st && outputs && k < m->g.n_out; k++) {
-        const gnode *o = &m->g.nodes[m->g.out[k]];
+    for (int k = 0; !st && outputs && k < m->net.g.n_out; k++) {
+        const gnode *o = &m->net.g.nodes[m->net.g.out[k]];
         memcpy(outputs[k], gplan_output(p, k), (size_t)n * o->h * o->w * o->c * sizeof(float));
     }
-    apf_restore_threads(omp_previous);
-    pthread_mutex_unlock(&m->lock);
+    net_leave(&m->net, omp_previous);
     return st;
 }
 
@@ -371,21 +333,21 @@ apf_status apf_model_forward_raw(apf_model *m, const float *input, int n, int tr
 {
     if (!output)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
-    if (m && (m->meta.flags & APFM_FLAG_DETECTOR)) /* outputs sized by apf_model_output_shape() */
-        return apf_fail(APF_E_INVALID, "model: %s is a detector: use apf_model_forward_outputs()", m->meta.name);
+    if (m && (m->net.meta.flags & APFM_FLAG_MAP_OUTPUT)) /* outputs sized by apf_model_output_shape() */
+        return apf_fail(APF_E_INVALID, "model: %s is a detector: use apf_model_forward_outputs()", m->net.meta.name);
     return forward_tensor(m, input, n, train, output, NULL);
 }
 
 int apf_model_output_count(const apf_model *m)
 {
-    return m ? m->g.n_out : 0;
+    return m ? m->net.g.n_out : 0;
 }
 
 apf_status apf_model_output_shape(const apf_model *m, int k, int *h, int *w, int *c)
 {
-    if (!m || k < 0 || k >= m->g.n_out || !h || !w || !c)
+    if (!m || k < 0 || k >= m->net.g.n_out || !h || !w || !c)
         return apf_fail(APF_E_INVALID, "model: bad output index");
-    const gnode *o = &m->g.nodes[m->g.out[k]];
+    const gnode *o = &m->net.g.nodes[m->net.g.out[k]];
     *h = o->h, *w = o->w, *c = o->c;
     return APF_OK;
 }
@@ -401,24 +363,18 @@ apf_status apf_model_backward_raw(apf_model *m, const float *d_output, int n, fl
 {
     if (!m || !d_output || !d_input)
         return apf_fail(APF_E_INVALID, "model: NULL argument");
-    pthread_mutex_lock(&m->lock);
-    int omp_previous = apf_use_threads(m->threads);
-    apf_status st;
-    if (!m->train || gplan_batch(m->train) != n)
-        st = apf_fail(APF_E_STATE, "model: backward needs a training forward with batch %d", n);
-    else
-        st = gplan_backward(m->train, d_output, d_input);
-    apf_restore_threads(omp_previous);
-    pthread_mutex_unlock(&m->lock);
+    int omp_previous = net_enter(&m->net);
+    apf_status st = net_backward(&m->net, n, d_output, d_input);
+    net_leave(&m->net, omp_previous);
     return st;
 }
 
 void model_preprocessing(const apf_model *m, float mean[3], float scale[3], int *bgr, int *detector)
 {
     for (int c = 0; c < 3; c++) {
-        mean[c] = m->meta.mean[c];
-        scale[c] = m->meta.scale[c];
+        mean[c] = m->net.meta.mean[c];
+        scale[c] = m->net.meta.scale[c];
     }
-    *bgr = m->meta.bgr;
-    *detector = (m->meta.flags & APFM_FLAG_DETECTOR) != 0;
+    *bgr = m->net.meta.bgr;
+    *detector = (m->net.meta.flags & APFM_FLAG_MAP_OUTPUT) != 0;
 }

@@ -202,11 +202,11 @@ apf_status apfm_parse(const uint8_t *d, size_t size, apfm_meta *meta, graph *g)
     }
     if (!st)
         st = graph_finalize(g);
-    if (!st && (meta->flags & APFM_FLAG_DETECTOR) && meta->embed_dim != 0)
+    if (!st && (meta->flags & APFM_FLAG_MAP_OUTPUT) && meta->embed_dim != 0)
         /* a detector has no embedding: a nonzero length here would be trusted
          * by callers sizing apf_model_forward_raw() buffers */
         st = apf_fail(APF_E_FORMAT, "model: a detector declares a %d-d embedding", meta->embed_dim);
-    if (!st && !(meta->flags & APFM_FLAG_DETECTOR)) {
+    if (!st && !(meta->flags & APFM_FLAG_MAP_OUTPUT)) {
         const gnode *o = &g->nodes[g->n - 1];
         if (g->n_out != 1 || g->out[0] != g->n - 1)
             st = apf_fail(APF_E_FORMAT, "model: a recognizer has one output, the last node");

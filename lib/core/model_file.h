@@ -10,7 +10,7 @@
 #define APFM_MAX_NODES 4096
 #define APFM_MAX_PAYLOAD ((uint64_t)512 << 20) /* 512 MiB of weights */
 #define APFM_FLAG_NORMALISE 1u /* embeddings are compared after L2 normalisation */
-#define APFM_FLAG_DETECTOR 2u  /* outputs are feature maps (e.g. BlazeFace, the transfer U-Net), not an embedding */
+#define APFM_FLAG_MAP_OUTPUT 2u /* outputs are feature maps (the BlazeFace detector, the transfer U-Net, the enhancer), not an embedding */
 
 typedef struct apfm_meta {
     char name[64];
