@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -273,8 +275,11 @@ func (m *Model) Embed(faces []float32, size int) ([]float32, error) {
 	return out, err
 }
 
-// Options configure a Probe. Zero fields take libapf's defaults (DI2-FGSM,
-// eps 8, step 2, 30 iterations, momentum 1, diversity 0.5).
+// Options configure a Probe. A zero field is not sent: it takes libapf's
+// default, which lives in C only (apf_probe_options). Set is for any field
+// by its C name, including the ones a zero value cannot express
+// ("momentum": "0", "diversity_prob": "0", "random_target": "0",
+// "schedule": "rotate", "texture_ssim", "offset_fraction", "offset_range").
 type Options struct {
 	Attack        string  // "fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm"
 	Eps, Step     float32 // in 0..255 pixel units
@@ -284,28 +289,54 @@ type Options struct {
 	NoEnrolOffset bool // turn off the Eq. 13 offset delta
 	Seed          uint64
 	Threads       int
+	Set           map[string]string
 }
 
-func (o Options) withDefaults() Options {
-	if o.Attack == "" {
-		o.Attack = "di2-fgsm"
+// spec is the options as the shim's "name=value" list.
+func (o Options) spec() (string, error) {
+	var parts []string
+	add := func(k, v string) { parts = append(parts, k+"="+v) }
+	if o.Attack != "" {
+		add("attack", strings.ToLower(o.Attack))
 	}
-	if o.Eps == 0 {
-		o.Eps = 8
+	f := func(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
+	if o.Eps != 0 {
+		add("eps", f(o.Eps))
 	}
-	if o.Step == 0 {
-		o.Step = 2
+	if o.Step != 0 {
+		add("step", f(o.Step))
 	}
-	if o.Iterations == 0 {
-		o.Iterations = 30
+	if o.Iterations != 0 {
+		add("iterations", strconv.Itoa(o.Iterations))
 	}
-	if o.Momentum == 0 {
-		o.Momentum = 1
+	if o.Momentum != 0 {
+		add("momentum", f(o.Momentum))
 	}
-	if o.DiversityProb == 0 {
-		o.DiversityProb = 0.5
+	if o.DiversityProb != 0 {
+		add("diversity_prob", f(o.DiversityProb))
 	}
-	return o
+	if o.NoEnrolOffset {
+		add("enrol_offset", "0")
+	}
+	if o.Seed != 0 {
+		add("seed", strconv.FormatUint(o.Seed, 10))
+	}
+	if o.Threads != 0 {
+		add("threads", strconv.Itoa(o.Threads))
+	}
+	keys := make([]string, 0, len(o.Set))
+	for k := range o.Set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := o.Set[k]
+		if k == "" || v == "" || strings.ContainsAny(k+v, " ,=") {
+			return "", &Error{StatusInvalid, "probe option " + k + "=" + v}
+		}
+		add(k, v)
+	}
+	return strings.Join(parts, " "), nil
 }
 
 // Probe is the device side: it computes the adversarial gradient g.
@@ -317,21 +348,39 @@ type Probe struct {
 
 // NewProbe loads the probe model (models/mobilefacenet.apfm) with options.
 func NewProbe(modelPath string, opt Options) (*Probe, error) {
-	o := opt.withDefaults()
-	enrol := 1
-	if o.NoEnrolOffset {
-		enrol = 0
+	spec, err := opt.spec()
+	if err != nil {
+		return nil, err
 	}
-	pr := &Probe{eps: o.Eps}
+	pr := &Probe{}
 	if err := call(func() int {
 		st := []int{0}
-		pr.p = capi.Apfs_probe_create(modelPath, strings.ToLower(o.Attack), o.Eps, o.Step,
-			o.Iterations, o.Momentum, o.DiversityProb, enrol, o.Seed, o.Threads, st)
+		pr.p = capi.Apfs_probe_create_with(modelPath, spec, st)
 		return st[0]
 	}); err != nil {
 		return nil, err
 	}
+	eps, err := pr.Option("eps")
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	pr.eps = float32(eps)
 	return pr, nil
+}
+
+// Option is a field of the options the probe runs with (libapf's defaults
+// included), by its C name; attack and schedule as their enum numbers.
+func (p *Probe) Option(name string) (float64, error) {
+	var v float64
+	err := p.use(func() error {
+		return call(func() int {
+			st := []int{0}
+			v = capi.Apfs_probe_option(p.p, name, st)
+			return st[0]
+		})
+	})
+	return v, err
 }
 
 // Close releases the probe.

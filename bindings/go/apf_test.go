@@ -248,3 +248,34 @@ func TestEvaluatorAndConcurrentHandles(t *testing.T) {
 		}
 	}
 }
+
+func TestProbeOptionsFromC(t *testing.T) {
+	d, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Iterations: 3,
+		Set: map[string]string{"momentum": "0", "diversity_prob": "0", "schedule": "rotate", "random_target": "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for name, want := range map[string]float64{"momentum": 0, "diversity_prob": 0, "schedule": 1,
+		"random_target": 0, "iterations": 3} {
+		if v, err := p.Option(name); err != nil || v != want {
+			t.Fatalf("%s = %v (%v), want %v", name, v, err, want)
+		}
+	}
+	// fields not set are the C library's defaults, not the binding's
+	for _, name := range []string{"eps", "step", "offset_range", "attack"} {
+		a, _ := d.Option(name)
+		b, _ := p.Option(name)
+		if a != b || (name == "eps" && a == 0) {
+			t.Fatalf("%s: %v vs default %v", name, b, a)
+		}
+	}
+	if _, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Set: map[string]string{"momentun": "1"}}); err == nil {
+		t.Fatal("unknown option accepted")
+	}
+}

@@ -258,20 +258,45 @@ class Model(_Handle):
 class Probe(_Handle):
     """The device side: computes the ternary adversarial gradient g.
 
-    Probe(model_path, attack="di2-fgsm", eps=8, step=2, iterations=30,
-    momentum=1, diversity_prob=0.5, enrol_offset=True, seed=0, threads=0).
+    Probe(model_path, **options): options are the C library's
+    apf_probe_options fields by name (attack="di2-fgsm", eps, step,
+    iterations, momentum, diversity_prob, enrol_offset, offset_fraction,
+    offset_range, seed, threads, random_target, schedule="all"|"rotate",
+    texture_ssim). Any option not given takes the library's default (the
+    defaults live in C only; ``options`` shows what the probe runs with).
     Deterministic for a seed; use one Probe per thread.
     """
 
     _free = staticmethod(lambda p: _c_probe_free(p))
+    _NAMES = ("attack", "eps", "step", "iterations", "momentum", "diversity_prob", "enrol_offset",
+              "offset_fraction", "offset_range", "seed", "threads", "random_target", "schedule",
+              "texture_ssim")
 
-    def __init__(self, model_path, attack="di2-fgsm", eps=8.0, step=2.0, iterations=30,
-                 momentum=1.0, diversity_prob=0.5, enrol_offset=True, seed=0, threads=0):
-        super().__init__(_checked(_c_probe_create(
-            str(model_path), str(attack), float(eps), float(step), int(iterations),
-            float(momentum), float(diversity_prob), int(bool(enrol_offset)), int(seed),
-            int(threads))))
-        self.eps = float(eps)
+    def __init__(self, model_path, **options):
+        parts = []
+        for k, v in options.items():
+            if k not in self._NAMES:
+                raise TypeError("unknown probe option %r (known: %s)" % (k, ", ".join(self._NAMES)))
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                v = int(v)
+            v = str(v)
+            if not v or any(c in v for c in " ,="):
+                raise ValueError("probe option %s=%r" % (k, v))
+            parts.append("%s=%s" % (k, v))
+        super().__init__(_checked(_c_probe_create_with(str(model_path), " ".join(parts))))
+        self.eps = self.option("eps")
+
+    def option(self, name):
+        """A field of the options the probe runs with (library defaults
+        included); attack and schedule as their enum numbers."""
+        return _checked(_c_probe_option(self._live(), str(name)))
+
+    @property
+    def options(self):
+        """Every option the probe runs with, as a dict."""
+        return {k: self.option(k) for k in self._NAMES}
 
     def _inputs(self, faces, enrolled):
         f, n, size = _faces_u8(faces)

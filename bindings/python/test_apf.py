@@ -26,6 +26,35 @@ def face(i=0):
     return apf.load_image(os.path.join(FACES, names[i]))
 
 
+class ProbeOptionsTest(unittest.TestCase):
+    """Options by their C names; what is not given is the C library's default."""
+
+    def test_every_field_reachable_and_defaults_from_c(self):
+        with apf.Probe(PROBE) as d:
+            defaults = d.options
+        self.assertEqual(set(defaults), set(apf.Probe._NAMES))
+        want = dict(momentum=0.0, diversity_prob=0.0, enrol_offset=0, offset_fraction=0.25,
+                    random_target=0.0, texture_ssim=0.9, iterations=3)
+        with apf.Probe(PROBE, schedule="rotate", **want) as p:
+            got = p.options
+        for k, v in want.items():
+            self.assertAlmostEqual(got[k], v, places=6, msg=k)
+        self.assertEqual(got["schedule"], 1)
+        # untouched fields keep the library's values
+        for k in ("eps", "step", "offset_range", "attack"):
+            self.assertEqual(got[k], defaults[k], k)
+
+    def test_bad_options(self):
+        with self.assertRaises(TypeError):
+            apf.Probe(PROBE, momentun=1)
+        with self.assertRaises(apf.Error):
+            apf.Probe(PROBE, iterations="many")
+        with self.assertRaises(apf.Error):
+            apf.Probe(PROBE, schedule="sometimes")
+        with self.assertRaises(ValueError):
+            apf.Probe(PROBE, attack="fgsm eps=64")
+
+
 class WaitPolicyTest(unittest.TestCase):
     """Importing apf sets GOMP_SPINCOUNT before libgomp loads, unless the user chose."""
 

@@ -3,6 +3,7 @@
 #include "apf_shim.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,25 +195,132 @@ int apfs_model_gradient(apf_model *m, const float *faces, int faces_len, int n, 
 
 /* ---- end side ---- */
 
-apf_probe *apfs_probe_create(const char *model_path, const char *attack, float eps, float step,
-                             int iterations, float momentum, float diversity_prob,
-                             int enrol_offset, unsigned long long seed, int threads, int *status)
+/* The options a binding may name, with where each lives in the struct. */
+typedef struct option_field {
+    const char *name;
+    char kind; /* f float, i int, u uint64, a attack, s schedule */
+    size_t off;
+} option_field;
+
+static const option_field option_fields[] = {
+    {"attack", 'a', offsetof(apf_probe_options, attack)},
+    {"eps", 'f', offsetof(apf_probe_options, eps)},
+    {"step", 'f', offsetof(apf_probe_options, step)},
+    {"iterations", 'i', offsetof(apf_probe_options, iterations)},
+    {"momentum", 'f', offsetof(apf_probe_options, momentum)},
+    {"diversity_prob", 'f', offsetof(apf_probe_options, diversity_prob)},
+    {"enrol_offset", 'i', offsetof(apf_probe_options, enrol_offset)},
+    {"offset_fraction", 'f', offsetof(apf_probe_options, offset_fraction)},
+    {"offset_range", 'f', offsetof(apf_probe_options, offset_range)},
+    {"seed", 'u', offsetof(apf_probe_options, seed)},
+    {"threads", 'i', offsetof(apf_probe_options, threads)},
+    {"random_target", 'f', offsetof(apf_probe_options, random_target)},
+    {"schedule", 's', offsetof(apf_probe_options, schedule)},
+    {"texture_ssim", 'f', offsetof(apf_probe_options, texture_ssim)},
+};
+
+static const option_field *option_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof option_fields / sizeof option_fields[0]; i++)
+        if (strlen(option_fields[i].name) == len && !strncmp(option_fields[i].name, name, len))
+            return &option_fields[i];
+    return NULL;
+}
+
+static int option_set(apf_probe_options *o, const option_field *f, const char *v)
+{
+    char *end;
+    char *base = (char *)o + f->off;
+    switch (f->kind) {
+    case 'a':
+        return lib(apf_attack_from_name(v, (apf_attack *)(void *)base));
+    case 's':
+        if (!strcmp(v, "all"))
+            *(apf_probe_schedule *)(void *)base = APF_SCHEDULE_ALL;
+        else if (!strcmp(v, "rotate"))
+            *(apf_probe_schedule *)(void *)base = APF_SCHEDULE_ROTATE;
+        else
+            return shim_fail(APF_E_INVALID, "schedule is all or rotate, not %s", v);
+        return 0;
+    case 'f': {
+        double d = strtod(v, &end);
+        if (end == v || *end)
+            return shim_fail(APF_E_INVALID, "%s: %s is not a number", f->name, v);
+        *(float *)(void *)base = (float)d;
+        return 0;
+    }
+    case 'i': {
+        long l = strtol(v, &end, 10);
+        if (end == v || *end || l < -2147483647L || l > 2147483647L)
+            return shim_fail(APF_E_INVALID, "%s: %s is not an integer", f->name, v);
+        *(int *)(void *)base = (int)l;
+        return 0;
+    }
+    default: {
+        unsigned long long u = strtoull(v, &end, 0);
+        if (end == v || *end || *v == '-')
+            return shim_fail(APF_E_INVALID, "%s: %s is not an unsigned integer", f->name, v);
+        *(uint64_t *)(void *)base = u;
+        return 0;
+    }
+    }
+}
+
+apf_probe *apfs_probe_create_with(const char *model_path, const char *options, int *status)
 {
     apf_probe_options opt;
     apf_probe_options_init(&opt);
-    if ((*status = lib(apf_attack_from_name(attack ? attack : "", &opt.attack))))
-        return NULL;
-    opt.eps = eps;
-    opt.step = step;
-    opt.iterations = iterations;
-    opt.momentum = momentum;
-    opt.diversity_prob = diversity_prob;
-    opt.enrol_offset = enrol_offset;
-    opt.seed = seed;
-    opt.threads = threads;
+    const char *s = options ? options : "";
+    while (*s) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        if (!*s)
+            break;
+        size_t len = strcspn(s, " ,");
+        const char *eq = memchr(s, '=', len);
+        char value[128];
+        const option_field *f = eq ? option_find(s, (size_t)(eq - s)) : NULL;
+        size_t vlen = eq ? len - (size_t)(eq - s) - 1 : 0;
+        if (!f || vlen == 0 || vlen >= sizeof value) {
+            *status = shim_fail(APF_E_INVALID, "probe option \"%.*s\" is not name=value with a known name",
+                                (int)len, s);
+            return NULL;
+        }
+        memcpy(value, eq + 1, vlen);
+        value[vlen] = 0;
+        if ((*status = option_set(&opt, f, value)))
+            return NULL;
+        s += len;
+    }
     apf_probe *p = NULL;
     *status = lib(apf_probe_create(model_path, &opt, &p));
     return p;
+}
+
+double apfs_probe_option(apf_probe *p, const char *name, int *status)
+{
+    const option_field *f = name ? option_find(name, strlen(name)) : NULL;
+    if (!p || !f) {
+        *status = shim_fail(APF_E_INVALID, "no probe, or no option named %s", name ? name : "(null)");
+        return 0;
+    }
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    if ((*status = lib(apf_probe_get_options(p, &o))))
+        return 0;
+    const char *base = (const char *)&o + f->off;
+    switch (f->kind) {
+    case 'a':
+        return (double)*(const apf_attack *)(const void *)base;
+    case 's':
+        return (double)*(const apf_probe_schedule *)(const void *)base;
+    case 'f':
+        return *(const float *)(const void *)base;
+    case 'i':
+        return *(const int *)(const void *)base;
+    default:
+        return (double)*(const uint64_t *)(const void *)base;
+    }
 }
 
 void apfs_probe_free(apf_probe *p) { apf_probe_free(p); }

@@ -55,9 +55,15 @@ int apfs_model_gradient(apf_model *m, const float *faces, int faces_len, int n, 
                         int d_faces_len);
 
 /* End side */
-apf_probe *apfs_probe_create(const char *model_path, const char *attack, float eps, float step,
-                             int iterations, float momentum, float diversity_prob,
-                             int enrol_offset, unsigned long long seed, int threads, int *status);
+/* Options as "name=value" pairs separated by spaces or commas, named as
+ * the fields of apf_probe_options (attack, eps, step, iterations, momentum,
+ * diversity_prob, enrol_offset, offset_fraction, offset_range, seed,
+ * threads, random_target, schedule, texture_ssim); a field not named keeps
+ * the C default, so the bindings repeat no default. */
+apf_probe *apfs_probe_create_with(const char *model_path, const char *options, int *status);
+/* A field of the probe's options as it runs (after defaults), by the same
+ * names; the attack and schedule as their enum values. */
+double apfs_probe_option(apf_probe *p, const char *name, int *status);
 void apfs_probe_free(apf_probe *p);
 int apfs_probe_add_model(apf_probe *p, const char *model_path, float weight);
 int apfs_probe_model_count(apf_probe *p);
