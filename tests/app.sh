@@ -83,6 +83,25 @@ sleep 1
 user_env=$(tr '\0' '\n' < "/proc/$user_pid/environ")
 kill "$user_pid"; wait "$user_pid" 2>/dev/null || true
 grep -qx "GOMP_SPINCOUNT=7" <<<"$user_env" || fail "apf-server replaced the user's GOMP_SPINCOUNT"
+# Retries: the first two filter requests fail (the connection dropped
+# without an answer, then a 503 as a proxy gives with no backend); apf
+# protect retries them and the photo equals the in-process one.
+"$py" "$src/tests/flaky_proxy.py" "$(cat "$tmp/server.port")" "$tmp/flaky.port" 2 "$tmp/flaky.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/flaky.port" ] && break; sleep 0.1; done
+first=$(ls "$tmp/photos" | head -1)
+out=$("$apf" protect "${common[@]}" --server "http://127.0.0.1:$(cat "$tmp/flaky.port")" --out "$tmp/retry" \
+      "$tmp/photos/$first") || fail "apf protect did not survive two failed requests: $out"
+echo "$out"
+grep -q "cloud: 2 requests retried" <<<"$out" || fail "retries not reported: $out"
+[ "$(grep -c . "$tmp/flaky.log")" -ge 3 ] && grep -q drop "$tmp/flaky.log" && grep -q 503 "$tmp/flaky.log" \
+  || fail "the proxy did not fail as planned: $(cat "$tmp/flaky.log")"
+n=0
+for f in "$tmp"/retry/*; do
+  cmp -s "$f" "$tmp/local/$(basename "$f")" || fail "retried result differs for $(basename "$f")"
+  n=$((n + 1))
+done
+[ $n -ge 1 ] || fail "the retried run wrote nothing"
 
 # 4. PNG stays PNG and the budget holds in the photo's own pixels.
 "$py" -c "import apf; apf.save_image(apf.load_image('$tmp/photos/Aaron_Eckhart_0001.jpg'), '$tmp/one.png')"

@@ -922,6 +922,9 @@ static int cmd_protect(int argc, char **argv)
         printf("\n");
     }
     }
+    if (cloud_client_retries(cloud) && !a.json && !a.quiet)
+        printf("cloud: %u request%s retried (the server was unreachable or busy for a moment)\n",
+               cloud_client_retries(cloud), cloud_client_retries(cloud) == 1 ? "" : "s");
     if (t.still_matched && !a.json)
         printf("WARNING: %d protected face%s still matched by a bundled recognizer (see the lines above)%s\n",
                t.still_matched, t.still_matched == 1 ? " is" : "s are",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "service.h"
 
@@ -15,8 +16,10 @@ struct cloud_client {
     service *local;    /* in-process, or */
     CURL *curl;        /* remote */
     char *url;         /* <base>/v1/filter */
-    long timeout;
+    long timeout;      /* seconds: the deadline of one filter call, retries included */
     size_t sent;
+    unsigned retries;  /* attempts repeated so far */
+    unsigned long long jitter;
 };
 
 cloud_client *cloud_client_local(const char *transfer_path, const char *enhancer_path, int threads,
@@ -66,6 +69,7 @@ cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size
     while (n > 0 && url[n - 1] == '/')
         n--;
     c->timeout = timeout;
+    c->jitter = (unsigned long long)time(NULL) * 2654435761u ^ (unsigned long long)(size_t)c;
     /* Fail fast: ask GET /health before any photo is worked on, so an
      * unreachable server is found in seconds, not after the first probe. */
     snprintf(c->url, n + 16, "%.*s/health", (int)n, url);
@@ -129,8 +133,19 @@ static size_t on_data(char *p, size_t size, size_t n, void *user)
     return len;
 }
 
-static int filter_remote(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,
-                         char *err, size_t err_size)
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* One attempt. 0: done; 1: failed in a way another attempt may not (a
+ * connection refused or reset, nothing answered, a timeout, a proxy's or
+ * an overloaded server's 502/503/504/429); -1: failed for good (the server
+ * refused the request itself, or the reply is too large). */
+static int filter_once(cloud_client *c, const void *g, size_t g_size, long timeout, void **s, size_t *s_size,
+                       char *err, size_t err_size)
 {
     sink out = {0};
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/octet-stream");
@@ -144,8 +159,8 @@ static int filter_remote(cloud_client *c, const void *g, size_t g_size, void **s
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout < 10 ? c->timeout : 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout < 10 ? timeout : 10L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "libapf-apf/0.1");
     CURLcode rc = curl_easy_perform(h);
@@ -156,7 +171,7 @@ static int filter_remote(cloud_client *c, const void *g, size_t g_size, void **s
         snprintf(err, err_size, "server %s: %s", c->url,
                  out.overflow ? "response over the size limit" : curl_easy_strerror(rc));
         free(out.data);
-        return -1;
+        return out.overflow ? -1 : 1;
     }
     c->sent += g_size;
     if (code != 200) {
@@ -166,12 +181,43 @@ static int filter_remote(cloud_client *c, const void *g, size_t g_size, void **s
         snprintf(err, err_size, "server %s answered %ld: %.*s", c->url, code, n,
                  out.data ? (char *)out.data : "");
         free(out.data);
-        return -1;
+        return code == 502 || code == 503 || code == 504 || code == 429 ? 1 : -1;
     }
     *s = out.data;
     *s_size = out.size;
     return 0;
 }
+
+/* The filter request is idempotent (s is a function of g and the server's
+ * networks), so a failure a retry may cure is retried: after 0.1 s, then
+ * doubling up to 2 s, each wait with up to 50% random jitter so clients
+ * that failed together do not return together, until the call's deadline
+ * (the --timeout) has passed. */
+static int filter_remote(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,
+                         char *err, size_t err_size)
+{
+    double deadline = now_s() + (double)c->timeout, wait = 0.1;
+    for (;;) {
+        long left = (long)(deadline - now_s() + 0.999);
+        int r = filter_once(c, g, g_size, left < 1 ? 1 : left, s, s_size, err, err_size);
+        if (r <= 0)
+            return r;
+        c->jitter = c->jitter * 6364136223846793005ull + 1442695040888963407ull;
+        double pause = wait * (1.0 + 0.5 * (double)(c->jitter >> 11) / 9007199254740992.0);
+        if (now_s() + pause + 0.05 >= deadline) {
+            size_t used = strlen(err);
+            snprintf(err + used, err_size > used ? err_size - used : 0, " (gave up after %u retries, %ld s)",
+                     c->retries, c->timeout);
+            return -1;
+        }
+        struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+        nanosleep(&ts, NULL);
+        c->retries++;
+        wait = wait * 2 < 2.0 ? wait * 2 : 2.0;
+    }
+}
+
+unsigned cloud_client_retries(const cloud_client *c) { return c ? c->retries : 0; }
 
 int cloud_client_filter(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,
                         char *err, size_t err_size)

@@ -21,6 +21,12 @@ void cloud_client_free(cloud_client *c);
 int cloud_client_filter(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,
                         char *err, size_t err_size);
 
+/* Attempts repeated so far: a remote call that fails in a way a retry may
+ * cure (connection refused or reset, no answer, a timeout, 502/503/504/429)
+ * is retried with exponential backoff and jitter until its deadline, the
+ * timeout given to cloud_client_remote(). */
+unsigned cloud_client_retries(const cloud_client *c);
+
 /* Bytes sent to the cloud so far (request bodies only). */
 size_t cloud_client_bytes_sent(const cloud_client *c);
 
