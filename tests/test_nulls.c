@@ -283,6 +283,8 @@ START_TEST(cloud_nulls)
     apf_enhancer_free(NULL);
     ERR(apf_enhancer_set_universal(NULL, f));
     ERR(apf_enhancer_set_gain(NULL, 0.0f));
+    ck_assert_ptr_null(apf_probe_model_at(NULL, 0));
+    ck_assert_str_ne(apf_last_error(), "");
     {
         apf_photo_job *job = (apf_photo_job *)1;
         const void *jb;

@@ -241,6 +241,11 @@ START_TEST(ensemble_members)
         ck_assert_int_eq(apf_probe_add_model(p, mf, 1.0f), APF_OK);
     ck_assert_int_eq(apf_probe_add_model(p, mf, 1.0f), APF_E_LIMIT);
     ck_assert_int_eq(apf_probe_model_count(p), APF_PROBE_MAX_MODELS);
+    /* the models, borrowed: the probe model proper first, then those added */
+    ck_assert_ptr_eq(apf_probe_model_at(p, 0), apf_probe_model(p));
+    ck_assert_str_eq(apf_model_name(apf_probe_model_at(p, 1)), "mobileface");
+    ck_assert_ptr_null(apf_probe_model_at(p, APF_PROBE_MAX_MODELS));
+    ck_assert_ptr_null(apf_probe_model_at(p, -1));
     ck_assert_int_eq(apf_probe_add_model(NULL, mf, 1.0f), APF_E_INVALID);
     ck_assert_int_eq(apf_probe_model_count(NULL), 0);
     apf_probe_free(p);

@@ -14,7 +14,12 @@ struct protector {
     protect_options opt;
     apf_probe *probe;
     apf_detector *det;
-    apf_evaluator *check; /* probe model first, then the bundled recognizers */
+    /* the self-check's recognizers, probe model first: borrowed from the
+     * probe when it holds one of that name (no second copy in memory),
+     * else loaded here */
+    apf_model *check[PROTECT_MAX_CHECK];
+    int check_owned[PROTECT_MAX_CHECK];
+    int n_check;
     cloud_client *cloud;
 };
 
@@ -30,7 +35,7 @@ void protect_options_init(protect_options *o)
     o->check = 2;
 }
 
-#define CHECK_BATCH 1
+#define APF_CHECK_MAX_DIM 1024 /* the bundled recognizers have 128..512 */
 
 static double now_ms(void)
 {
@@ -43,9 +48,11 @@ void protector_free(protector *p)
 {
     if (!p)
         return;
+    for (int k = 0; k < p->n_check; k++)
+        if (p->check_owned[k])
+            apf_model_free(p->check[k]);
     apf_probe_free(p->probe);
     apf_detector_free(p->det);
-    apf_evaluator_free(p->check);
     free(p);
 }
 
@@ -69,14 +76,20 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
         st = apf_detector_set_threads(p->det, o->probe.threads);
     if (!st && o->check) {
         static const char *names[] = {"mobilefacenet", "faceres", "mobileface", "faceapi-recognition"};
-        char buf[PROTECT_MAX_CHECK][4096];
-        const char *paths[PROTECT_MAX_CHECK];
         int n = o->check == 1 ? 1 : PROTECT_MAX_CHECK;
-        for (int k = 0; k < n; k++) {
-            snprintf(buf[k], sizeof buf[k], "%s/%s.apfm", o->models_dir, names[k]);
-            paths[k] = buf[k];
+        for (int k = 0; k < n && !st; k++) {
+            for (int i = 0; i < apf_probe_model_count(p->probe) && !p->check[k]; i++)
+                if (!strcmp(apf_model_name(apf_probe_model_at(p->probe, i)), names[k]))
+                    p->check[k] = apf_probe_model_at(p->probe, i);
+            if (!p->check[k]) {
+                snprintf(path, sizeof path, "%s/%s.apfm", o->models_dir, names[k]);
+                st = apf_model_load(path, &p->check[k]);
+                p->check_owned[k] = !st;
+                if (!st && o->probe.threads)
+                    st = apf_model_set_threads(p->check[k], o->probe.threads);
+            }
+            p->n_check = k + 1;
         }
-        st = apf_evaluator_create(paths, n, o->probe.threads, &p->check);
     }
     if (st) {
         protector_free(p);
@@ -86,12 +99,9 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
     return APF_OK;
 }
 
-int protector_check_count(const protector *p) { return p->check ? apf_evaluator_model_count(p->check) : 0; }
+int protector_check_count(const protector *p) { return p->n_check; }
 
-const char *protector_check_name(const protector *p, int k)
-{
-    return apf_model_name(apf_evaluator_model(p->check, k));
-}
+const char *protector_check_name(const protector *p, int k) { return apf_model_name(p->check[k]); }
 
 /* Best-accuracy thresholds of the bundled recognizers on LFW's clean pairs
  * of folds 1-7 (`apf-eval --lfw ../shared/data/lfw --fold 8`, its threshold
@@ -171,6 +181,7 @@ apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *g
     rep->faces_found = apf_photo_job_faces_found(job);
     int n = apf_photo_job_face_count(job);
     uint8_t *crops = NULL, *pcrops = NULL;
+    float *pair = NULL;
     void *s = NULL;
     size_t s_size = 0;
     apf_image *prot = NULL;
@@ -205,18 +216,37 @@ apf_status protect_photo(protector *p, const apf_image *photo, const apf_face *g
         apf_ssim(crops + (size_t)i * FACE_BYTES, pcrops + (size_t)i * FACE_BYTES, APF_FACE_SIZE,
                  APF_FACE_SIZE, &rep->faces[i].ssim, NULL);
     }
-    /* a few faces at a time: a recognizer's memory grows with its batch */
-    for (int k = 0; k < protector_check_count(p); k++)
-        for (int i0 = 0; i0 < n; i0 += CHECK_BATCH) {
-            int c = n - i0 < CHECK_BATCH ? n - i0 : CHECK_BATCH;
-            float sim[CHECK_BATCH];
-            if ((st = apf_evaluator_similarity(p->check, k, crops + (size_t)i0 * FACE_BYTES,
-                                               pcrops + (size_t)i0 * FACE_BYTES, c, APF_FACE_SIZE, sim))) {
-                snprintf(err, err_size, "self-check: %s", apf_last_error());
+    /* one face at a time, and the original and the protected face one
+     * after the other: a batch of 1 reuses the plan the probe already
+     * built on its own models (a recognizer's memory grows with its batch,
+     * and a second batch size would be a second plan); cosine of the two
+     * embeddings */
+    pair = malloc(2 * FACE_BYTES * sizeof(float));
+    if (!pair) {
+        st = APF_E_NOMEM;
+        snprintf(err, err_size, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < p->n_check; k++)
+        for (int i = 0; i < n; i++) {
+            float e[2 * APF_CHECK_MAX_DIM];
+            int dim = apf_model_embedding_dim(p->check[k]);
+            for (size_t q = 0; q < FACE_BYTES; q++) {
+                pair[q] = crops[(size_t)i * FACE_BYTES + q];
+                pair[FACE_BYTES + q] = pcrops[(size_t)i * FACE_BYTES + q];
+            }
+            if (dim > APF_CHECK_MAX_DIM || (st = apf_model_embed(p->check[k], pair, 1, APF_FACE_SIZE, e)) ||
+                (st = apf_model_embed(p->check[k], pair + FACE_BYTES, 1, APF_FACE_SIZE, e + dim))) {
+                if (!st)
+                    st = APF_E_LIMIT;
+                snprintf(err, err_size, "self-check: %s", dim > APF_CHECK_MAX_DIM ? "embedding too large"
+                                                                                  : apf_last_error());
                 goto done;
             }
-            for (int i = 0; i < c; i++)
-                rep->faces[i0 + i].similarity[k] = sim[i];
+            double dot = 0;
+            for (int d = 0; d < dim; d++)
+                dot += (double)e[d] * e[dim + d];
+            rep->faces[i].similarity[k] = (float)dot;
         }
     *out = prot;
     prot = NULL;
@@ -224,6 +254,7 @@ done:
     rep->ms = now_ms() - t0;
     apf_image_free(prot);
     apf_photo_job_free(job);
+    free(pair);
     free(s);
     free(pcrops);
     free(crops);

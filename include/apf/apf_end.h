@@ -154,6 +154,22 @@ APF_API apf_status apf_probe_add_model(apf_probe *probe, const char *model_path,
 APF_API int apf_probe_model_count(const apf_probe *probe);
 
 /**
+ * @brief Model @p i of the probe (0 is the probe model proper, as
+ *        apf_probe_model() returns, then those added with
+ *        apf_probe_add_model()), borrowed.
+ *
+ * For an application that also wants embeddings from the recognizers the
+ * probe already holds (the `apf` command's self-check), without loading a
+ * second copy. The model stays owned by the probe and valid until
+ * apf_probe_free(); its calls are serialised by its own lock, so using it
+ * while the probe runs on another thread is safe (they take turns).
+ * @param probe A probe.
+ * @param i     0..apf_probe_model_count() - 1.
+ * @return The model, or NULL (with a message) for a bad index.
+ */
+APF_API apf_model *apf_probe_model_at(apf_probe *probe, int i);
+
+/**
  * @brief Release a probe. NULL is ignored.
  * @param probe Probe to free.
  */

@@ -191,6 +191,15 @@ int apf_probe_model_count(const apf_probe *p)
     return p ? p->count : 0;
 }
 
+apf_model *apf_probe_model_at(apf_probe *p, int i)
+{
+    if (!p || i < 0 || i >= p->count) {
+        apf_fail(APF_E_INVALID, "probe: no model %d", i);
+        return NULL;
+    }
+    return p->model[i];
+}
+
 apf_status apf_probe_get_options(const apf_probe *p, apf_probe_options *opt)
 {
     if (!p || !opt)
