@@ -57,23 +57,6 @@ static void progress(const char *label, int done, int total, double t0, double l
         fprintf(stderr, "\n");
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Is identity `id` among the photos of a loaded fold? */
-static int in_set(const lfw_set *s, const char *root, const char *id)
-{
-    size_t rl = strlen(root), il = strlen(id);
-    for (int i = 0; i < s->n_images; i++) {
-        const char *p = s->paths[i] + rl + 1;
-        if (!strncmp(p, id, il) && p[il] == '/')
-            return 1;
-    }
-    return 0;
-}
-
 static int usage(FILE *f)
 {
     fprintf(f,
@@ -395,59 +378,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-train: cannot read %s fold %d\n", pairs, exclude_fold);
         return 1;
     }
-    DIR *d = opendir(faces_dir);
-    if (!d) {
+    /* every photo of every identity in neither held-out fold */
+    const lfw_set *held_out[2] = {&vs, &xs};
+    int nids = 0, nphotos = 0;
+    lfw_set ts;
+    if (lfw_training_set(faces_dir, held_out, 2, seed, ntrain, batch, &ts, &nphotos, &nids)) {
         fprintf(stderr, "apf-train: cannot list %s\n", faces_dir);
         return 1;
     }
-    /* every photo of every identity in neither held-out fold */
-    int nids = 0, nphotos = 0, cap = 4096;
-    char **photos = malloc(cap * sizeof *photos);
-    for (struct dirent *de; (de = readdir(d));) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (in_set(&vs, faces_dir, de->d_name) || in_set(&xs, faces_dir, de->d_name))
-            continue;
-        if (snprintf(path, sizeof path, "%s/%s", faces_dir, de->d_name) >= (int)sizeof path)
-            continue;
-        DIR *pd = opendir(path);
-        if (!pd)
-            continue;
-        nids++;
-        for (struct dirent *fe; (fe = readdir(pd));) {
-            size_t len = strlen(fe->d_name);
-            if (fe->d_name[0] == '.' || len < 5 || strcmp(fe->d_name + len - 4, ".jpg"))
-                continue;
-            if (nphotos == cap)
-                photos = realloc(photos, (cap *= 2) * sizeof *photos);
-            char full[4096];
-            if (snprintf(full, sizeof full, "%s/%s/%s", faces_dir, de->d_name, fe->d_name) >= (int)sizeof full)
-                continue;
-            photos[nphotos++] = strdup(full);
-        }
-        closedir(pd);
-    }
-    closedir(d);
-    qsort(photos, nphotos, sizeof *photos, cmp_str);
-    /* photos shuffled by the seed, so any prefix is a sample of identities */
-    unsigned long long r = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int i = nphotos - 1; i > 0; i--) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        int j = (int)((r >> 33) % (unsigned long long)(i + 1));
-        char *t = photos[i];
-        photos[i] = photos[j], photos[j] = t;
-    }
-    if (ntrain == 0 || ntrain > nphotos)
-        ntrain = nphotos;
-    ntrain -= ntrain % batch;
-    lfw_set ts = {0};
-    ts.n_images = ntrain;
-    ts.paths = malloc(ntrain * sizeof *ts.paths);
-    for (int i = 0; i < ntrain; i++)
-        ts.paths[i] = strdup(photos[i]);
-    for (int i = 0; i < nphotos; i++)
-        free(photos[i]);
-    free(photos);
+    ntrain = ts.n_images;
     fprintf(stderr, "%d photos of %d identities outside folds %d and %d (using %d), validating on fold %d\n",
             nphotos, nids, val_fold, exclude_fold, ntrain, val_fold);
     float *X = malloc(ntrain * PER * sizeof(float));

@@ -1,5 +1,6 @@
 #include "lfw.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,4 +208,89 @@ float lfw_dot(const float *x, const float *y, int dim)
     for (int k = 0; k < dim; k++)
         s += (double)x[k] * y[k];
     return (float)s;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is identity `id` among the photos of a loaded fold? */
+static int in_set(const lfw_set *s, const char *root, const char *id)
+{
+    size_t rl = strlen(root), il = strlen(id);
+    for (int i = 0; i < s->n_images; i++) {
+        const char *p = s->paths[i] + rl + 1;
+        if (!strncmp(p, id, il) && p[il] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+apf_status lfw_training_set(const char *root, const lfw_set *const *excluded, int n_excluded,
+                            unsigned long long seed, int n, int multiple, lfw_set *out, int *total, int *ids)
+{
+    memset(out, 0, sizeof *out);
+    DIR *d = opendir(root);
+    if (!d)
+        return APF_E_IO;
+    int nids = 0, nphotos = 0, cap = 4096;
+    char **photos = malloc(cap * sizeof *photos);
+    char path[4096];
+    for (struct dirent *de; photos && (de = readdir(d));) {
+        if (de->d_name[0] == '.')
+            continue;
+        int skip = 0;
+        for (int k = 0; k < n_excluded && !skip; k++)
+            skip = excluded[k] && in_set(excluded[k], root, de->d_name);
+        if (skip || snprintf(path, sizeof path, "%s/%s", root, de->d_name) >= (int)sizeof path)
+            continue;
+        DIR *pd = opendir(path);
+        if (!pd)
+            continue;
+        nids++;
+        for (struct dirent *fe; (fe = readdir(pd));) {
+            size_t len = strlen(fe->d_name);
+            if (fe->d_name[0] == '.' || len < 5 || strcmp(fe->d_name + len - 4, ".jpg"))
+                continue;
+            if (nphotos == cap) {
+                char **p2 = realloc(photos, (size_t)(cap *= 2) * sizeof *photos);
+                if (!p2)
+                    break;
+                photos = p2;
+            }
+            char full[4096];
+            if (snprintf(full, sizeof full, "%s/%s/%s", root, de->d_name, fe->d_name) >= (int)sizeof full)
+                continue;
+            photos[nphotos++] = strdup(full);
+        }
+        closedir(pd);
+    }
+    closedir(d);
+    if (!photos)
+        return APF_E_NOMEM;
+    qsort(photos, nphotos, sizeof *photos, cmp_str);
+    unsigned long long r = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int i = nphotos - 1; i > 0; i--) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        int j = (int)((r >> 33) % (unsigned long long)(i + 1));
+        char *t = photos[i];
+        photos[i] = photos[j], photos[j] = t;
+    }
+    if (n <= 0 || n > nphotos)
+        n = nphotos;
+    if (multiple > 1)
+        n -= n % multiple;
+    out->n_images = n;
+    out->paths = malloc((n > 0 ? n : 1) * sizeof *out->paths);
+    for (int i = 0; out->paths && i < n; i++)
+        out->paths[i] = strdup(photos[i]);
+    for (int i = 0; i < nphotos; i++)
+        free(photos[i]);
+    free(photos);
+    if (total)
+        *total = nphotos;
+    if (ids)
+        *ids = nids;
+    return out->paths ? APF_OK : APF_E_NOMEM;
 }

@@ -34,6 +34,14 @@ int lfw_fill_paths(const char *given, const char **faces, const char **pairs, co
 apf_status lfw_load(const char *pairs_path, const char *root, int fold, lfw_set *out);
 void lfw_free(lfw_set *s);
 
+/* The training photos: every photo of every identity that appears in none
+ * of the `n_excluded` loaded folds, in a fixed order shuffled by `seed` (so
+ * any prefix samples identities), the first `n` of them (0: all), rounded
+ * down to a multiple of `multiple`. *total and *ids receive how many photos
+ * and identities were eligible. The set has paths and no pairs. */
+apf_status lfw_training_set(const char *root, const lfw_set *const *excluded, int n_excluded,
+                            unsigned long long seed, int n, int multiple, lfw_set *out, int *total, int *ids);
+
 /* Load images [first, first+count) as size x size float RGB (0..255),
  * resizing when the files are of another size. */
 apf_status lfw_read_faces(const lfw_set *s, int first, int count, int size, float *out);
