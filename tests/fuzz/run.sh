@@ -12,7 +12,7 @@ mkdir -p "$out"
 cc=${CLANG:-clang}
 flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Wno-unknown-pragmas -I"$src/include" -I"$src/lib/core" -I"$src/lib/photo" -I"$src/examples/apf")
-lib_src=("$src"/lib/core/*.c "$src"/lib/photo/*.c "$src"/lib/cloud/*.c)
+lib_src=("$src"/lib/core/*.c "$src"/lib/photo/*.c "$src"/lib/end/*.c "$src"/lib/cloud/*.c)
 libs=(-ldnnl -lz -ljpeg -lpng -lexif -lm -lpthread)
 for t in "${targets[@]}"; do
   extra=()
