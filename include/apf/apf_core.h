@@ -12,8 +12,9 @@
  *   that thread. This thread-local message is the library's only global state.
  * - Handles are opaque and may be used from any thread. A handle that
  *   computes (apf_model, apf_detector, apf_probe, apf_transfer,
- *   apf_evaluator) serialises its own calls with its own lock: sharing one
- *   between threads is safe, its calls run one at a time, and distinct
+ *   apf_evaluator) may be shared between threads: its calls take turns on
+ *   its lock (apf_detector and apf_evaluator on the locks of the models
+ *   they hold; their own state is read-only during calls), and distinct
  *   handles run in parallel. Calls that configure or train a handle
  *   (the *_set_threads and *_set_threshold calls, apf_probe_add_model,
  *   apf_evaluator_calibrate, backward and Adam steps of apf_transfer and
