@@ -510,42 +510,7 @@ int apfs_detector_set_threshold(apf_detector *d, float min_score)
     return lib(apf_detector_set_threshold(d, min_score));
 }
 
-int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
-                float *faces, int faces_len, int *count)
-{
-    *count = 0;
-    if (!d)
-        return shim_fail(APF_E_INVALID, "closed detector");
-    if (faces_len < APFS_FACE_FLOATS || faces_len % APFS_FACE_FLOATS)
-        return shim_fail(APF_E_INVALID, "faces buffer of %d floats is not a whole number of faces", faces_len);
-    apf_image *img;
-    int st = image_from(pixels, pixels_len, width, height, &img);
-    if (st)
-        return st;
-    int max = faces_len / APFS_FACE_FLOATS, n = 0;
-    apf_face *f = calloc((size_t)max, sizeof *f);
-    st = f ? lib(apf_detect_faces(d, img, f, max, &n)) : shim_fail(APF_E_NOMEM, "out of memory");
-    for (int i = 0; !st && i < n && i < max; i++) {
-        float *o = faces + (size_t)i * APFS_FACE_FLOATS;
-        o[0] = f[i].score;
-        memcpy(o + 1, f[i].box, 4 * sizeof(float));
-        memcpy(o + 5, f[i].landmarks, 10 * sizeof(float));
-        o[15] = (float)(f[i].mouth_centre_only != 0);
-    }
-    if (!st)
-        *count = n;
-    free(f);
-    apf_image_free(img);
-    return st;
-}
-
-/* ---- the whole-photo pipeline ---- */
-
-struct apfs_job {
-    apf_image *photo; /* the job borrows it: kept until the job is freed */
-    apf_photo_job *job;
-};
-
+/* A face as the bindings see it: APFS_FACE_FLOATS floats (apf_shim.h). */
 static void face_from_row(const float *r, apf_face *f)
 {
     memset(f, 0, sizeof *f);
@@ -562,6 +527,37 @@ static void face_to_row(const apf_face *f, float *o)
     memcpy(o + 5, f->landmarks, 10 * sizeof(float));
     o[15] = (float)(f->mouth_centre_only != 0);
 }
+
+int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
+                float *faces, int faces_len, int *count)
+{
+    *count = 0;
+    if (!d)
+        return shim_fail(APF_E_INVALID, "closed detector");
+    if (faces_len < APFS_FACE_FLOATS || faces_len % APFS_FACE_FLOATS)
+        return shim_fail(APF_E_INVALID, "faces buffer of %d floats is not a whole number of faces", faces_len);
+    apf_image *img;
+    int st = image_from(pixels, pixels_len, width, height, &img);
+    if (st)
+        return st;
+    int max = faces_len / APFS_FACE_FLOATS, n = 0;
+    apf_face *f = calloc((size_t)max, sizeof *f);
+    st = f ? lib(apf_detect_faces(d, img, f, max, &n)) : shim_fail(APF_E_NOMEM, "out of memory");
+    for (int i = 0; !st && i < n && i < max; i++)
+        face_to_row(&f[i], faces + (size_t)i * APFS_FACE_FLOATS);
+    if (!st)
+        *count = n;
+    free(f);
+    apf_image_free(img);
+    return st;
+}
+
+/* ---- the whole-photo pipeline ---- */
+
+struct apfs_job {
+    apf_image *photo; /* the job borrows it: kept until the job is freed */
+    apf_photo_job *job;
+};
 
 void apfs_job_free(apfs_job *j)
 {
@@ -669,11 +665,7 @@ int apfs_face_align(const float *face, int face_len, double *matrix, int matrix_
     if (st)
         return st;
     apf_face f;
-    memset(&f, 0, sizeof f);
-    f.score = face[0];
-    memcpy(f.box, face + 1, 4 * sizeof(float));
-    memcpy(f.landmarks, face + 5, 10 * sizeof(float));
-    f.mouth_centre_only = face[15] != 0;
+    face_from_row(face, &f);
     return lib(apf_face_align_matrix(&f, matrix));
 }
 
