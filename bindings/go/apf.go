@@ -73,6 +73,20 @@ func call(f func() int) error {
 	return nil
 }
 
+// callBuffer runs a shim call that returns a result buffer (its status in
+// st[0]) and returns a copy of the buffer's bytes.
+func callBuffer(f func(st []int) capi.Struct_SS_apfs_buffer) ([]byte, error) {
+	var buf capi.Struct_SS_apfs_buffer
+	if err := call(func() int {
+		st := []int{0}
+		buf = f(st)
+		return st[0]
+	}); err != nil {
+		return nil, err
+	}
+	return takeBuffer(buf)
+}
+
 // takeBuffer copies and frees a result buffer of the shim.
 func takeBuffer(b capi.Struct_SS_apfs_buffer) ([]byte, error) {
 	defer capi.Apfs_buffer_free(b)
@@ -189,16 +203,10 @@ func DecodeBlob(data []byte) (*Blob, error) {
 
 // Encode turns the blob back into bytes.
 func (b *Blob) Encode() ([]byte, error) {
-	var buf capi.Struct_SS_apfs_buffer
-	if err := call(func() int {
-		st := []int{0}
-		buf = capi.Apfs_wire_encode(int(b.Kind), b.Algorithm, b.N, b.Height, b.Width, b.Eps,
+	return callBuffer(func(st []int) capi.Struct_SS_apfs_buffer {
+		return capi.Apfs_wire_encode(int(b.Kind), b.Algorithm, b.N, b.Height, b.Width, b.Eps,
 			b.ModelHash, b.Values, st)
-		return st[0]
-	}); err != nil {
-		return nil, err
-	}
-	return takeBuffer(buf)
+	})
 }
 
 // handle is the lock and closed flag every wrapper shares.
@@ -423,16 +431,10 @@ func (p *Probe) GradientBlob(faces, enrolled []byte, size int) ([]byte, error) {
 		return nil, err
 	}
 	var out []byte
-	err = p.use(func() error {
-		var buf capi.Struct_SS_apfs_buffer
-		if err := call(func() int {
-			st := []int{0}
-			buf = capi.Apfs_probe_gradient_blob(p.p, faces, enrolled, n, size, st)
-			return st[0]
-		}); err != nil {
-			return err
-		}
-		out, err = takeBuffer(buf)
+	err = p.use(func() (err error) {
+		out, err = callBuffer(func(st []int) capi.Struct_SS_apfs_buffer {
+			return capi.Apfs_probe_gradient_blob(p.p, faces, enrolled, n, size, st)
+		})
 		return err
 	})
 	return out, err
@@ -495,17 +497,10 @@ func (c *CloudFilter) Close() error {
 // Filter decodes and validates a gradient blob and returns the noise blob.
 func (c *CloudFilter) Filter(gBlob []byte) ([]byte, error) {
 	var out []byte
-	err := c.use(func() error {
-		var buf capi.Struct_SS_apfs_buffer
-		if err := call(func() int {
-			st := []int{0}
-			buf = capi.Apfs_cloud_filter(c.t, c.e, gBlob, st)
-			return st[0]
-		}); err != nil {
-			return err
-		}
-		var err error
-		out, err = takeBuffer(buf)
+	err := c.use(func() (err error) {
+		out, err = callBuffer(func(st []int) capi.Struct_SS_apfs_buffer {
+			return capi.Apfs_cloud_filter(c.t, c.e, gBlob, st)
+		})
 		return err
 	})
 	return out, err

@@ -15,6 +15,16 @@ type Face struct {
 	MouthCentreOnly bool
 }
 
+// faceFromRow reads the shim's layout of one face.
+func faceFromRow(r []float32) Face {
+	f := Face{Score: r[0], MouthCentreOnly: r[15] != 0}
+	copy(f.Box[:], r[1:5])
+	for k := 0; k < 5; k++ {
+		f.Landmarks[k] = [2]float32{r[5+2*k], r[6+2*k]}
+	}
+	return f
+}
+
 func (f *Face) row() []float32 {
 	r := make([]float32, faceFloats)
 	r[0] = f.Score
@@ -82,13 +92,7 @@ func (d *Detector) Detect(img *Image, maxFaces int) ([]Face, error) {
 	}
 	faces := make([]Face, n[0])
 	for i := range faces {
-		r := buf[i*faceFloats:]
-		faces[i].Score = r[0]
-		copy(faces[i].Box[:], r[1:5])
-		for k := 0; k < 5; k++ {
-			faces[i].Landmarks[k] = [2]float32{r[5+2*k], r[6+2*k]}
-		}
-		faces[i].MouthCentreOnly = r[15] != 0
+		faces[i] = faceFromRow(buf[i*faceFloats:])
 	}
 	return faces, nil
 }
@@ -180,13 +184,7 @@ func (j *PhotoJob) Faces() ([]Face, error) {
 		}
 		faces = make([]Face, n)
 		for i := range faces {
-			r := buf[i*faceFloats:]
-			faces[i].Score = r[0]
-			copy(faces[i].Box[:], r[1:5])
-			for k := 0; k < 5; k++ {
-				faces[i].Landmarks[k] = [2]float32{r[5+2*k], r[6+2*k]}
-			}
-			faces[i].MouthCentreOnly = r[15] != 0
+			faces[i] = faceFromRow(buf[i*faceFloats:])
 		}
 		return nil
 	})
@@ -197,21 +195,14 @@ func (j *PhotoJob) Faces() ([]Face, error) {
 // photo has no face).
 func (j *PhotoJob) GradientBlob() ([]byte, error) {
 	var out []byte
-	err := j.use(func() error {
+	err := j.use(func() (err error) {
 		if capi.Apfs_job_face_count(j.j) <= 0 {
 			out = []byte{}
 			return nil
 		}
-		var buf capi.Struct_SS_apfs_buffer
-		if err := call(func() int {
-			st := []int{0}
-			buf = capi.Apfs_job_gradient_blob(j.j, st)
-			return st[0]
-		}); err != nil {
-			return err
-		}
-		var err error
-		out, err = takeBuffer(buf)
+		out, err = callBuffer(func(st []int) capi.Struct_SS_apfs_buffer {
+			return capi.Apfs_job_gradient_blob(j.j, st)
+		})
 		return err
 	})
 	return out, err
