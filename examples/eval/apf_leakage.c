@@ -206,17 +206,30 @@ static void invert(apf_transfer *t, const int8_t *g, int n, uint8_t *out, float 
     }
 }
 
-/* Verification accuracy of (x_a, b) over labelled pairs at model k's calibrated threshold. */
-static double accuracy(apf_evaluator *ev, int k, const uint8_t *a, const uint8_t *b, const uint8_t *same, int n)
+/* Embeddings of n faces (bytes) with one recognizer, 16 at a time. */
+static void embed_faces(apf_model *m, const uint8_t *faces, int n, float *e, float *tmp16)
 {
-    float thr, *sim = malloc((size_t)n * sizeof(float));
-    if (apf_evaluator_thresholds(ev, k, &thr, NULL, NULL) || apf_evaluator_similarity(ev, k, a, b, n, S, sim))
-        die("evaluator");
+    int dim = apf_model_embedding_dim(m);
+    for (int i = 0; i < n; i += 16) {
+        int c = n - i < 16 ? n - i : 16;
+        for (size_t q = 0; q < (size_t)c * PER; q++)
+            tmp16[q] = faces[(size_t)i * PER + q];
+        if (apf_model_embed(m, tmp16, c, S, e + (size_t)i * dim))
+            die("embedding");
+    }
+}
+
+/* Verification accuracy over the fold's pairs, A's image embedded in ea and
+ * B's in eb (both indexed by image), at threshold thr. */
+static double accuracy(const lfw_set *rs, const float *ea, const float *eb, int dim, float thr)
+{
     int right = 0;
-    for (int i = 0; i < n; i++)
-        right += (sim[i] >= thr) == (same[i] != 0);
-    free(sim);
-    return (double)right / n;
+    for (int i = 0; i < rs->n_pairs; i++) {
+        const lfw_pair *p = &rs->pairs[i];
+        float sim = lfw_dot(ea + (size_t)p->a * dim, eb + (size_t)p->b * dim, dim);
+        right += (sim >= thr) == (p->same != 0);
+    }
+    return (double)right / rs->n_pairs;
 }
 
 int main(int argc, char **argv)
@@ -304,9 +317,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "apf-leakage: %s\n", msg);
         return 1;
     }
-    unsigned long long h = 1469598103934665603ull;
-    for (const char *c = probe_spec; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    unsigned long long h = probe_list_hash(probe_spec);
     int8_t *G = malloc((size_t)ntrain * PER), *GR = malloc((size_t)rs.n_images * PER);
     /* the device's g before the mitigation, shared by every setting's run */
     snprintf(path, sizeof path, "%s/g-train-%016llx-%d-%d-%llu.bin", cache_dir, h, iters, ntrain, seed);
@@ -414,20 +425,15 @@ int main(int argc, char **argv)
     }
     if (apf_evaluator_calibrate(ev, ca, cb, csame, nc, S))
         die("calibration");
-    uint8_t *A = malloc((size_t)n * PER), *B = malloc((size_t)n * PER), *RA = malloc((size_t)n * PER);
-    uint8_t *ZA = malloc((size_t)n * PER), *same = malloc(n);
+    /* every image of the fold embedded once per recognizer: original,
+     * reconstruction and g as an image; pairs are looked up by index */
     int npos = 0;
     for (int i = 0; i < n; i++)
         npos += rs.pairs[i].same != 0;
     uint8_t *PA = malloc((size_t)npos * PER), *PB = malloc((size_t)npos * PER), *PS = malloc((size_t)npos * PER);
     for (int i = 0, p = 0; i < n; i++) {
         int a = rs.pairs[i].a, b = rs.pairs[i].b;
-        memcpy(A + (size_t)i * PER, R + (size_t)a * PER, PER);
-        memcpy(B + (size_t)i * PER, R + (size_t)b * PER, PER);
-        memcpy(RA + (size_t)i * PER, rec + (size_t)a * PER, PER);
-        memcpy(ZA + (size_t)i * PER, zero + (size_t)a * PER, PER);
-        same[i] = (uint8_t)rs.pairs[i].same;
-        if (same[i]) {
+        if (rs.pairs[i].same) {
             memcpy(PA + (size_t)p * PER, R + (size_t)a * PER, PER);
             memcpy(PB + (size_t)p * PER, R + (size_t)b * PER, PER);
             for (size_t q = 0; q < PER; q++) { /* the protection this g gives: s = eps * g */
@@ -439,9 +445,19 @@ int main(int argc, char **argv)
     }
     double acc_clean[NREC], acc_rec[NREC], acc_zero[NREC], broken[NREC];
     for (int k = 0; k < NREC; k++) {
-        acc_clean[k] = accuracy(ev, k, A, B, same, n);
-        acc_rec[k] = accuracy(ev, k, RA, B, same, n);
-        acc_zero[k] = accuracy(ev, k, ZA, B, same, n);
+        apf_model *m = apf_evaluator_model(ev, k);
+        int dim = apf_model_embedding_dim(m);
+        float thr, *eo = malloc((size_t)ni * dim * sizeof(float)), *er = malloc((size_t)ni * dim * sizeof(float));
+        float *ez = malloc((size_t)ni * dim * sizeof(float));
+        if (!eo || !er || !ez || apf_evaluator_thresholds(ev, k, &thr, NULL, NULL))
+            die("evaluator");
+        embed_faces(m, R, ni, eo, in16);
+        embed_faces(m, rec, ni, er, in16);
+        embed_faces(m, zero, ni, ez, in16);
+        acc_clean[k] = accuracy(&rs, eo, eo, dim, thr);
+        acc_rec[k] = accuracy(&rs, er, eo, dim, thr);
+        acc_zero[k] = accuracy(&rs, ez, eo, dim, thr);
+        free(eo), free(er), free(ez);
         double asr;
         int before = 0, after = 0;
         if (apf_evaluator_asr(ev, k, PA, PS, PB, npos, S, &asr, &before, &after))
@@ -485,7 +501,7 @@ int main(int argc, char **argv)
     apf_evaluator_free(ev);
     apf_transfer_free(inv);
     free(X), free(R), free(C), free(G), free(GR), free(in), free(y), free(dy), free(in16), free(y16);
-    free(rec), free(zero), free(ca), free(cb), free(csame), free(A), free(B), free(RA), free(ZA), free(same);
+    free(rec), free(zero), free(ca), free(cb), free(csame);
     free(PA), free(PB), free(PS);
     lfw_free(&cs), lfw_free(&rs), lfw_free(&ts);
     return 0;
