@@ -470,9 +470,7 @@ int main(int argc, char **argv)
     /* The cache names everything g depends on, and grows batch by batch:
      * with several probe models g takes about an hour for 9.8k faces, and
      * a run stopped half-way resumes where it was. Validation g first. */
-    uint64_t spec_hash = 1469598103934665603ull;
-    for (const char *c = probe_spec; *c; c++)
-        spec_hash = (spec_hash ^ (unsigned char)*c) * 1099511628211ull;
+    unsigned long long spec_hash = probe_list_hash(probe_spec);
     snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu-%016llx-rt%g.bin", out_dir, attack, iters, ntrain, seed,
              (unsigned long long)spec_hash, random_target);
     FILE *f = fopen(path, "rb");

@@ -75,3 +75,11 @@ void probe_list_first_path(const char *list, const char *models_dir, char *path,
         *colon = 0; /* a weight */
     entry_path(first, models_dir, path, size);
 }
+
+unsigned long long probe_list_hash(const char *list)
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (const char *c = list; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    return h;
+}

@@ -26,4 +26,8 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
 /* The first entry's model file (the probe proper), resolved as above. */
 void probe_list_first_path(const char *list, const char *models_dir, char *path, size_t size);
 
+/* A name for the list's text (FNV-1a), for file names of caches that hold
+ * what a probe of this list computed. */
+unsigned long long probe_list_hash(const char *list);
+
 #endif
