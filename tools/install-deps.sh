@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config meson ninja-build
       libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libexif-dev libcjson-dev check
       libmicrohttpd-dev libcurl4-openssl-dev clang libclang-rt-14-dev valgrind curl
       python3 python3-numpy python3-dev swig golang-go abigail-tools doxygen gnuplot-nox
-      openssl ca-certificates)
+      openssl ca-certificates haproxy libopenmpi-dev openmpi-bin)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
