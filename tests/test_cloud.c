@@ -124,6 +124,71 @@ START_TEST(training_lowers_regression_loss)
 }
 END_TEST
 
+/* Data parallelism's premise: two workers that each back-propagate half of
+ * a batch (loss scaled by the whole batch) and sum their gradient vectors
+ * hold the gradient of the whole batch; set on a copy of T, one Adam step
+ * gives the weights a single worker's step gives. */
+START_TEST(gradient_vectors_sum_over_half_batches)
+{
+    apf_transfer *whole, *half;
+    ck_assert_int_eq(apf_transfer_create_unet(8, 3, 1, 0, 8.0f, 21, &whole), APF_OK);
+    ck_assert_int_eq(apf_transfer_create_unet(8, 3, 1, 0, 8.0f, 21, &half), APF_OK);
+    int n = 4;
+    size_t gn = 0, gn2 = 0;
+    ck_assert_int_eq(apf_transfer_gradient_size(whole, &gn), APF_OK);
+    ck_assert_int_eq(apf_transfer_gradient_size(half, &gn2), APF_OK);
+    ck_assert_uint_eq(gn, gn2);
+    float *g = malloc(n * PER * 4), *y = malloc(n * PER * 4), *d = malloc(n * PER * 4);
+    float *gw = malloc(gn * 4), *ga = malloc(gn * 4), *gb = malloc(gn * 4);
+    for (int i = 0; i < n * PER; i++)
+        g[i] = 8.0f * (float)((int)(fr() * 1.5f));
+    /* d loss / d y for L = mean over the whole batch of (y - 0.5 g)^2 */
+#define DLOSS(t, first, count)                                                          \
+    do {                                                                                \
+        ck_assert_int_eq(apf_transfer_forward(t, g + (first) * PER, count, 1, y), APF_OK); \
+        for (int i = 0; i < (count) * PER; i++)                                         \
+            d[i] = 2.0f * (y[i] - 0.5f * g[(first) * PER + i]) / (n * PER);             \
+        ck_assert_int_eq(apf_transfer_backward(t, d, count), APF_OK);                   \
+    } while (0)
+    DLOSS(whole, 0, n);
+    ck_assert_int_eq(apf_transfer_get_gradients(whole, gw, gn), APF_OK);
+    DLOSS(half, 0, n / 2);
+    ck_assert_int_eq(apf_transfer_get_gradients(half, ga, gn), APF_OK);
+    DLOSS(half, n / 2, n / 2);
+    ck_assert_int_eq(apf_transfer_get_gradients(half, gb, gn), APF_OK);
+    double worst = 0, scale = 0, apart = 0;
+    for (size_t i = 0; i < gn; i++) {
+        ga[i] += gb[i];
+        worst = fmax(worst, fabs(ga[i] - gw[i]));
+        scale = fmax(scale, fabs(gw[i]));
+        apart = fmax(apart, fabs(gb[i] - gw[i]));
+    }
+    ck_assert_msg(scale > 0 && worst <= 1e-4 * scale, "summed halves differ by %g (scale %g)", worst, scale);
+    ck_assert_msg(apart > 0.1 * scale, "one half alone is already the whole batch's gradient");
+    ck_assert_int_eq(apf_transfer_set_gradients(half, ga, gn), APF_OK);
+    ck_assert_int_eq(apf_transfer_get_gradients(half, gb, gn), APF_OK);
+    ck_assert_int_eq(memcmp(ga, gb, gn * 4), 0);
+    ck_assert_int_eq(apf_transfer_set_gradients(half, ga, gn - 1), APF_E_INVALID);
+    ga[0] = NAN;
+    ck_assert_int_eq(apf_transfer_set_gradients(half, ga, gn), APF_E_NUMERIC);
+    ck_assert_int_eq(apf_transfer_adam_step(whole, 1e-3f), APF_OK);
+    ck_assert_int_eq(apf_transfer_adam_step(half, 1e-3f), APF_OK);
+    ck_assert_int_eq(apf_transfer_get_gradients(half, gb, gn), APF_E_STATE); /* the step used them */
+    /* the same weights: same outputs */
+    float *y2 = malloc(n * PER * 4);
+    ck_assert_int_eq(apf_transfer_forward(whole, g, n, 0, y), APF_OK);
+    ck_assert_int_eq(apf_transfer_forward(half, g, n, 0, y2), APF_OK);
+    double dy = 0;
+    for (int i = 0; i < n * PER; i++)
+        dy = fmax(dy, fabs(y[i] - y2[i]));
+    ck_assert_msg(dy < 1e-3, "outputs differ by %g after the step", dy);
+#undef DLOSS
+    free(g), free(y), free(y2), free(d), free(gw), free(ga), free(gb);
+    apf_transfer_free(whole);
+    apf_transfer_free(half);
+}
+END_TEST
+
 START_TEST(enhancer_identity_gradient_and_file)
 {
     float *u = malloc(PER * 4), *eu = malloc(PER * 4), *w = malloc(PER * 4);
@@ -240,6 +305,7 @@ Suite *cloud_suite(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, transfer_forward_save_load);
     tcase_add_loop_test(t, training_lowers_regression_loss, 0, 3);
+    tcase_add_test(t, gradient_vectors_sum_over_half_batches);
     tcase_add_test(t, enhancer_identity_gradient_and_file);
     tcase_add_test(t, filter_blobs);
     suite_add_tcase(s, t);

@@ -262,7 +262,22 @@ START_TEST(cloud_nulls)
     ERR(apf_transfer_forward(NULL, f, 1, 0, f));
     ERR(apf_transfer_backward(NULL, f, 1));
     ERR(apf_transfer_adam_step(NULL, 1e-4f));
+    {
+        size_t gn = 0;
+        ERR(apf_transfer_gradient_size(NULL, &gn));
+        ERR(apf_transfer_get_gradients(NULL, f, 1));
+        ERR(apf_transfer_set_gradients(NULL, f, 1));
+    }
     ck_assert_int_eq(apf_transfer_create(4, 8.0f, 1, &t), APF_OK);
+    {
+        size_t gn = 0;
+        ERR(apf_transfer_gradient_size(t, NULL));
+        ck_assert_int_eq(apf_transfer_gradient_size(t, &gn), APF_OK);
+        ck_assert_uint_gt(gn, 0);
+        ERR(apf_transfer_get_gradients(t, NULL, gn));
+        ERR(apf_transfer_get_gradients(t, f, gn)); /* no backward yet */
+        ERR(apf_transfer_set_gradients(t, f, gn));
+    }
     ERR(apf_transfer_save(t, NULL));
     ERR(apf_transfer_forward(t, NULL, 1, 0, f));
     ERR(apf_transfer_forward(t, f, 1, 0, NULL));

@@ -121,6 +121,39 @@ APF_API apf_status apf_transfer_backward(apf_transfer *t, const float *d_ghat, i
 APF_API apf_status apf_transfer_adam_step(apf_transfer *t, float lr);
 
 /**
+ * @brief How many floats T's weight gradients hold (see apf_transfer_get_gradients()).
+ * @param t Network.
+ * @param n Receives the count.
+ * @return ::APF_OK or ::APF_E_INVALID.
+ */
+APF_API apf_status apf_transfer_gradient_size(const apf_transfer *t, size_t *n);
+
+/**
+ * @brief Copy T's weight gradients from the last apf_transfer_backward() into one vector.
+ *
+ * For data-parallel training: each worker runs forward and backward on its
+ * share of a batch (with the loss scaled by the whole batch), the workers
+ * sum these vectors (e.g. MPI_Allreduce), and each sets the sum with
+ * apf_transfer_set_gradients() before apf_transfer_adam_step(); workers that
+ * start from the same weights then stay identical. Order: each convolution's
+ * weight gradient then its bias gradient, in graph order.
+ * @param t    Network (not modified; not const because the call takes its lock).
+ * @param grad Receives @p n floats.
+ * @param n    apf_transfer_gradient_size().
+ * @return ::APF_OK, ::APF_E_INVALID (NULL or wrong @p n) or ::APF_E_STATE (no backward yet).
+ */
+APF_API apf_status apf_transfer_get_gradients(apf_transfer *t, float *grad, size_t n);
+
+/**
+ * @brief Replace T's weight gradients before apf_transfer_adam_step().
+ * @param t    Network, after apf_transfer_backward().
+ * @param grad @p n finite floats in apf_transfer_get_gradients()'s order.
+ * @param n    apf_transfer_gradient_size().
+ * @return ::APF_OK, ::APF_E_INVALID, ::APF_E_NUMERIC or ::APF_E_STATE.
+ */
+APF_API apf_status apf_transfer_set_gradients(apf_transfer *t, const float *grad, size_t n);
+
+/**
  * @brief A new enhancer holding u, with E initialised to the identity.
  * @param u   112 x 112 x 3 floats (pixel units), or NULL for zeros.
  * @param out Receives the enhancer; free with apf_enhancer_free().

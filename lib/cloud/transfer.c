@@ -291,6 +291,73 @@ apf_status apf_transfer_backward(apf_transfer *t, const float *d_ghat, int n)
     return st;
 }
 
+/* ---- the weight gradients as one vector, for data-parallel training ----
+ * Every convolution's weight gradient then its bias gradient, in node
+ * order: the order apf_transfer_adam_step() applies them in. Workers that
+ * each ran a backward on their share of a batch sum these vectors (e.g.
+ * with MPI_Allreduce) and set the sum before the step. */
+
+static size_t gradient_count(const apf_transfer *t)
+{
+    size_t n = 0;
+    for (int j = 0; j < t->net.g.n; j++)
+        if (t->net.g.nodes[j].op == OP_CONV)
+            n += t->net.g.nodes[j].tn[0] + t->net.g.nodes[j].tn[1];
+    return n;
+}
+
+apf_status apf_transfer_gradient_size(const apf_transfer *t, size_t *n)
+{
+    if (!t || !n)
+        return apf_fail(APF_E_INVALID, "transfer: bad arguments");
+    *n = gradient_count(t);
+    return APF_OK;
+}
+
+/* Copies between the plan's gradient buffers and `v`; to_plan picks the direction. */
+static apf_status copy_gradients(apf_transfer *t, float *v, size_t n, int to_plan)
+{
+    if (!t || !v)
+        return apf_fail(APF_E_INVALID, "transfer: bad arguments");
+    if (n != gradient_count(t))
+        return apf_fail(APF_E_INVALID, "transfer: gradient vector has %zu values, T has %zu", n,
+                        gradient_count(t));
+    if (!t->have_grad)
+        return apf_fail(APF_E_STATE, "transfer: no gradient (call apf_transfer_backward first)");
+    if (to_plan && apf_has_nonfinite(v, n))
+        return apf_fail(APF_E_NUMERIC, "transfer: gradient is not finite");
+    int omp_previous = net_enter(&t->net);
+    size_t at = 0;
+    for (int j = 0; j < t->net.g.n; j++) {
+        const gnode *nd = &t->net.g.nodes[j];
+        if (nd->op != OP_CONV)
+            continue;
+        const float *db, *dw = net_weight_grad(&t->net, j, &db);
+        /* the plan owns these buffers; they are plain arrays it rewrites on each backward */
+        float *w = (float *)dw, *b = (float *)db;
+        if (to_plan) {
+            memcpy(w, v + at, nd->tn[0] * sizeof(float));
+            memcpy(b, v + at + nd->tn[0], nd->tn[1] * sizeof(float));
+        } else {
+            memcpy(v + at, w, nd->tn[0] * sizeof(float));
+            memcpy(v + at + nd->tn[0], b, nd->tn[1] * sizeof(float));
+        }
+        at += nd->tn[0] + nd->tn[1];
+    }
+    net_leave(&t->net, omp_previous);
+    return APF_OK;
+}
+
+apf_status apf_transfer_get_gradients(apf_transfer *t, float *grad, size_t n)
+{
+    return copy_gradients(t, grad, n, 0);
+}
+
+apf_status apf_transfer_set_gradients(apf_transfer *t, const float *grad, size_t n)
+{
+    return copy_gradients(t, (float *)grad, n, 1);
+}
+
 apf_status apf_transfer_adam_step(apf_transfer *t, float lr)
 {
     if (!t || !(lr > 0 && lr < 1))
