@@ -12,6 +12,13 @@
  * rescaled faces (input diversity). u is optimised within +-B (default
  * eps/2). Writes DIR/transfer.apfm, DIR/enhancer.apfm, DIR/state.txt (the
  * epochs done, for --resume), DIR/log.csv and DIR/convergence.png.
+ *
+ * Data-parallel under Open MPI (`mpirun -np N apf-train ...`, when built
+ * with MPI; docs/deploy.md): every rank takes its 1/N share of each batch
+ * (g, clean embeddings, forward and backward on its rows only), the
+ * gradients of T, E and u are summed over the ranks before each step, and
+ * rank 0 alone validates and writes DIR. Ranks start from the same seed, so
+ * their weights stay identical.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +35,7 @@
 #include "apf/apf_photo.h"
 #include "apf/apf_eval.h"
 #include "lfw.h"
+#include "dist.h"
 #include "probe_list.h"
 #include "wait_policy.h"
 
@@ -44,12 +52,31 @@ static double now_s(void)
 
 static void die(const char *what)
 {
-    fprintf(stderr, "apf-train: %s: %s\n", what, apf_last_error());
-    exit(1);
+    fprintf(stderr, "apf-train (rank %d): %s: %s\n", dist_rank(), what, apf_last_error());
+    dist_abort(1); /* the whole job: the other ranks would wait in a collective */
+}
+
+/* Sum T's weight gradients over the ranks (after each backward, before the step). */
+static void share_gradients(apf_transfer *t)
+{
+    if (dist_size() == 1)
+        return;
+    size_t n = 0;
+    if (apf_transfer_gradient_size(t, &n))
+        die("gradient size");
+    float *v = malloc(n * sizeof(float));
+    if (!v || apf_transfer_get_gradients(t, v, n))
+        die("gradients");
+    dist_sum_floats(v, n);
+    if (apf_transfer_set_gradients(t, v, n))
+        die("gradients");
+    free(v);
 }
 
 static void progress(const char *label, int done, int total, double t0, double loss)
 {
+    if (dist_rank() != 0)
+        return;
     double el = now_s() - t0, rate = done / (el > 0 ? el : 1e-9);
     fprintf(stderr, "\r  %-28s %5d/%d  %6.1f faces/s  ETA %5.0fs  loss %.5g   ", label, done, total, rate,
             (total - done) / (rate > 0 ? rate : 1), loss);
@@ -121,7 +148,7 @@ static void state_write(const char *dir, const train_state *st)
     if (!f || fprintf(f, "stage1 %d stage2 %d\n", st->stage1, st->stage2) < 0 || fclose(f) ||
         rename(tmp, path)) {
         fprintf(stderr, "apf-train: cannot write %s\n", path);
-        exit(1);
+        dist_abort(1);
     }
 }
 
@@ -187,7 +214,7 @@ typedef struct dtarget {
     float bound;    /* thr - margin */
 } dtarget;
 
-static int dist_grad(const float *e, int n, int dim, float *de, void *user)
+static int objective_grad(const float *e, int n, int dim, float *de, void *user)
 {
     const dtarget *d = user;
     if (!d->hinge) {
@@ -217,7 +244,7 @@ static double ensemble_grad(ensemble *E, float *const *clean, const float *xp, i
         int dim = apf_model_embedding_dim(E->m[k]);
         float *e = malloc((size_t)n * dim * sizeof(float));
         dtarget dt = {clean[k], sign * E->w[k], E->hinge, E->thr[k] - E->margin};
-        if (apf_model_embed_backward(E->m[k], xp, n, S, e, dist_grad, NULL, &dt, tmp))
+        if (apf_model_embed_backward(E->m[k], xp, n, S, e, objective_grad, NULL, &dt, tmp))
             die("server gradient");
         for (int i = 0; i < n; i++) {
             double d = 0, c = 0;
@@ -288,9 +315,22 @@ static void plot(const double *y, int series, int points, const char *path)
     apf_image_free(im);
 }
 
+static int train(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     program_wait_policy(argv);
+    if (dist_init(&argc, &argv, "apf-train"))
+        return 2;
+    int rc = train(argc, argv);
+    if (rc)
+        dist_abort(rc);
+    dist_finalize();
+    return 0;
+}
+
+static int train(int argc, char **argv)
+{
     const char *faces_dir = NULL, *pairs = NULL, *lfw = NULL;
     const char *probe_spec = "models/mobilefacenet.apfm", *holdout = "";
     char probe_path[4096]; /* the probe's first model, scored with the others */
@@ -358,14 +398,26 @@ int main(int argc, char **argv)
                         "diversity in [0, 1]\n");
         return 2;
     }
+    if (batch % dist_size()) {
+        fprintf(stderr, "apf-train: --batch %d does not split over %d ranks\n", batch, dist_size());
+        return 2;
+    }
+    if (compare && dist_size() > 1) {
+        fprintf(stderr, "apf-train: --compare-no-enhancer runs in one process only\n");
+        return 2;
+    }
     if (lfw_fill_paths(lfw, &faces_dir, &pairs, "apf-train"))
         return 2;
+    const int rank0 = dist_rank() == 0;
+    int lo, nb; /* this rank's rows of every batch: [i + lo, i + lo + nb) */
+    dist_shard(batch, &lo, &nb);
     if (u_budget < 0)
         u_budget = eps / 2;
     if (e_lr < 0) /* E has 18 parameters and its gain starts at 0: it needs larger steps than T */
         e_lr = 10 * lr < 0.5f ? 10 * lr : 0.5f;
-    mkdir(out_dir, 0755);
-    char path[4096];
+    if (rank0)
+        mkdir(out_dir, 0755);
+    char path[4096], local[4200];
 
     /* ---- data ---- */
     lfw_set vs;
@@ -387,8 +439,10 @@ int main(int argc, char **argv)
         return 1;
     }
     ntrain = ts.n_images;
-    fprintf(stderr, "%d photos of %d identities outside folds %d and %d (using %d), validating on fold %d\n",
-            nphotos, nids, val_fold, exclude_fold, ntrain, val_fold);
+    if (rank0)
+        fprintf(stderr, "%d photos of %d identities outside folds %d and %d (using %d), validating on fold %d%s\n",
+                nphotos, nids, val_fold, exclude_fold, ntrain, val_fold,
+                dist_size() > 1 ? "; data-parallel over MPI ranks" : "");
     float *X = malloc(ntrain * PER * sizeof(float));
     if (lfw_read_faces(&ts, 0, ntrain, S, X))
         return 1;
@@ -444,14 +498,16 @@ int main(int argc, char **argv)
         probe_is_server |= !strcmp(servers[k], probe_path);
     if (!probe_is_server)
         eval_paths[ne++] = probe_path;
-    apf_evaluator *ev;
-    if (apf_evaluator_create(eval_paths, ne, threads, &ev) || apf_evaluator_calibrate(ev, VA, VB, same, np, S))
+    apf_evaluator *ev = NULL; /* rank 0 validates */
+    if (rank0 && (apf_evaluator_create(eval_paths, ne, threads, &ev) ||
+                  apf_evaluator_calibrate(ev, VA, VB, same, np, S)))
         die("evaluator");
     /* the servers' thresholds for the hinge objective: calibrated on the
      * validation fold's clean pairs (never on the report fold) */
-    for (int k = 0; k < K; k++)
+    for (int k = 0; rank0 && k < K; k++)
         if (apf_evaluator_thresholds(ev, k, &E.thr[k], NULL, NULL))
             die("thresholds");
+    dist_broadcast(E.thr, sizeof E.thr);
 
     /* ---- g for training and validation faces (cached) ---- */
     apf_probe_options po;
@@ -473,8 +529,11 @@ int main(int argc, char **argv)
     unsigned long long spec_hash = probe_list_hash(probe_spec);
     snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu-%016llx-rt%g.bin", out_dir, attack, iters, ntrain, seed,
              (unsigned long long)spec_hash, random_target);
-    FILE *f = fopen(path, "rb");
+    /* Rank 0 reads the cache and shares what it holds; each rank computes
+     * its rows of each further batch, every rank receives all of them, and
+     * rank 0 appends them to the cache. */
     int have = 0; /* validation faces, then training faces, already in the cache */
+    FILE *f = rank0 ? fopen(path, "rb") : NULL;
     if (f) {
         if (fread(GV, 1, nval * PER, f) == nval * PER)
             while (have < ntrain && fread(G + (size_t)have * PER, 1, PER, f) == PER)
@@ -485,8 +544,12 @@ int main(int argc, char **argv)
     } else {
         have = -1;
     }
+    dist_broadcast(&have, sizeof have);
+    if (have > 0)
+        dist_broadcast(G, (size_t)have * PER);
     if (have < ntrain) {
-        if (have < 0) {
+        f = NULL;
+        if (rank0 && have < 0) {
             for (int i = 0; i < nval; i += 16) {
                 int c = nval - i < 16 ? nval - i : 16;
                 if (apf_probe_gradient(probe, PA + i * PER, NULL, c, S, GV + i * PER))
@@ -496,26 +559,40 @@ int main(int argc, char **argv)
             if (!f || fwrite(GV, 1, nval * PER, f) != nval * PER)
                 die(path);
             fclose(f);
-            have = 0;
-        } else {
+        } else if (rank0) {
             fprintf(stderr, "g cache %s: %d of %d training faces, resuming\n", path, have, ntrain);
             /* drop a face cut short by the stop */
             if (truncate(path, (off_t)(nval + have) * PER))
                 die(path);
         }
-        f = fopen(path, "ab");
-        if (!f)
+        if (have < 0)
+            have = 0;
+        if (rank0 && !(f = fopen(path, "ab")))
             die(path);
         double t0 = now_s();
+        int first[64], count[64]; /* every rank's rows of a batch (batch <= 64, so at most 64 ranks) */
+        for (int r = 0; r < dist_size() && r < 64; r++) {
+            first[r] = (int)((long long)batch * r / dist_size());
+            count[r] = (int)((long long)batch * (r + 1) / dist_size()) - first[r];
+        }
         for (int i = have; i < ntrain; i += batch) {
+            /* ntrain is a multiple of batch, and `have` too unless the cache was cut */
             int c = ntrain - i < batch ? ntrain - i : batch;
-            if (apf_probe_gradient(probe, X8 + i * PER, NULL, c, S, G + i * PER))
-                die("probe");
-            if (fwrite(G + i * PER, 1, (size_t)c * PER, f) != (size_t)c * PER || fflush(f))
+            if (c == batch) {
+                if (nb > 0 && apf_probe_gradient(probe, X8 + (size_t)(i + lo) * PER, NULL, nb, S,
+                                                 G + (size_t)(i + lo) * PER))
+                    die("probe");
+                dist_share_rows(G + (size_t)i * PER, PER, first, count);
+            } else { /* a partial batch: every rank computes all of it */
+                if (apf_probe_gradient(probe, X8 + (size_t)i * PER, NULL, c, S, G + (size_t)i * PER))
+                    die("probe");
+            }
+            if (rank0 && (fwrite(G + i * PER, 1, (size_t)c * PER, f) != (size_t)c * PER || fflush(f)))
                 die(path);
             progress("g (probe, training faces)", i + c, ntrain, t0, 0);
         }
-        fclose(f);
+        if (f)
+            fclose(f);
     }
     apf_probe_free(probe);
 
@@ -523,9 +600,11 @@ int main(int argc, char **argv)
     float *clean[MAXK], *cbw[MAXK];
     for (int k = 0; k < K; k++)
         cbw[k] = malloc((size_t)batch * apf_model_embedding_dim(E.m[k]) * sizeof(float));
-    for (int k = 0; k < K; k++) {
-        clean[k] = malloc((size_t)ntrain * apf_model_embedding_dim(E.m[k]) * sizeof(float));
-        embed_all(E.m[k], X, ntrain, clean[k]);
+    for (int k = 0; k < K; k++) { /* this rank's rows only */
+        int dim = apf_model_embedding_dim(E.m[k]);
+        clean[k] = calloc((size_t)ntrain * dim, sizeof(float));
+        for (int i = 0; i < ntrain; i += batch)
+            embed_all(E.m[k], X + (size_t)(i + lo) * PER, nb, clean[k] + (size_t)(i + lo) * dim);
     }
     float *xp = malloc(batch * PER * sizeof(float)), *dx = malloc(batch * PER * sizeof(float));
     float *tmp = malloc(batch * PER * sizeof(float));
@@ -540,14 +619,17 @@ int main(int argc, char **argv)
     apf_enhancer *enh = NULL;
     snprintf(path, sizeof path, "%s/enhancer.apfm", out_dir);
     train_state done = {0, 0};
-    if (resume)
+    if (resume && rank0)
         state_read(out_dir, &done);
+    dist_broadcast(&done, sizeof done);
     if (resume && compare) {
         fprintf(stderr, "apf-train: --resume does not continue --compare-no-enhancer runs\n");
         return 2;
     }
-    if (resume && apf_enhancer_load(path, &enh) == APF_OK) {
-        fprintf(stderr, "resumed u and E from %s (stage 1: %d epochs done, stage 2: %d)\n", path,
+    const char *shared = resume ? dist_share_file(path, local, sizeof local) : NULL;
+    if (shared && apf_enhancer_load(shared, &enh) == APF_OK) {
+        if (rank0)
+            fprintf(stderr, "resumed u and E from %s (stage 1: %d epochs done, stage 2: %d)\n", path,
                 done.stage1, done.stage2);
         u_epochs = 0;
     }
@@ -556,20 +638,27 @@ int main(int argc, char **argv)
         rr = rr * 6364136223846793005ull + 1442695040888963407ull;
         u[i] = ((double)(rr >> 11) / 9007199254740992.0 * 2 - 1) * 2.0f; /* small random start */
     }
+    double *usum = malloc((PER + 1) * sizeof(double)); /* the batch's gradient sum over u, then D */
     for (int ep = 0; ep < u_epochs; ep++) {
         double t0 = now_s(), dsum = 0;
         for (int i = 0; i < ntrain; i += batch) {
-            for (size_t q = 0; q < batch * PER; q++) {
-                float v = X[i * PER + q] + u[q % PER];
+            for (size_t q = 0; q < nb * PER; q++) {
+                float v = X[(i + lo) * PER + q] + u[q % PER];
                 xp[q] = v < 0 ? 0 : v > 255 ? 255 : v;
             }
             for (int k = 0; k < K; k++)
-                cb[k] = clean[k] + (size_t)i * apf_model_embedding_dim(E.m[k]);
-            dsum += ensemble_grad(&E, cb, xp, batch, 1.0f, dx, tmp);
+                cb[k] = clean[k] + (size_t)(i + lo) * apf_model_embedding_dim(E.m[k]);
+            usum[PER] = ensemble_grad(&E, cb, xp, nb, 1.0f, dx, tmp) * nb / batch;
             for (size_t q = 0; q < PER; q++) {
                 double s = 0;
-                for (int b = 0; b < batch; b++)
+                for (int b = 0; b < nb; b++)
                     s += dx[b * PER + q];
+                usum[q] = s;
+            }
+            dist_sum_doubles(usum, PER + 1);
+            dsum += usum[PER];
+            for (size_t q = 0; q < PER; q++) {
+                double s = usum[q];
                 float v = u[q] + 1.0f * (float)((s > 0) - (s < 0)); /* step 1 pixel */
                 u[q] = v < -u_budget ? -u_budget : v > u_budget ? u_budget : v;
             }
@@ -582,8 +671,10 @@ int main(int argc, char **argv)
     /* ---- T ---- */
     apf_transfer *T;
     snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
-    if (resume && apf_transfer_load(path, &T) == APF_OK) {
-        fprintf(stderr, "resumed T from %s\n", path);
+    shared = resume ? dist_share_file(path, local, sizeof local) : NULL;
+    if (shared && apf_transfer_load(shared, &T) == APF_OK) {
+        if (rank0)
+            fprintf(stderr, "resumed T from %s\n", path);
     } else if (apf_transfer_create_unet(base, levels, convs, residual, eps, seed, &T)) {
         die("transfer");
     } else {
@@ -595,10 +686,10 @@ int main(int argc, char **argv)
         s1_from = s1_epochs;
     apf_transfer_set_threads(T, threads);
     snprintf(path, sizeof path, "%s/log.csv", out_dir);
-    FILE *log = fopen(path, resume ? "a" : "w");
-    if (!log)
+    FILE *log = rank0 ? fopen(path, resume ? "a" : "w") : NULL;
+    if (rank0 && !log)
         die(path);
-    if (!resume) {
+    if (rank0 && !resume) {
         fprintf(log, "stage,enhancer,epoch,loss");
         for (int m = 0; m < ne; m++)
             fprintf(log, ",asr_%s", apf_model_name(apf_evaluator_model(ev, m)));
@@ -611,7 +702,7 @@ int main(int argc, char **argv)
     double curve[2][64];
     int npoints[2] = {0, 0};
 #define VALIDATE(net, stage, use_e, epoch, loss)                                                    \
-    do {                                                                                             \
+    if (rank0) do {                                                                                  \
         if (apf_cloud_noise(net, (use_e) ? enh : NULL, GV, nval, eps, sv))                          \
             die("validation");                                                                       \
         for (size_t q = 0; q < nval * PER; q++) {                                                    \
@@ -644,49 +735,54 @@ int main(int argc, char **argv)
         /* targets: eps * sign of the ensemble's gradient at the probe's adversarial point */
         tgt = malloc(ntrain * PER * sizeof(float));
         double t0 = now_s();
-        for (int i = 0; i < ntrain; i += batch) {
-            for (size_t q = 0; q < batch * PER; q++) {
-                float v = X[i * PER + q] + eps * G[i * PER + q];
+        for (int i = 0; i < ntrain; i += batch) { /* this rank's rows */
+            for (size_t q = 0; q < nb * PER; q++) {
+                float v = X[(i + lo) * PER + q] + eps * G[(i + lo) * PER + q];
                 xp[q] = v < 0 ? 0 : v > 255 ? 255 : v;
             }
             for (int k = 0; k < K; k++)
-                cb[k] = clean[k] + (size_t)i * apf_model_embedding_dim(E.m[k]);
-            ensemble_grad(&E, cb, xp, batch, 1.0f, dx, tmp);
-            for (size_t q = 0; q < batch * PER; q++)
-                tgt[i * PER + q] = eps * (float)((dx[q] > 0) - (dx[q] < 0));
+                cb[k] = clean[k] + (size_t)(i + lo) * apf_model_embedding_dim(E.m[k]);
+            ensemble_grad(&E, cb, xp, nb, 1.0f, dx, tmp);
+            for (size_t q = 0; q < nb * PER; q++)
+                tgt[(i + lo) * PER + q] = eps * (float)((dx[q] > 0) - (dx[q] < 0));
             progress("stage 1 targets (servers)", i + batch, ntrain, t0, 0);
         }
     }
     for (int ep = s1_from; ep < s1_epochs; ep++) {
         double t0 = now_s(), lsum = 0;
         for (int i = 0; i < ntrain; i += batch) {
-            for (size_t q = 0; q < batch * PER; q++)
-                gf[q] = eps * G[i * PER + q];
-            if (apf_transfer_forward(T, gf, batch, 1, gh))
+            for (size_t q = 0; q < nb * PER; q++)
+                gf[q] = eps * G[(i + lo) * PER + q];
+            if (apf_transfer_forward(T, gf, nb, 1, gh))
                 die("T forward");
             double l = 0;
-            for (size_t q = 0; q < batch * PER; q++) {
-                float rdiff = gh[q] - tgt[i * PER + q];
+            for (size_t q = 0; q < nb * PER; q++) {
+                float rdiff = gh[q] - tgt[(i + lo) * PER + q];
                 l += (double)rdiff * rdiff;
-                dgh[q] = 2.0f * rdiff / (float)(batch * PER);
+                dgh[q] = 2.0f * rdiff / (float)(batch * PER); /* the whole batch's mean */
             }
             lsum += l / (batch * PER);
-            if (apf_transfer_backward(T, dgh, batch) || apf_transfer_adam_step(T, lr))
+            if (apf_transfer_backward(T, dgh, nb))
+                die("T backward");
+            share_gradients(T);
+            if (apf_transfer_adam_step(T, lr))
                 die("T step");
             progress("stage 1 epoch", i + batch, ntrain, t0, lsum * batch / (i + batch));
         }
+        dist_sum_doubles(&lsum, 1);
         VALIDATE(T, "stage1", 0, ep + 1, lsum * batch / ntrain);
         snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
-        if (apf_transfer_save(T, path) || apf_enhancer_save(enh, enh_path))
+        if (rank0 && (apf_transfer_save(T, path) || apf_enhancer_save(enh, enh_path)))
             die(path);
         done.stage1 = ep + 1;
-        state_write(out_dir, &done);
+        if (rank0)
+            state_write(out_dir, &done);
     }
     free(tgt);
 
     /* ---- stage 2: T and E jointly maximise the ensemble distance (Eq. 9, 10) ---- */
     snprintf(path, sizeof path, "%s/transfer.apfm", out_dir);
-    if (s1_from == s1_epochs && s2_from == 0 && apf_transfer_save(T, path))
+    if (rank0 && s1_from == s1_epochs && s2_from == 0 && apf_transfer_save(T, path))
         die(path);
     E.hinge = hinge; /* u and stage 1 use the distance */
     E.margin = margin;
@@ -704,66 +800,73 @@ int main(int argc, char **argv)
         for (int ep = run ? 0 : s2_from; ep < s2_epochs; ep++) {
             double t0 = now_s(), lsum = 0;
             for (int i = 0; i < ntrain; i += batch) {
-                for (size_t q = 0; q < batch * PER; q++)
-                    gf[q] = eps * G[i * PER + q];
-                if (apf_transfer_forward(T2, gf, batch, 1, gh))
+                for (size_t q = 0; q < nb * PER; q++)
+                    gf[q] = eps * G[(i + lo) * PER + q];
+                if (apf_transfer_forward(T2, gf, nb, 1, gh))
                     die("T forward");
                 if (use_e)
                     apf_enhancer_output(enh, eu);
-                for (size_t q = 0; q < batch * PER; q++) {
+                for (size_t q = 0; q < nb * PER; q++) {
                     float pre = gh[q] + (use_e ? eu[q % PER] : 0.0f);
                     float s = pre < -eps ? -eps : pre > eps ? eps : pre;
-                    float v = X[i * PER + q] + s;
+                    float v = X[(i + lo) * PER + q] + s;
                     xp[q] = v < 0 ? 0 : v > 255 ? 255 : v;
                     dgh[q] = pre; /* keep pre for the mask below */
                 }
                 for (int k = 0; k < K; k++)
-                    cb[k] = clean[k] + (size_t)i * apf_model_embedding_dim(E.m[k]);
+                    cb[k] = clean[k] + (size_t)(i + lo) * apf_model_embedding_dim(E.m[k]);
                 /* the servers see x' (and, for their clean reference, x)
-                 * through one random shift and rescale per batch */
+                 * through one random shift and rescale per batch (every
+                 * rank draws the same one) */
                 warp w;
                 warp_draw(&wr, div_prob, &w);
                 const float *xs_in = xp;
                 if (w.active) {
-                    warp_batch(&w, X + (size_t)i * PER, batch, wx);
+                    warp_batch(&w, X + (size_t)(i + lo) * PER, nb, wx);
                     for (int k = 0; k < K; k++) {
-                        embed_all_n(E.m[k], wx, batch, cbw[k]);
+                        embed_all_n(E.m[k], wx, nb, cbw[k]);
                         cb[k] = cbw[k];
                     }
-                    warp_batch(&w, xp, batch, wx);
+                    warp_batch(&w, xp, nb, wx);
                     xs_in = wx;
                 }
-                /* loss L = -mean D: gradient of -D / batch */
-                double D = ensemble_grad(&E, cb, xs_in, batch, -1.0f / batch, dx, tmp);
+                /* loss L = -mean D over the whole batch: gradient of -D / batch */
+                double D = ensemble_grad(&E, cb, xs_in, nb, -1.0f / batch, dx, tmp);
                 if (w.active) {
-                    memcpy(tmp, dx, batch * PER * sizeof(float));
-                    warp_batch_adjoint(&w, tmp, batch, dx);
+                    memcpy(tmp, dx, nb * PER * sizeof(float));
+                    warp_batch_adjoint(&w, tmp, nb, dx);
                 }
-                lsum += -D;
+                lsum += -D * nb / batch;
                 memset(deu, 0, PER * sizeof(float));
-                for (size_t q = 0; q < batch * PER; q++) {
+                for (size_t q = 0; q < nb * PER; q++) {
                     /* Through the budget clip, a gradient passes where the
                      * value is inside the budget, and also where a step
                      * along it (Adam descends: pre - lr * g) brings a
                      * clipped value back inside; a plain clip blocks
                      * everything saturated, and T trained to the stage-1
                      * targets (+-eps) starts out saturated almost everywhere. */
-                    float pre = dgh[q], v = X[i * PER + q] + (pre < -eps ? -eps : pre > eps ? eps : pre);
+                    float pre = dgh[q], v = X[(i + lo) * PER + q] + (pre < -eps ? -eps : pre > eps ? eps : pre);
                     float g = dx[q] * (float)(v > 0 && v < 255);
                     int inside = pre > -eps && pre < eps, inward = (pre >= eps && g > 0) || (pre <= -eps && g < 0);
                     g = inside || inward ? g : 0.0f;
                     dgh[q] = g;
                     deu[q % PER] += g;
                 }
-                if (apf_transfer_backward(T2, dgh, batch) || apf_transfer_adam_step(T2, lr))
+                if (apf_transfer_backward(T2, dgh, nb))
+                    die("T backward");
+                share_gradients(T2);
+                if (apf_transfer_adam_step(T2, lr))
                     die("T step");
+                if (use_e)
+                    dist_sum_floats(deu, PER);
                 if (use_e && (apf_enhancer_backward(enh, deu) || apf_enhancer_adam_step(enh, e_lr)))
                     die("E step");
                 progress(use_e ? "stage 2 (T + E)" : "stage 2 (T only)", i + batch, ntrain, t0,
                          lsum * batch / (i + batch));
             }
+            dist_sum_doubles(&lsum, 1);
             VALIDATE(T2, "stage2", use_e, ep + 1, lsum * batch / ntrain);
-            if (use_e) {
+            if (use_e && rank0) {
                 char p2[4096];
                 snprintf(p2, sizeof p2, "%s/transfer.apfm", out_dir);
                 if (apf_transfer_save(T2, p2))
@@ -772,7 +875,7 @@ int main(int argc, char **argv)
                     die(enh_path);
                 done.stage2 = ep + 1;
                 state_write(out_dir, &done);
-            } else {
+            } else if (!use_e) {
                 char p2[4096];
                 snprintf(p2, sizeof p2, "%s/transfer-no-enhancer.apfm", out_dir);
                 apf_transfer_save(T2, p2);
@@ -781,12 +884,13 @@ int main(int argc, char **argv)
         if (run == 1)
             apf_transfer_free(T2);
     }
-    if (s2_epochs == 0) {
+    if (rank0 && s2_epochs == 0) {
         snprintf(path, sizeof path, "%s/enhancer.apfm", out_dir);
         if (apf_enhancer_save(enh, path))
             die(path);
     }
-    fclose(log);
+    if (log)
+        fclose(log);
     /* convergence: mean server ASR per stage-2 epoch, with E (red) and without (blue) */
     double y[2 * 64];
     int pts = npoints[1] > 0 ? npoints[1] : 1;
@@ -797,8 +901,11 @@ int main(int argc, char **argv)
         y[pts + q] = compare ? curve[0][q] : curve[1][q];
     }
     snprintf(path, sizeof path, "%s/convergence.png", out_dir);
-    plot(y, compare ? 2 : 1, pts, path);
-    fprintf(stderr, "wrote %s/{transfer,enhancer}.apfm, log.csv, convergence.png\n", out_dir);
+    if (rank0) {
+        plot(y, compare ? 2 : 1, pts, path);
+        fprintf(stderr, "wrote %s/{transfer,enhancer}.apfm, log.csv, convergence.png%s\n", out_dir,
+                dist_size() > 1 ? " (data-parallel)" : "");
+    }
     apf_transfer_free(T);
     apf_enhancer_free(enh);
     apf_evaluator_free(ev);
@@ -810,7 +917,7 @@ int main(int argc, char **argv)
     free(wx);
     /* everything else, so leak checkers see a clean exit */
     free(X), free(X8), free(VA), free(VB), free(same), free(PA), free(PB), free(G), free(GV);
-    free(xp), free(dx), free(tmp), free(u), free(sv), free(adv);
+    free(xp), free(dx), free(tmp), free(u), free(usum), free(sv), free(adv);
     free(gf), free(gh), free(dgh), free(eu), free(deu);
     lfw_free(&ts);
     lfw_free(&vs);
