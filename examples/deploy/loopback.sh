@@ -20,9 +20,11 @@ server_stat() { admin "show stat" | awk -F, -v s="$1" -v f="$2" \
   'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next } $1 == "filters" && $2 == s { print $(col[f]) }'; }
 health() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$1/health" 2>/dev/null || true; }
 wait_health() { for _ in $(seq 100); do [ "$(health "$1")" = 200 ] && return 0; sleep 0.1; done; return 1; }
-# start_backend NAME PORT LOG: an apf-server (one filter at a time, one thread); sets pid_NAME.
+# start_backend NAME PORT LOG: an apf-server (one filter at a time, one
+# thread; T from $APF_BACKEND_TRANSFER, default none: s = eps * g); sets pid_NAME.
 start_backend() {
-  "$server" --listen "127.0.0.1:$2" --workers 1 --threads 1 --timeout 5 >"$3" 2>&1 &
+  "$server" --listen "127.0.0.1:$2" --workers 1 --threads 1 --timeout 5 --transfer "${APF_BACKEND_TRANSFER:-none}" \
+    >"$3" 2>&1 &
   eval "pid_$1=$!"
   pids+=($!)
   wait_health "127.0.0.1:$2" || { echo "backend $1 did not start"; return 1; }
