@@ -12,6 +12,7 @@
 #include <png.h>
 #include <zlib.h>
 
+#include "apf/apf_face.h"
 #include "apf/apf_photo.h"
 #include "testutil.h"
 
@@ -611,6 +612,42 @@ START_TEST(resample_values)
 }
 END_TEST
 
+/* The face's noise fades out over the aligned square's outer
+ * APF_FACE_FADE pixels: none at the edge, full strength inside, rising
+ * monotonically in between, and nothing outside the square. */
+START_TEST(face_noise_fades_at_the_edge)
+{
+    apf_image *orig, *out;
+    ck_assert_int_eq(apf_image_create(200, 200, &orig), APF_OK);
+    ck_assert_int_eq(apf_image_create(200, 200, &out), APF_OK);
+    memset(apf_image_pixels(orig), 128, 200 * 200 * 3);
+    memset(apf_image_pixels(out), 128, 200 * 200 * 3);
+    int8_t *noise = malloc(APF_FACE_SIZE * APF_FACE_SIZE * 3);
+    memset(noise, 8, APF_FACE_SIZE * APF_FACE_SIZE * 3);
+    const double m[6] = {1, 0, 40, 0, 1, 40}; /* aligned (u, v) -> photo (u + 40, v + 40) */
+    ck_assert_int_eq(apf_face_add_noise(out, orig, m, noise, 8.0f), APF_OK);
+    const uint8_t *px = apf_image_pixels_const(out);
+#define AT(x, y) px[((size_t)(y) * 200 + (x)) * 3]
+    int mid = 40 + APF_FACE_SIZE / 2;
+    ck_assert_int_eq(AT(mid, mid), 136);
+    ck_assert_int_eq(AT(40, mid), 128);                      /* the edge: faded out */
+    ck_assert_int_eq(AT(39, mid), 128);                      /* outside */
+    ck_assert_int_eq(AT(40 + APF_FACE_FADE, mid), 136);      /* the band's inner side: full */
+    ck_assert_int_eq(AT(40 + APF_FACE_SIZE - 1, mid), 128);  /* the far edge */
+    int prev = 128, rising = 0;
+    for (int x = 40; x <= 40 + APF_FACE_FADE; x++) {
+        ck_assert_int_ge(AT(x, mid), prev);
+        rising += AT(x, mid) > 128 && AT(x, mid) < 136;
+        prev = AT(x, mid);
+    }
+    ck_assert_int_ge(rising, APF_FACE_FADE / 2); /* a ramp, not a step */
+#undef AT
+    free(noise);
+    apf_image_free(orig);
+    apf_image_free(out);
+}
+END_TEST
+
 START_TEST(lfw_faces_load)
 {
     apf_image *im;
@@ -627,6 +664,7 @@ Suite *image_suite(void)
     Suite *s = suite_create("image");
     TCase *t = tcase_create("image");
     tcase_add_test(t, png_round_trip_is_exact);
+    tcase_add_test(t, face_noise_fades_at_the_edge);
     tcase_add_test(t, jpeg_round_trip_is_close);
     tcase_add_test(t, save_never_overwrites);
     tcase_add_test(t, exif_orientation_applied);

@@ -22,6 +22,11 @@ extern "C" {
 /** @brief Side of an aligned face. */
 #define APF_FACE_SIZE 112
 
+/** Width, in aligned pixels, of the band along the aligned square's edge over
+ *  which apf_face_add_noise() fades the noise out (smoothstep from full
+ *  strength to none), so protected photos show no seam where it ends. */
+#define APF_FACE_FADE 8
+
 /** @brief A face in a photo. */
 typedef struct apf_face {
     float score;             /**< Detector confidence in [0, 1] (1 for faces the caller gave). */
@@ -117,7 +122,8 @@ APF_API apf_status apf_face_crop(const apf_image *img, const double to_image[6],
  * @brief Add an aligned face's noise to the photo, in the photo's pixels.
  *
  * Each photo pixel that maps inside the aligned square gets the noise
- * sampled (bilinear) at its aligned position. The result is kept within
+ * sampled (bilinear) at its aligned position, faded out over the square's
+ * outer #APF_FACE_FADE pixels (weight 0 at the edge). The result is kept within
  * eps of @p original in every channel (so several faces' noise never adds
  * up beyond the budget) and within 0..255.
  * @param photo    The protected photo, updated in place (same size as @p original).

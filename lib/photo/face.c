@@ -388,6 +388,21 @@ apf_status apf_face_crop(const apf_image *img, const double m[6], uint8_t *face)
     return APF_OK;
 }
 
+/* The noise's weight at aligned position (u, v): 1 inside, falling smoothly
+ * (smoothstep) to 0 over the square's outer APF_FACE_FADE pixels, so on a
+ * smooth background or a shoulder the noise does not stop at a hard
+ * rotated edge, a visible seam. The band is the crop's margin (background,
+ * hair, ears); what it costs protection is measured in docs/app.md. */
+static double edge_fade(double u, double v)
+{
+    double d = fmin(fmin(u, v), fmin(APF_FACE_SIZE - 1 - u, APF_FACE_SIZE - 1 - v)) / APF_FACE_FADE;
+    if (d >= 1)
+        return 1;
+    if (d <= 0)
+        return 0;
+    return d * d * (3 - 2 * d);
+}
+
 apf_status apf_face_add_noise(apf_image *photo, const apf_image *original, const double m[6],
                               const int8_t *noise, float eps)
 {
@@ -422,11 +437,12 @@ apf_status apf_face_add_noise(apf_image *photo, const apf_image *original, const
             int u1 = u0 + 1 < S ? u0 + 1 : u0, v1 = v0 + 1 < S ? v0 + 1 : v0;
             double au = u - u0, av = v - v0;
             size_t p = ((size_t)y * W + x) * 3;
+            double fade = edge_fade(u, v);
             for (int c = 0; c < 3; c++) {
-                double s = (1 - au) * (1 - av) * noise[(v0 * S + u0) * 3 + c] +
-                           au * (1 - av) * noise[(v0 * S + u1) * 3 + c] +
-                           (1 - au) * av * noise[(v1 * S + u0) * 3 + c] +
-                           au * av * noise[(v1 * S + u1) * 3 + c];
+                double s = fade * ((1 - au) * (1 - av) * noise[(v0 * S + u0) * 3 + c] +
+                                   au * (1 - av) * noise[(v0 * S + u1) * 3 + c] +
+                                   (1 - au) * av * noise[(v1 * S + u0) * 3 + c] +
+                                   au * av * noise[(v1 * S + u1) * 3 + c]);
                 double lo_v = fmax(orig[p + c] - floor(eps), 0), hi_v = fmin(orig[p + c] + floor(eps), 255);
                 double val = fmin(fmax(out[p + c] + s, lo_v), hi_v);
                 out[p + c] = (uint8_t)lrint(val);
