@@ -1,7 +1,11 @@
 /* apf-bench-photos: whole-photo protection, measured.
  *
- *   apf-bench-photos [--shared DIR] [--models DIR] [--weights DIR] [--pairs N]
+ *   apf-bench-photos [--shared DIR] [--models DIR] [--transfer T.apfm|none] [--pairs N]
  *                    [--iterations N] [--threads N] [--server-bin PATH]
+ *
+ * The device and cloud are `apf protect`'s defaults (the shipped device
+ * ensemble and iterations; no T, s = eps * g) unless --iterations or
+ * --transfer say otherwise.
  *
  * 1. Detection on every photo of photos150/ that landmarks150.txt lists:
  *    detection rate, mean landmark error in pixels (eyes, nose, mouth
@@ -129,14 +133,12 @@ static apf_image *reload(const apf_image *img, const char *path)
     return r;
 }
 
-static pid_t start_server(const char *bin, const char *weights, int *port)
+static pid_t start_server(const char *bin, const char *tw, int *port)
 {
     char pf[] = "/tmp/apf-bench-port-XXXXXX";
     int fd = mkstemp(pf);
     close(fd);
     unlink(pf);
-    char tw[4096];
-    snprintf(tw, sizeof tw, "%s/transfer.apfm", weights);
     pid_t pid = fork();
     if (pid == 0) {
         execl(bin, bin, "--listen", "127.0.0.1:0", "--port-file", pf, "--transfer", tw, "--quiet", (char *)NULL);
@@ -161,13 +163,24 @@ static pid_t start_server(const char *bin, const char *weights, int *port)
 int main(int argc, char **argv)
 {
     program_wait_policy(argv);
-    const char *shared = "../shared", *models = "models", *weights = "weights";
+    const char *shared = "../shared", *models = "models", *transfer = "none";
     const char *server_bin = "build/examples/apf/apf-server";
-    int pairs_max = 100, iterations = 30, threads = 2;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    int pairs_max = 100, iterations = 0, threads = 2;
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: apf-bench-photos [--shared DIR] [--models DIR] [--transfer T.apfm|none] [--pairs N]\n"
+                   "                        [--iterations N] [--threads N] [--server-bin PATH]\n"
+                   "Whole-photo protection against aligned crops, detection accuracy, in-process vs\n"
+                   "loopback time (docs/app.md). Default: apf protect's device and cloud.\n");
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "apf-bench-photos: %s needs a value\n", argv[i]);
+            return 2;
+        }
         if (!strcmp(argv[i], "--shared")) shared = argv[i + 1];
         else if (!strcmp(argv[i], "--models")) models = argv[i + 1];
-        else if (!strcmp(argv[i], "--weights")) weights = argv[i + 1];
+        else if (!strcmp(argv[i], "--transfer")) transfer = argv[i + 1];
         else if (!strcmp(argv[i], "--pairs")) pairs_max = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--iterations")) iterations = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
@@ -251,8 +264,8 @@ int main(int argc, char **argv)
     if (apf_evaluator_calibrate(ev, ca, cb, same, np, APF_FACE_SIZE))
         die("calibrate");
     char err[512];
-    snprintf(p1, sizeof p1, "%s/transfer.apfm", weights);
-    cloud_client *local = cloud_client_local(p1, NULL, threads, err, sizeof err);
+    cloud_client *local = cloud_client_local(strcmp(transfer, "none") ? transfer : NULL, NULL, threads, err,
+                                             sizeof err);
     if (!local) {
         fprintf(stderr, "apf-bench-photos: %s\n", err);
         return 1;
@@ -261,7 +274,9 @@ int main(int argc, char **argv)
     protect_options_init(&po);
     po.models_dir = models;
     po.check = 0;
-    po.probe.iterations = iterations;
+    if (iterations > 0)
+        po.probe.iterations = iterations;
+    iterations = po.probe.iterations;
     po.probe.threads = threads;
     protector *pr;
     if (protector_create(&po, local, &pr))
@@ -332,8 +347,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "\r%d pairs, %.1f s", n, now() - t0);
     }
     fprintf(stderr, "\n");
-    printf("\nprotection, fold 8, first %d positive pairs (%d skipped: person not re-detected), DI2-FGSM %d it., "
-           "shipped T; ASR = (matched clean - matched protected) / pairs\n", n, skipped, iterations);
+    printf("\nprotection, fold 8, first %d positive pairs (%d skipped: person not re-detected), device %s, "
+           "%d it., T: %s; ASR = (matched clean - matched protected) / pairs\n", n, skipped,
+           po.probe_models ? po.probe_models : "default", iterations, transfer);
     printf("SSIM: aligned face mean %.3f min %.3f; whole photo (150x150) mean %.3f min %.3f\n",
            ssim_sum[0] / n, ssim_min[0], ssim_sum[1] / n, ssim_min[1]);
     printf("| recognizer | aligned: matched clean | aligned ASR | photo: matched clean | photo ASR (PNG) | photo ASR (JPEG q95) |\n");
@@ -355,7 +371,7 @@ int main(int argc, char **argv)
 
     /* ---- 3. one photo end to end: in-process vs loopback server ---- */
     int port;
-    pid_t srv = start_server(server_bin, weights, &port);
+    pid_t srv = start_server(server_bin, transfer, &port);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     cloud_client *remote = cloud_client_remote(url, 60, err, sizeof err);

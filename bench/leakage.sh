@@ -19,7 +19,7 @@ root=${APF_LEAKAGE_OUT:-out/leakage}
 mkdir -p "$root"
 table=$root/table.md
 {
-  echo "| setting | SSIM | PSNR | mobilefacenet: rec / g / clean (%) | faceres | mobileface | dlib | broken mfn | faceres | mobileface | dlib | bytes/face |"
+  echo "| setting | SSIM | PSNR | mobilefacenet: rec / rec best / g best / clean (%) | faceres | mobileface | dlib | broken mfn | faceres | mobileface | dlib | bytes/face |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 } > "$table"
 for s in "${settings[@]}"; do

@@ -72,6 +72,59 @@ grep -q "POST /v1/filter 200" "$tmp/server.log" || fail "server logged no reques
 if grep -qa "APFW" "$tmp/server.log"; then fail "server log contains payload bytes"; fi
 health=$(curl -sf "http://127.0.0.1:$(cat "$tmp/server.port")/health")
 grep -q "^ok" <<<"$health" || fail "health endpoint"
+# 3b. The one-time sign pad: against a server that computes s = eps * g
+#     (no T), `apf protect --server` sends g with random signs (auto) and
+#     undoes them; the photos equal the in-process ones with --g-pad off
+#     and in-process; what the server received agrees with the true g in
+#     about half the values (chance), and --g-pad on against a server with
+#     a T is refused before any photo.
+"$server" --listen 127.0.0.1:0 --port-file "$tmp/id.port" --transfer none --workers 1 --threads 1 \
+  2>"$tmp/id.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/id.port" ] && break; sleep 0.1; done
+"$py" "$src/tests/record_proxy.py" "$(cat "$tmp/id.port")" "$tmp/padproxy.port" "$tmp/pad.bin" &
+pids+=($!)
+"$py" "$src/tests/record_proxy.py" "$(cat "$tmp/id.port")" "$tmp/plainproxy.port" "$tmp/plain.bin" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/padproxy.port" ] && [ -s "$tmp/plainproxy.port" ] && break; sleep 0.1; done
+idargs=(--models "$models" --threads 2 --iterations 10)
+first_photo=$(ls "$tmp/photos" | head -1)
+"$apf" protect "${idargs[@]}" --out "$tmp/id-local" "$tmp/photos/$first_photo" >/dev/null || fail "in-process, no T"
+out=$("$apf" protect "${idargs[@]}" --server "http://127.0.0.1:$(cat "$tmp/padproxy.port")" --out "$tmp/id-pad" \
+  "$tmp/photos/$first_photo") || fail "padded run"
+grep -q "gradients padded" <<<"$out" || fail "the run against an identity server did not pad: $out"
+"$apf" protect "${idargs[@]}" --server "http://127.0.0.1:$(cat "$tmp/plainproxy.port")" --g-pad off \
+  --out "$tmp/id-plain" "$tmp/photos/$first_photo" >/dev/null || fail "--g-pad off run"
+for d in id-pad id-plain; do
+  cmp -s "$tmp/id-local/$(ls "$tmp/id-local")" "$tmp/$d/$(ls "$tmp/$d")" || fail "$d differs from the in-process result"
+done
+pad_faces=$(sed -n 's/.* \([0-9]*\) faces\{0,1\} found.*/\1/p' <<<"$out")
+"$py" "$src/tests/check_recording.py" "$tmp/pad.bin" "$pad_faces" "$tmp/photos/$first_photo"
+"$py" - "$tmp/pad.bin" "$tmp/plain.bin" <<'PY' || fail "the padded gradient is not independent of the true one"
+import sys
+import numpy as np
+import apf
+def blobs(path):
+    rec, pos, out = open(path, "rb").read(), 0, []
+    while pos < len(rec):
+        end = rec.index(b"\r\n\r\n", pos)
+        head = rec[pos:end].decode("latin-1")
+        n = int(head.lower().split("content-length:")[1].split("\r\n")[0]) if "content-length" in head.lower() else 0
+        if n:
+            out.append(apf.decode_blob(rec[end + 4:end + 4 + n]).values)
+        pos = end + 4 + n
+    return np.concatenate(out)
+padded, plain = blobs(sys.argv[1]), blobs(sys.argv[2])
+same = float(np.mean(padded == plain))
+print("padded gradient agrees with the true one in %.3f of %d values" % (same, plain.size))
+assert plain.size > 30000 and 0.48 < same < 0.52, same
+PY
+set +e
+err=$("$apf" protect "${idargs[@]}" --server "$url" --g-pad on --out "$tmp/pad-refused" "$tmp/photos" 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "g-pad on" <<<"$err" || fail "--g-pad on against a server with T: rc $rc, $err"
+[ ! -e "$tmp/pad-refused" ] || [ -z "$(ls -A "$tmp/pad-refused")" ] || fail "--g-pad on wrote photos"
+
 # The programs' OpenMP wait default (examples/wait_policy.h): GOMP_SPINCOUNT
 # set before libgomp loaded (the program re-executed itself), a user's own
 # value kept.

@@ -111,6 +111,19 @@ START_TEST(uninitialised_and_entry_points)
     ck_assert_float_eq(full.random_target, 1.0f);
     ck_assert_int_eq(full.schedule, APF_SCHEDULE_ALL);
     ck_assert_float_eq(full.texture_ssim, 0.0f);
+    ck_assert_float_eq(full.g_flip, 0.0f);
+    ck_assert_float_eq(full.g_drop, 0.0f);
+    apf_probe_free(p);
+    p = NULL;
+    /* a 1.0 caller: its struct ends at texture_ssim; what follows is not its memory */
+    apf_probe_options v10;
+    apf_probe_options_init(&v10);
+    v10.struct_size = offsetof(apf_probe_options, g_flip);
+    memset(&v10.g_flip, 0x5A, sizeof v10 - offsetof(apf_probe_options, g_flip)); /* NaN-ish garbage */
+    ck_assert_int_eq(apf_probe_create(probe_model(), &v10, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    ck_assert_float_eq(full.g_flip, 0.0f);
+    ck_assert_float_eq(full.g_drop, 0.0f);
     apf_probe_free(p);
     p = NULL;
     /* too small for init_size: nothing written */

@@ -315,6 +315,52 @@ START_TEST(random_target_separates_two_photos)
 }
 END_TEST
 
+/* g_flip and g_drop: the share of g's values changed is the one asked
+ * for, the rest is the unmitigated g, and a photo always sends the same g. */
+START_TEST(g_flip_and_drop_change_the_share_asked)
+{
+    load_faces();
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = APF_ATTACK_FGSM;
+    o.threads = 2;
+    int8_t *g0 = malloc(2 * PER), *g1 = malloc(2 * PER), *g2 = malloc(2 * PER);
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g0), APF_OK);
+    apf_probe_free(p);
+    o.g_flip = 0.3f;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g1), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g2), APF_OK);
+    ck_assert_int_eq(memcmp(g1, g2, 2 * PER), 0);
+    apf_probe_free(p);
+    int flipped = 0;
+    for (int i = 0; i < 2 * PER; i++) {
+        ck_assert(g1[i] == g0[i] || g1[i] == -g0[i]);
+        flipped += g1[i] != g0[i];
+    }
+    ck_assert_msg(fabs(flipped / (2.0 * PER) - 0.3) < 0.01, "flipped %d of %d", flipped, 2 * PER);
+    o.g_flip = 0.0f, o.g_drop = 0.5f;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 2, S, g1), APF_OK);
+    apf_probe_free(p);
+    int zero = 0;
+    for (int i = 0; i < 2 * PER; i++) {
+        ck_assert(g1[i] == 0 || g1[i] == g0[i]);
+        zero += g1[i] == 0;
+    }
+    ck_assert_msg(fabs(zero / (2.0 * PER) - 0.5) < 0.01, "dropped %d of %d", zero, 2 * PER);
+    o.g_drop = 1.0f; /* nothing left to send */
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_E_INVALID);
+    o.g_drop = 0, o.g_flip = 0.5f; /* a coin toss: g would carry nothing */
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_E_INVALID);
+    o.g_flip = NAN;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_E_INVALID);
+    free(g0), free(g1), free(g2);
+}
+END_TEST
+
 /* The texture budget: a flat face gets small bounds, a textured one the
  * full eps; the limit is what the attack used, so the protected face is
  * within it and its SSIM rises over the uniform budget. */
@@ -412,6 +458,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, ensemble_protects_every_member);
     tcase_add_test(t, random_target_separates_two_photos);
     tcase_add_test(t, texture_budget_limits_noise);
+    tcase_add_test(t, g_flip_and_drop_change_the_share_asked);
     suite_add_tcase(s, t);
     return s;
 }

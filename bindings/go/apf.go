@@ -287,7 +287,8 @@ func (m *Model) Embed(faces []float32, size int) ([]float32, error) {
 // default, which lives in C only (apf_probe_options). Set is for any field
 // by its C name, including the ones a zero value cannot express
 // ("momentum": "0", "diversity_prob": "0", "random_target": "0",
-// "schedule": "rotate", "texture_ssim", "offset_fraction", "offset_range").
+// "schedule": "rotate", "texture_ssim", "offset_fraction", "offset_range",
+// "g_flip", "g_drop").
 type Options struct {
 	Attack        string  // "fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm"
 	Eps, Step     float32 // in 0..255 pixel units

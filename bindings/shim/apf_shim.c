@@ -217,6 +217,8 @@ static const option_field option_fields[] = {
     {"random_target", 'f', offsetof(apf_probe_options, random_target)},
     {"schedule", 's', offsetof(apf_probe_options, schedule)},
     {"texture_ssim", 'f', offsetof(apf_probe_options, texture_ssim)},
+    {"g_flip", 'f', offsetof(apf_probe_options, g_flip)},
+    {"g_drop", 'f', offsetof(apf_probe_options, g_drop)},
 };
 
 static const option_field *option_find(const char *name, size_t len)

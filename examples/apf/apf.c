@@ -39,6 +39,7 @@ typedef struct args {
     long timeout;
     double max_megapixels;
     int quality, quiet, recurse, strict, json;
+    int g_pad; /* CLOUD_PAD_* */
 } args;
 
 static int usage_protect(FILE *f)
@@ -52,6 +53,9 @@ static int usage_protect(FILE *f)
         "                      cloud passes eps * g through (docs/protection.md says why)\n"
         "  --server URL        send gradient blobs to an apf-server (e.g. http://127.0.0.1:8750)\n"
         "  --timeout SECONDS   server timeout (default 60)\n"
+        "  --g-pad MODE        auto (default): when the server computes s = eps * g (its /health says\n"
+        "                      transfer=identity), send g under a one-time random sign pad so the\n"
+        "                      server learns nothing of the face; on: require that; off: send g\n"
         "  --attack NAME       fgsm, i-fgsm, mi-fgsm, di2-fgsm (default), m-di2-fgsm\n"
         "  --eps N             strength: L-inf budget in 0..255 units (default 8)\n"
         "  --iterations N      attack iterations (default " PROBE_LIST_ITERATIONS_S ")\n"
@@ -61,6 +65,10 @@ static int usage_protect(FILE *f)
         "                      of one person do not match each other (default " PROBE_LIST_RANDOM_TARGET_S "; 0 = off)\n"
         "  --texture-ssim S    weaker noise on smooth areas, aiming at local SSIM S (0.5-0.99;\n"
         "                      default 0 = uniform strength)\n"
+        "  --g-flip P          flip the sign of a share P of the gradient sent to --server, so it\n"
+        "                      reveals less of the face (0-0.49; default 0; costs protection;\n"
+        "                      docs/threat-model.md)\n"
+        "  --g-drop P          zero a share P of it instead (0-0.99; default 0)\n"
         "  --seed N            random seed (default 0)\n"
         "  --threads N         CPU threads (default: all)\n"
         "  --out DIR           write into DIR instead of beside each photo\n"
@@ -542,6 +550,7 @@ static int cmd_protect(int argc, char **argv)
     a.quality = 0; /* as the source JPEG */
     a.max_megapixels = APF_IMAGE_DEFAULT_MAX_PIXELS / 1e6;
     a.timeout = 60;
+    a.g_pad = CLOUD_PAD_AUTO;
     int keep_ok = 1, n_names = 0, only_names = 0;
     const char *files_from = NULL;
     char **names = calloc((size_t)argc + 1, sizeof *names);
@@ -591,6 +600,15 @@ static int cmd_protect(int argc, char **argv)
             a.server = v;
         else if (!strcmp(o, "--timeout"))
             a.timeout = strtol(v, &end, 10);
+        else if (!strcmp(o, "--g-pad")) {
+            a.g_pad = !strcmp(v, "auto") ? CLOUD_PAD_AUTO : !strcmp(v, "on") ? CLOUD_PAD_ON
+                    : !strcmp(v, "off")  ? CLOUD_PAD_OFF : -1;
+            if (a.g_pad < 0) {
+                fprintf(stderr, "apf: --g-pad is auto, on or off, not %s\n", v);
+                free(names);
+                return 2;
+            }
+        }
         else if (!strcmp(o, "--attack")) {
             if (apf_attack_from_name(v, &a.popt.probe.attack)) {
                 fprintf(stderr, "apf: unknown attack %s\n", v);
@@ -606,6 +624,10 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.random_target = strtof(v, &end);
         else if (!strcmp(o, "--texture-ssim"))
             a.popt.probe.texture_ssim = strtof(v, &end);
+        else if (!strcmp(o, "--g-flip"))
+            a.popt.probe.g_flip = strtof(v, &end);
+        else if (!strcmp(o, "--g-drop"))
+            a.popt.probe.g_drop = strtof(v, &end);
         else if (!strcmp(o, "--seed"))
             a.popt.probe.seed = strtoull(v, &end, 10);
         else if (!strcmp(o, "--threads"))
@@ -717,7 +739,7 @@ static int cmd_protect(int argc, char **argv)
                      : cloud_client_local(a.weights ? tpath : NULL,
                                           a.weights && !access(epath, R_OK) ? epath : NULL,
                                           a.popt.probe.threads, err, sizeof err);
-    if (!cloud) {
+    if (!cloud || cloud_client_set_pad(cloud, a.g_pad, err, sizeof err)) {
         fprintf(stderr, "apf: %s\n", err);
         rc = 1;
         goto out;
@@ -732,7 +754,9 @@ static int cmd_protect(int argc, char **argv)
         printf("protecting %d photo%s (%s on %d recognizer%s, eps %g, cloud: %s%s)\n", files.n,
                files.n == 1 ? "" : "s", apf_attack_name(a.popt.probe.attack), apf_probe_model_count(protector_probe(pr)),
                apf_probe_model_count(protector_probe(pr)) == 1 ? "" : "s", a.popt.probe.eps,
-               a.server ? a.server : "in-process", a.server ? "" : a.weights ? ", T from --weights" : ", T = identity");
+               a.server ? a.server : "in-process",
+               a.server ? (cloud_client_padded(cloud) ? ", gradients padded" : "")
+                        : a.weights ? ", T from --weights" : ", T = identity");
     totals t = {0};
     t.ssim_min = 1;
     t.failed = unreadable;

@@ -2,11 +2,14 @@
 #include "cloud_client.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
+#include "apf/apf_wire.h"
 #include "service.h"
 
 /* A noise blob for 64 faces is ~1 MB; anything far bigger is not one. */
@@ -20,6 +23,8 @@ struct cloud_client {
     size_t sent;
     unsigned retries;  /* attempts repeated so far */
     unsigned long long jitter;
+    int identity;      /* the server announced s = eps * g (no T, no E) */
+    int pad;           /* send g under a one-time sign pad (cloud_client_set_pad) */
 };
 
 cloud_client *cloud_client_local(const char *transfer_path, const char *enhancer_path, int threads,
@@ -40,10 +45,20 @@ cloud_client *cloud_client_local(const char *transfer_path, const char *enhancer
     return c;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *user)
+/* The /health answer, kept to learn what the server computes. */
+typedef struct text {
+    char buf[512];
+    size_t n;
+} text;
+
+static size_t keep_text(char *p, size_t size, size_t n, void *user)
 {
-    (void)p, (void)user;
-    return size * n;
+    text *t = user;
+    size_t len = size * n, room = sizeof t->buf - 1 - t->n;
+    memcpy(t->buf + t->n, p, len < room ? len : room);
+    t->n += len < room ? len : room;
+    t->buf[t->n] = 0;
+    return len;
 }
 
 cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size_t err_size)
@@ -77,7 +92,9 @@ cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size
     curl_easy_setopt(c->curl, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, timeout < 10 ? timeout : 10L);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, discard);
+    text health = {{0}, 0};
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, keep_text);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &health);
     CURLcode rc = curl_easy_perform(c->curl);
     long code = 0;
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -87,9 +104,26 @@ cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size
         cloud_client_free(c);
         return NULL;
     }
+    /* apf-server's health line names its networks: "transfer=identity enhancer=none" is s = eps * g */
+    c->identity = strstr(health.buf, "transfer=identity") && strstr(health.buf, "enhancer=none");
     snprintf(c->url, n + 16, "%.*s/v1/filter", (int)n, url);
     return c;
 }
+
+int cloud_client_set_pad(cloud_client *c, int mode, char *err, size_t err_size)
+{
+    if (!c->curl) /* in-process: nothing leaves the device */
+        return 0;
+    if (mode == CLOUD_PAD_ON && !c->identity) {
+        snprintf(err, err_size, "--g-pad on: the server does not announce s = eps * g (transfer=identity, "
+                                "enhancer=none), so padded gradients could not be undone");
+        return -1;
+    }
+    c->pad = mode == CLOUD_PAD_ON || (mode == CLOUD_PAD_AUTO && c->identity);
+    return 0;
+}
+
+int cloud_client_padded(const cloud_client *c) { return c && c->pad; }
 
 void cloud_client_free(cloud_client *c)
 {
@@ -219,13 +253,85 @@ static int filter_remote(cloud_client *c, const void *g, size_t g_size, void **s
 
 unsigned cloud_client_retries(const cloud_client *c) { return c ? c->retries : 0; }
 
+/* The one-time sign pad. The server's answer for s = eps * g is odd in
+ * every value (s_i(-g) = -s_i(g)), so the device may send m * g for a
+ * fresh random m in {-1, 1} per value and multiply what comes back by m:
+ * the result is the noise it would have got for g, and the server saw
+ * values independent of the face (uniform random signs; g has no zeros,
+ * and a zero would stay a zero). The answer is checked to be exactly
+ * round(eps) * m * g first: a server that computes anything else is
+ * refused rather than unpadded into garbage. */
+static int filter_padded(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size, char *err,
+                         size_t err_size)
+{
+    apf_wire_info gi, si;
+    int8_t *v = NULL, *w = NULL;
+    unsigned char *mask = NULL;
+    void *padded = NULL, *reply = NULL;
+    size_t padded_size = 0, reply_size = 0, n = 0;
+    int rc = -1;
+    if (apf_wire_decode(g, g_size, &gi, &v)) {
+        snprintf(err, err_size, "pad: %s", apf_last_error());
+        goto out;
+    }
+    n = (size_t)gi.n * gi.height * gi.width * gi.channels;
+    mask = malloc((n + 7) / 8);
+    for (size_t got = 0; mask && got < (n + 7) / 8;) {
+        ssize_t k = getrandom(mask + got, (n + 7) / 8 - got, 0);
+        if (k <= 0) {
+            free(mask);
+            mask = NULL;
+        } else {
+            got += (size_t)k;
+        }
+    }
+    if (!mask) {
+        snprintf(err, err_size, "pad: no random bytes from the system");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (mask[i / 8] >> (i % 8) & 1)
+            v[i] = (int8_t)-v[i];
+    if (apf_wire_encode(&gi, v, &padded, &padded_size)) {
+        snprintf(err, err_size, "pad: %s", apf_last_error());
+        goto out;
+    }
+    if ((rc = filter_remote(c, padded, padded_size, &reply, &reply_size, err, err_size)))
+        goto out;
+    rc = -1;
+    if (apf_wire_decode(reply, reply_size, &si, &w) || si.kind != APF_WIRE_NOISE || si.n != gi.n ||
+        si.height != gi.height || si.width != gi.width || si.channels != gi.channels) {
+        snprintf(err, err_size, "server %s: its answer is not a noise blob for the faces sent", c->url);
+        goto out;
+    }
+    int step = (int)lroundf(gi.eps); /* as apf_cloud_filter rounds */
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] != step * v[i]) {
+            snprintf(err, err_size, "server %s: its noise is not eps * g, so the padded gradient cannot be "
+                                    "undone (use --g-pad off with this server)", c->url);
+            goto out;
+        }
+        if (mask[i / 8] >> (i % 8) & 1)
+            w[i] = (int8_t)-w[i];
+    }
+    if (apf_wire_encode(&si, w, s, s_size)) {
+        snprintf(err, err_size, "pad: %s", apf_last_error());
+        goto out;
+    }
+    rc = 0;
+out:
+    free(v), free(w), free(mask), free(padded), free(reply);
+    return rc;
+}
+
 int cloud_client_filter(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,
                         char *err, size_t err_size)
 {
     *s = NULL;
     *s_size = 0;
     if (c->curl)
-        return filter_remote(c, g, g_size, s, s_size, err, err_size);
+        return c->pad ? filter_padded(c, g, g_size, s, s_size, err, err_size)
+                      : filter_remote(c, g, g_size, s, s_size, err, err_size);
     service_response r;
     service_handle(c->local, "POST", "/v1/filter", g, g_size, &r);
     c->sent += g_size;

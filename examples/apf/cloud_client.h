@@ -16,6 +16,17 @@ cloud_client *cloud_client_local(const char *transfer_path, const char *enhancer
 cloud_client *cloud_client_remote(const char *url, long timeout, char *err, size_t err_size);
 void cloud_client_free(cloud_client *c);
 
+/* The one-time sign pad (docs/threat-model.md): when the server computes
+ * s = eps * g (it says "transfer=identity enhancer=none" on /health), the
+ * gradient is sent with every value's sign flipped by a fresh random bit
+ * and the answer unflipped, so the server learns nothing of the face.
+ * AUTO pads exactly when the server announces that; ON fails (-1, message
+ * in err) when it does not; OFF sends g itself. No effect in-process. */
+enum { CLOUD_PAD_OFF, CLOUD_PAD_AUTO, CLOUD_PAD_ON };
+int cloud_client_set_pad(cloud_client *c, int mode, char *err, size_t err_size);
+/* Whether requests are padded. */
+int cloud_client_padded(const cloud_client *c);
+
 /* Send a gradient blob, receive a noise blob (malloc'd). 0 on success;
  * otherwise -1 with a message in err. */
 int cloud_client_filter(cloud_client *c, const void *g, size_t g_size, void **s, size_t *s_size,

@@ -70,6 +70,13 @@ typedef struct apf_probe_options {
                                   chosen so that SSIM's contrast term stays near this value
                                   (capped at eps, at least 1); 0 = the uniform budget eps.
                                   Default 0. */
+    /* Fields since 1.1. */
+    float g_flip;            /**< Share of g's values whose sign the probe flips before g
+                                  leaves it, each chosen at random (per face, from the seed
+                                  and the pixels), so a server learns less of the face from g
+                                  (docs/threat-model.md); costs protection. [0, 0.5), default 0. */
+    float g_drop;            /**< Share of g's values the probe sets to 0 before g leaves it
+                                  (same purpose and trade-off). [0, 1), default 0. */
 } apf_probe_options;
 
 /** @brief The device-side gradient computer (opaque). */

@@ -61,6 +61,8 @@ static void probe_defaults(apf_probe_options *o)
     o->random_target = 1.0f;
     o->schedule = APF_SCHEDULE_ALL;
     o->texture_ssim = 0.0f;
+    o->g_flip = 0.0f;
+    o->g_drop = 0.0f;
 }
 
 void apf_probe_options_init_size(apf_probe_options *o, size_t size)
@@ -118,6 +120,8 @@ static apf_status check_options(const apf_probe_options *o)
         return apf_fail(APF_E_INVALID, "probe: unknown schedule %d", (int)o->schedule);
     if (!(o->texture_ssim == 0 || (o->texture_ssim >= 0.5f && o->texture_ssim < 1)))
         return apf_fail(APF_E_INVALID, "probe: texture_ssim must be 0 (off) or in [0.5, 1)");
+    if (!(o->g_flip >= 0 && o->g_flip < 0.5f) || !(o->g_drop >= 0 && o->g_drop < 1))
+        return apf_fail(APF_E_INVALID, "probe: g_flip must be in [0, 0.5) and g_drop in [0, 1)");
     return APF_OK;
 }
 
@@ -452,6 +456,23 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
     return st;
 }
 
+/* g_flip and g_drop (docs/threat-model.md): random sign flips and zeros in
+ * one face's g, from a stream of its own (the seed and the pixels, apart
+ * from the attack's), so the same photo always sends the same g: a server
+ * that receives it twice cannot average the randomness away. */
+static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face, size_t per, int8_t *g)
+{
+    rng r;
+    seed_face(&r, o->seed ^ 0x6d697469676174ull, face, per);
+    for (size_t i = 0; i < per; i++) {
+        float u = rng_uniform(&r, 0.0f, 1.0f);
+        if (u < o->g_drop)
+            g[i] = 0;
+        else if (u < o->g_drop + o->g_flip * (1 - o->g_drop))
+            g[i] = (int8_t)-g[i];
+    }
+}
+
 /* apf_probe_gradient on at most PROBE_CHUNK faces, the lock held. */
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                                  int size, int8_t *g)
@@ -547,6 +568,9 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         float d = signf(b.x[i] - b.x0[i]);
         g[i] = (int8_t)(d != 0.0f ? d : signf(b.grad[i]));
     }
+    if (o->g_flip > 0 || o->g_drop > 0)
+        for (int k = 0; k < n; k++)
+            blur_what_g_reveals(o, faces + k * per, per, g + k * per);
 out:
     bufs_free(&b, p->count);
     return st;
