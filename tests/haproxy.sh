@@ -47,8 +47,8 @@ run_load() { # LOG
 }
 served() { grep -c 'POST /v1/filter 200' "$1" || true; }
 
-# 1. SIGKILL one backend mid-run, restart it on the same port.
-run_load 600 "$tmp/kill.log"
+# 1. SIGKILL one backend mid-run (2 s into a run of ~7 s), restart it on the same port.
+run_load 1000 "$tmp/kill.log"
 sleep 2
 kill -0 "$load_pid" 2>/dev/null || fail "the load ended before the kill (too few requests for this machine)"
 kill -9 "$pid_s1"
@@ -56,7 +56,7 @@ sleep 1
 start_backend s1 "$p1" "$tmp/s1-restarted.log" || fail "restarting s1"
 wait "$load_pid" || fail "apf-load through the proxy failed after a backend was killed: $(cat "$tmp/kill.log")"
 cat "$tmp/kill.log"
-grep -q "600/600 requests answered with their right noise blob (0 wrong, 0 failed)" "$tmp/kill.log" \
+grep -q "1000/1000 requests answered with their right noise blob (0 wrong, 0 failed)" "$tmp/kill.log" \
   || fail "not every request was answered rightly"
 retried=$(sed -n 's/.*failed), \([0-9]*\) retries.*/\1/p' "$tmp/kill.log")
 [ "$retried" -le $clients ] || fail "$retried retries: more than the $clients requests that can be in flight"
@@ -68,10 +68,10 @@ sleep 1.5 # two health checks
   "$load" --url "127.0.0.1:$front" --transfer none --clients 4 --requests 40 --hostile 0 >/dev/null
   [ "$(served "$tmp/s1-restarted.log")" -gt 0 ] || fail "the restarted backend took no traffic"
 }
-echo "killed backend: all 600 answered rightly; retries: $retried by the client, ${proxy_retries:-?} by HAProxy on s1 (${proxy_redispatched:-?} redispatched to s2)"
+echo "killed backend: all 1000 answered rightly; retries: $retried by the client, ${proxy_retries:-?} by HAProxy on s1 (${proxy_redispatched:-?} redispatched to s2)"
 
 # 2. Graceful restart: drain, stop when idle, start, ready.
-run_load 600 "$tmp/graceful.log"
+run_load 1000 "$tmp/graceful.log"
 sleep 2
 kill -0 "$load_pid" 2>/dev/null || fail "the load ended before the restart"
 admin "set server filters/s1 state drain" >/dev/null
@@ -83,6 +83,6 @@ start_backend s1 "$p1" "$tmp/s1-graceful.log" || fail "restarting s1"
 admin "set server filters/s1 state ready" >/dev/null
 wait "$load_pid" || fail "apf-load failed across a graceful restart: $(cat "$tmp/graceful.log")"
 cat "$tmp/graceful.log"
-grep -q "600/600 requests answered with their right noise blob (0 wrong, 0 failed), 0 retries" "$tmp/graceful.log" \
+grep -q "1000/1000 requests answered with their right noise blob (0 wrong, 0 failed), 0 retries" "$tmp/graceful.log" \
   || fail "a graceful restart cost requests"
-echo "graceful restart: all 600 answered rightly, no retry"
+echo "graceful restart: all 1000 answered rightly, no retry"
