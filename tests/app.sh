@@ -100,21 +100,14 @@ for d in id-pad id-plain; do
 done
 pad_faces=$(sed -n 's/.* \([0-9]*\) faces\{0,1\} found.*/\1/p' <<<"$out")
 "$py" "$src/tests/check_recording.py" "$tmp/pad.bin" "$pad_faces" "$tmp/photos/$first_photo"
-"$py" - "$tmp/pad.bin" "$tmp/plain.bin" <<'PY' || fail "the padded gradient is not independent of the true one"
+"$py" - "$src/tests" "$tmp/pad.bin" "$tmp/plain.bin" <<'PY' || fail "the padded gradient is not independent of the true one"
 import sys
 import numpy as np
-import apf
-def blobs(path):
-    rec, pos, out = open(path, "rb").read(), 0, []
-    while pos < len(rec):
-        end = rec.index(b"\r\n\r\n", pos)
-        head = rec[pos:end].decode("latin-1")
-        n = int(head.lower().split("content-length:")[1].split("\r\n")[0]) if "content-length" in head.lower() else 0
-        if n:
-            out.append(apf.decode_blob(rec[end + 4:end + 4 + n]).values)
-        pos = end + 4 + n
-    return np.concatenate(out)
-padded, plain = blobs(sys.argv[1]), blobs(sys.argv[2])
+sys.path.insert(0, sys.argv[1])
+from check_recording import gradient_blobs
+def values(path):
+    return np.concatenate([b.values for b in gradient_blobs(open(path, "rb").read())])
+padded, plain = values(sys.argv[2]), values(sys.argv[3])
 same = float(np.mean(padded == plain))
 print("padded gradient agrees with the true one in %.3f of %d values" % (same, plain.size))
 assert plain.size > 30000 and 0.48 < same < 0.52, same

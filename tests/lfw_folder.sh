@@ -25,3 +25,13 @@ training_ids() {
     n=$((n + 1)); [ $n -ge 8 ] && break
   done
 }
+
+# make_training_folder WORK SRC: make_lfw_folder, plus one photo of each of
+# training_ids' identities in WORK/faces (the folder apf-train's tests use).
+make_training_folder() {
+  local work=$1 src=$2 id
+  make_lfw_folder "$work" "$src"
+  for id in $(training_ids "$src"); do
+    mkdir -p "$work/faces/$id" && cp "$src/$id/${id}_0001.jpg" "$work/faces/$id/"
+  done
+}

@@ -18,10 +18,7 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 src="$shared/data/lfw/aligned112"
 . "$(dirname "$0")/lfw_folder.sh"
-make_lfw_folder "$work" "$src"
-for id in $(training_ids "$src"); do
-  mkdir -p "$work/faces/$id" && cp "$src/$id/${id}_0001.jpg" "$work/faces/$id/"
-done
+make_training_folder "$work" "$src"
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpi=(mpirun -np 2 --oversubscribe --bind-to none)
 common=(--faces "$work/faces" --pairs "$work/pairs.txt" --val-fold 1 --exclude-fold 0 --train 8 --val 3

@@ -8,11 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 src="$shared/data/lfw/aligned112"
 . "$(dirname "$0")/lfw_folder.sh"
-make_lfw_folder "$work" "$src"
-# training identities: ones not in the pairs file
-for id in $(training_ids "$src"); do
-  mkdir -p "$work/faces/$id" && cp "$src/$id/${id}_0001.jpg" "$work/faces/$id/"
-done
+make_training_folder "$work" "$src"
 fail() { echo "FAIL: $*"; exit 1; }
 common=(--faces "$work/faces" --pairs "$work/pairs.txt" --val-fold 1 --exclude-fold 0 --train 8 --val 3
   --batch 8 --probe "$models/mobilefacenet.apfm" --servers "$models/mobileface.apfm" --holdout ""
