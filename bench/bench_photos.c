@@ -29,13 +29,14 @@
 
 #include "apf/apf.h"
 #include "cloud_client.h"
+#include "probe_list.h"
 #include "lfw.h"
 #include "protect.h"
 #include "wait_policy.h"
 
 #define FB (APF_FACE_SIZE * APF_FACE_SIZE * 3)
-#define NREC 4
-static const char *REC[NREC] = {"mobilefacenet", "faceres", "mobileface", "faceapi-recognition"};
+#define NREC BUNDLED_RECOGNIZERS
+static const char *const *const REC = bundled_recognizer;
 
 static double now(void)
 {
@@ -242,10 +243,7 @@ int main(int argc, char **argv)
         die("pairs");
     const char *paths[NREC];
     char pbuf[NREC][4096];
-    for (int k = 0; k < NREC; k++) {
-        snprintf(pbuf[k], sizeof pbuf[k], "%s/%s.apfm", models, REC[k]);
-        paths[k] = pbuf[k];
-    }
+    bundled_recognizer_paths(models, pbuf, paths);
     apf_evaluator *ev;
     if (apf_evaluator_create(paths, NREC, threads, &ev))
         die("recognizers");

@@ -2,6 +2,8 @@
 #include "protect.h"
 #include "probe_list.h"
 
+_Static_assert(PROTECT_MAX_CHECK == BUNDLED_RECOGNIZERS, "the self-check covers each bundled recognizer");
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +77,7 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
     if (!st && o->probe.threads)
         st = apf_detector_set_threads(p->det, o->probe.threads);
     if (!st && o->check) {
-        static const char *names[] = {"mobilefacenet", "faceres", "mobileface", "faceapi-recognition"};
+        const char *const *names = bundled_recognizer; /* PROTECT_MAX_CHECK of them */
         int n = o->check == 1 ? 1 : PROTECT_MAX_CHECK;
         for (int k = 0; k < n && !st; k++) {
             for (int i = 0; i < apf_probe_model_count(p->probe) && !p->check[k]; i++)

@@ -9,7 +9,7 @@
 #include "cloud_client.h"
 
 #define PROTECT_MAX_FACES APF_PHOTO_JOB_MAX_FACES /* one wire blob */
-#define PROTECT_MAX_CHECK 4
+#define PROTECT_MAX_CHECK 4 /* the bundled recognizers (probe_list.h) */
 
 typedef struct protect_options {
     const char *models_dir;     /* mobilefacenet, blazeface and the check recognizers */

@@ -76,6 +76,17 @@ void probe_list_first_path(const char *list, const char *models_dir, char *path,
     entry_path(first, models_dir, path, size);
 }
 
+const char *const bundled_recognizer[BUNDLED_RECOGNIZERS] = {"mobilefacenet", "faceres", "mobileface",
+                                                               "faceapi-recognition"};
+
+void bundled_recognizer_paths(const char *models_dir, char buf[][4096], const char *paths[BUNDLED_RECOGNIZERS])
+{
+    for (int k = 0; k < BUNDLED_RECOGNIZERS; k++) {
+        snprintf(buf[k], 4096, "%s/%s.apfm", models_dir, bundled_recognizer[k]);
+        paths[k] = buf[k];
+    }
+}
+
 unsigned long long probe_list_hash(const char *list)
 {
     unsigned long long h = 1469598103934665603ull;

@@ -18,6 +18,12 @@
 #define PROBE_LIST_RANDOM_TARGET 0.0f
 #define PROBE_LIST_RANDOM_TARGET_S "0"
 
+/* The four bundled recognizers, in the order the programs report them. */
+#define BUNDLED_RECOGNIZERS 4
+extern const char *const bundled_recognizer[BUNDLED_RECOGNIZERS];
+/* Their model files in models_dir: paths[k] is buf[k], filled. */
+void bundled_recognizer_paths(const char *models_dir, char buf[][4096], const char *paths[BUNDLED_RECOGNIZERS]);
+
 /* Create a probe over every model of `list` (models_dir resolves bare
  * names). On failure *msg says which entry failed; returns the status. */
 apf_status probe_list_create(const char *list, const char *models_dir, const apf_probe_options *opt,

@@ -35,10 +35,10 @@
 
 #define S 112
 #define PER ((size_t)S * S * 3)
-#define NREC 4
+#define NREC BUNDLED_RECOGNIZERS
 #define INV_EPS 64.0f /* the U-Net's input/output scale: g enters as 64 * g, so as {-1, 0, 1} */
 
-static const char *REC[NREC] = {"mobilefacenet", "faceres", "mobileface", "faceapi-recognition"};
+static const char *const *const REC = bundled_recognizer;
 
 typedef struct mitigation {
     char kind; /* n none, f flip, d drop, s downsample */
@@ -441,10 +441,7 @@ int main(int argc, char **argv)
     /* recognizers, thresholds from the calibration fold's clean pairs */
     char rp[NREC][4096];
     const char *paths[NREC];
-    for (int k = 0; k < NREC; k++) {
-        snprintf(rp[k], sizeof rp[k], "%s/%s.apfm", models, REC[k]);
-        paths[k] = rp[k];
-    }
+    bundled_recognizer_paths(models, rp, paths);
     apf_evaluator *ev;
     if (apf_evaluator_create(paths, NREC, threads, &ev))
         die("evaluator");
