@@ -54,7 +54,7 @@ static double *lat;
 static void *g_blobs[DISTINCT], *g_blob; /* g_blob: the first, for the hostile variants */
 static size_t g_sizes[DISTINCT], g_size;
 static int8_t *expected[DISTINCT]; /* the noise libapf-cloud computes for each */
-static size_t noise_values;
+#define FACE_VALUES (112 * 112 * 3) /* one face per request */
 enum { H_OVERSIZE, H_BOMB, H_TRUNCATED, H_SLOW, H_NAN, H_GARBAGE, H_KINDS };
 static const char *H_NAMES[H_KINDS] = {"oversize body", "decompression bomb", "truncated body",
                                        "slow request", "NaN eps", "garbage body"};
@@ -173,7 +173,7 @@ static void *honest(void *arg)
         int8_t *v = NULL;
         if (st == 200 && apf_wire_decode(r, rn, &info, &v) == APF_OK && info.kind == APF_WIRE_NOISE) {
             size_t n = (size_t)info.n * info.height * info.width * info.channels;
-            if (n == noise_values && !memcmp(v, expected[j], n))
+            if (n == FACE_VALUES && !memcmp(v, expected[j], n))
                 atomic_fetch_add(&honest_ok, 1);
             else
                 atomic_fetch_add(&honest_wrong, 1);
@@ -314,11 +314,11 @@ static int make_payloads(const char *transfer, const char *enhancer)
         apf_transfer_free(t);
         return -1;
     }
-    int8_t *g = malloc(112 * 112 * 3);
+    int8_t *g = malloc(FACE_VALUES);
     unsigned s = 12345;
     int rc = 0;
     for (int j = 0; j < DISTINCT && !rc; j++) {
-        for (int i = 0; i < 112 * 112 * 3; i++)
+        for (int i = 0; i < FACE_VALUES; i++)
             s = s * 1664525u + 1013904223u, g[i] = (int8_t)((s >> 24) % 3) - 1;
         apf_wire_info info = {APF_WIRE_GRADIENT, 3, 1, 112, 112, 3, 8.0f, 0};
         void *sb = NULL;
@@ -327,7 +327,6 @@ static int make_payloads(const char *transfer, const char *enhancer)
         rc = apf_wire_encode(&info, g, &g_blobs[j], &g_sizes[j]) ||
              apf_cloud_filter(t, e, g_blobs[j], g_sizes[j], &sb, &sn) ||
              apf_wire_decode(sb, sn, &si, &expected[j]);
-        noise_values = (size_t)112 * 112 * 3;
         free(sb);
     }
     if (rc)
@@ -413,11 +412,10 @@ int main(int argc, char **argv)
         return 2;
     }
     if (url) {
-        const char *colon = strrchr(url, ':');
         struct in_addr probe_addr;
         if (!strncmp(url, "http://", 7))
             url += 7;
-        colon = strrchr(url, ':');
+        const char *colon = strrchr(url, ':');
         if (!colon || (size_t)(colon - url) >= sizeof host || atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535) {
             fprintf(stderr, "apf-load: --url wants HOST:PORT with a numeric IPv4 host\n");
             return 2;

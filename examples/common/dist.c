@@ -7,11 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+static char tmpdir_[64]; /* a rank's copies of rank 0's files (dist_share_file), made on first use */
+
 #ifdef APF_HAVE_MPI
 #include <mpi.h>
 
 static int rank_, size_ = 1;
-static char tmpdir_[64];
 
 int dist_init(int *argc, char ***argv, const char *program)
 {
@@ -103,7 +104,6 @@ void dist_share_rows(void *rows, size_t row_bytes, const int *first, const int *
 }
 void dist_abort(int status) { exit(status); }
 void dist_finalize(void) {}
-static char tmpdir_[64];
 #endif
 
 const char *dist_share_file(const char *path, char *local, size_t cap)
