@@ -223,6 +223,14 @@ START_TEST(end_nulls)
     ERR(apf_probe_gradient_blob(p, px, NULL, 1, 112, NULL, &n));
     ERR(apf_probe_gradient_blob(p, px, NULL, 1, 112, &blob, NULL));
     ERR(apf_probe_gradient_blob(p, px, NULL, INT_MAX, 112, &blob, &n));
+    static const double place[6] = {0.5, 0, 10, 0, 0.5, 10};
+    ERR(apf_probe_gradient_placed(NULL, px, NULL, 1, 112, place, g));
+    ERR(apf_probe_gradient_placed(p, NULL, NULL, 1, 112, place, g));
+    ERR(apf_probe_gradient_placed(p, px, NULL, 1, 112, place, NULL));
+    ERR(apf_probe_gradient_placed(p, px, NULL, 0, 112, place, g));
+    ERR(apf_probe_gradient_blob_placed(NULL, px, NULL, 1, 112, place, &blob, &n));
+    ERR(apf_probe_gradient_blob_placed(p, px, NULL, 1, 112, place, NULL, &n));
+    ERR(apf_probe_gradient_blob_placed(p, px, NULL, INT_MAX, 112, place, &blob, &n));
     ERR(apf_probe_add_model(NULL, tu_path(tu_models_dir(), "mobileface.apfm"), 1.0f));
     ERR(apf_probe_add_model(p, NULL, 1.0f));
     ck_assert_int_eq(apf_probe_model_count(NULL), 0);

@@ -2,6 +2,7 @@
  * hop, on a real sample photo, with the cloud filter in between, and with
  * every kind of wrong reply refused before a pixel changes. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,105 @@ START_TEST(two_steps_protect_the_photo)
 }
 END_TEST
 
+/* The photo at half size: its face smaller than the 112-pixel crop. */
+static apf_image *half_photo(void)
+{
+    int w = apf_image_width(photo), h = apf_image_height(photo);
+    size_t n = (size_t)w * h * 3;
+    float *src = malloc(n * 4), *dst = malloc(n / 4 * 4 + 64);
+    const uint8_t *px = apf_image_pixels_const(photo);
+    for (size_t i = 0; i < n; i++)
+        src[i] = px[i];
+    ck_assert_int_eq(apf_resize(src, h, w, 3, dst, h / 2, w / 2, 0), APF_OK);
+    apf_image *half;
+    ck_assert_int_eq(apf_image_create(w / 2, h / 2, &half), APF_OK);
+    uint8_t *out = apf_image_pixels(half);
+    for (size_t i = 0; i < (size_t)(w / 2) * (h / 2) * 3; i++)
+        out[i] = (uint8_t)lrintf(fminf(fmaxf(dst[i], 0), 255));
+    free(src), free(dst);
+    return half;
+}
+
+/* Cosine, for the probe's model, between the clean crop and the crop a
+ * recognizer takes of the photo protected with eps * g. */
+static float after_photo_round_trip(apf_probe *p, const apf_image *small, const double m[6],
+                                    const uint8_t *clean, const int8_t *g)
+{
+    apf_image *prot;
+    ck_assert_int_eq(apf_image_create(apf_image_width(small), apf_image_height(small), &prot), APF_OK);
+    memcpy(apf_image_pixels(prot), apf_image_pixels_const(small),
+           (size_t)apf_image_width(small) * apf_image_height(small) * 3);
+    int8_t *noise = malloc(FACE_BYTES);
+    for (int i = 0; i < FACE_BYTES; i++)
+        noise[i] = (int8_t)(8 * g[i]);
+    ck_assert_int_eq(apf_face_add_noise(prot, small, m, noise, 8.0f), APF_OK);
+    uint8_t *crop = malloc(FACE_BYTES);
+    ck_assert_int_eq(apf_face_crop(prot, m, crop), APF_OK);
+    apf_model *model = apf_probe_model(p);
+    int dim = apf_model_embedding_dim(model);
+    float *e = malloc(2 * (size_t)dim * sizeof *e), *x = malloc(2 * FACE_BYTES * sizeof *x), cos;
+    for (int i = 0; i < FACE_BYTES; i++)
+        x[i] = clean[i], x[FACE_BYTES + i] = crop[i];
+    ck_assert_int_eq(apf_model_embed(model, x, 2, APF_FACE_SIZE, e), APF_OK);
+    double d = 0, na = 0, nb = 0;
+    for (int k = 0; k < dim; k++)
+        d += (double)e[k] * e[dim + k], na += (double)e[k] * e[k], nb += (double)e[dim + k] * e[dim + k];
+    cos = (float)(d / sqrt(na * nb));
+    free(e), free(x), free(crop), free(noise);
+    apf_image_free(prot);
+    return cos;
+}
+
+START_TEST(placed_attack_survives_the_photo)
+{
+    /* On a face at about half the crop's scale, g computed through the
+     * photo round trip moves the re-aligned face further from the original
+     * than g computed on the crop alone; with a face as large as aligned,
+     * the placed attack is the plain one, value for value. */
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = APF_ATTACK_IFGSM;
+    o.iterations = 10;
+    o.threads = 2;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    apf_image *small = half_photo();
+    apf_face f;
+    int n = 0;
+    ck_assert_int_eq(apf_detect_faces(det, small, &f, 1, &n), APF_OK);
+    ck_assert_int_ge(n, 1);
+    double m[6];
+    ck_assert_int_eq(apf_face_align_matrix(&f, m), APF_OK);
+    double scale = sqrt(fabs(m[0] * m[4] - m[1] * m[3]));
+    ck_assert_msg(scale > 0.3 && scale < 0.8, "face scale %.2f", scale);
+    uint8_t *crop = malloc(FACE_BYTES);
+    int8_t *plain = malloc(FACE_BYTES), *placed = malloc(FACE_BYTES);
+    ck_assert_int_eq(apf_face_crop(small, m, crop), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, crop, NULL, 1, APF_FACE_SIZE, plain), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient_placed(p, crop, NULL, 1, APF_FACE_SIZE, m, placed), APF_OK);
+    float c_plain = after_photo_round_trip(p, small, m, crop, plain);
+    float c_placed = after_photo_round_trip(p, small, m, crop, placed);
+    ck_assert_msg(c_placed < c_plain - 0.05f, "cosine after the photo: plain %.3f, placed %.3f", c_plain,
+                  c_placed);
+    /* the identity placement (the aligned face as its own photo) */
+    static const double id[6] = {1, 0, 0, 0, 1, 0};
+    ck_assert_int_eq(apf_probe_gradient_placed(p, crop, NULL, 1, APF_FACE_SIZE, id, placed), APF_OK);
+    ck_assert_mem_eq(plain, placed, FACE_BYTES);
+    /* a matrix that is no placement */
+    double bad[6] = {0.5, 0, 3, 1.0, 0, 2};
+    ck_assert_int_eq(apf_probe_gradient_placed(p, crop, NULL, 1, APF_FACE_SIZE, bad, placed), APF_E_INVALID);
+    bad[0] = NAN;
+    ck_assert_int_eq(apf_probe_gradient_placed(p, crop, NULL, 1, APF_FACE_SIZE, bad, placed), APF_E_INVALID);
+    void *blob;
+    size_t bs;
+    ck_assert_int_eq(apf_probe_gradient_blob_placed(p, crop, NULL, 1, APF_FACE_SIZE, bad, &blob, &bs),
+                     APF_E_INVALID);
+    free(crop), free(plain), free(placed);
+    apf_image_free(small);
+    apf_probe_free(p);
+}
+END_TEST
+
 START_TEST(given_faces_need_no_detector)
 {
     apf_face faces[2];
@@ -175,6 +275,7 @@ Suite *photo_job_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, two_steps_protect_the_photo);
     tcase_add_test(t, given_faces_need_no_detector);
+    tcase_add_test(t, placed_attack_survives_the_photo);
     tcase_add_test(t, wrong_replies_are_refused);
     tcase_add_test(t, a_photo_without_faces);
     suite_add_tcase(s, t);

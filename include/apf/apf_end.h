@@ -215,6 +215,52 @@ APF_API apf_status apf_probe_gradient_blob(apf_probe *probe, const uint8_t *face
                                            size_t *blob_size);
 
 /**
+ * @brief apf_probe_gradient() for faces that will be protected inside a photo.
+ *
+ * The device adds a face's noise to the photo (apf_face_add_noise() samples
+ * it at each photo pixel's aligned position, fading it out over the square's
+ * outer 8 pixels) and a recognizer re-aligns the photo. Where the face is
+ * smaller in the photo than in the aligned crop, that round trip keeps only
+ * what the photo's coarser grid can carry. With each face's matrix the
+ * attack optimises the face as the recognizer will see it after the round
+ * trip, and the gradient flows back through it (both steps are linear
+ * bilinear resamplings). Faces as large in the photo as aligned (a scale
+ * of 1 or more) are attacked as apf_probe_gradient() does. The noise still
+ * lives on the aligned grid, so g, the wire and the cloud are unchanged.
+ * @param probe    A probe.
+ * @param faces    As apf_probe_gradient().
+ * @param enrolled As apf_probe_gradient().
+ * @param n        As apf_probe_gradient().
+ * @param size     As apf_probe_gradient().
+ * @param to_image n 2x3 row-major matrices (6 doubles per face) from aligned
+ *                 (u, v) to photo (x, y), as apf_face_align_matrix() gives;
+ *                 NULL for apf_probe_gradient().
+ * @param g        As apf_probe_gradient().
+ * @return As apf_probe_gradient(); ::APF_E_INVALID also for a non-finite or
+ *         singular matrix.
+ */
+APF_API apf_status apf_probe_gradient_placed(apf_probe *probe, const uint8_t *faces,
+                                             const uint8_t *enrolled, int n, int size,
+                                             const double *to_image, int8_t *g);
+
+/**
+ * @brief apf_probe_gradient_placed(), encoded as a wire blob ready to send.
+ * @param probe     A probe.
+ * @param faces     As apf_probe_gradient().
+ * @param enrolled  As apf_probe_gradient().
+ * @param n         As apf_probe_gradient().
+ * @param size      As apf_probe_gradient().
+ * @param to_image  As apf_probe_gradient_placed().
+ * @param blob      Receives a malloc'd blob; release with free().
+ * @param blob_size Receives its length.
+ * @return As apf_probe_gradient_placed(), or apf_wire_encode() failures.
+ */
+APF_API apf_status apf_probe_gradient_blob_placed(apf_probe *probe, const uint8_t *faces,
+                                                  const uint8_t *enrolled, int n, int size,
+                                                  const double *to_image, void **blob,
+                                                  size_t *blob_size);
+
+/**
  * @brief The options a probe runs with (after defaults were applied).
  *
  * Writes at most @p opt->struct_size bytes: initialise @p opt with

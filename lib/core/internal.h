@@ -55,6 +55,16 @@ APF_PRIVATE int apf_use_threads(int threads);
 #define apf_restore_threads apf__restore_threads
 APF_PRIVATE void apf_restore_threads(int previous);
 
+#define apf_edge_fade apf__edge_fade
+/* The weight of a face's noise at aligned position (u, v) of a size x size
+ * square: 1 inside, falling smoothly (smoothstep) to 0 over the outer band
+ * pixels, 0 outside. One definition for the photo library, which applies
+ * the noise, and the probe, which optimises through that step. */
+APF_PRIVATE double apf_edge_fade(double u, double v, int size, int band);
+/* The band the photo library fades a face's noise over (APF_FACE_FADE in
+ * apf_face.h, which the core and the halves do not include). */
+#define APF_NOISE_FADE 8
+
 /* Fuzz builds (tests/fuzz/run.sh defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION,
  * the libFuzzer convention) accept bad checksums so mutated inputs reach the
  * parsers behind them instead of all stopping at the CRC. Never set in a real

@@ -69,3 +69,13 @@ apf_status apf_resize(float *src, int sh, int sw, int c, float *dst, int dh, int
     sample(src, sh, sw, c, dst, dh, dw, m, adjoint, 1);
     return APF_OK;
 }
+
+double apf_edge_fade(double u, double v, int size, int band)
+{
+    double d = fmin(fmin(u, v), fmin(size - 1 - u, size - 1 - v)) / band;
+    if (d >= 1)
+        return 1;
+    if (d <= 0)
+        return 0;
+    return d * d * (3 - 2 * d);
+}

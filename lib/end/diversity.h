@@ -14,6 +14,9 @@ typedef struct di_transform {
 
 /* Draw a transform: active with probability p. */
 void di_draw(rng *r, float p, int size, di_transform *t);
+/* Draw a small misalignment, as a recognizer's re-alignment of a
+ * protected photo makes (always active, no colour change). */
+void di_draw_jitter(rng *r, int size, di_transform *t);
 /* dst = gain * warp(src) + offset (size x size x 3). */
 void di_forward(const di_transform *t, const float *src, float *dst, int size);
 /* d_src += warp^T(gain * d_dst). */

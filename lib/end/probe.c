@@ -9,6 +9,7 @@
 #include "../core/internal.h"
 #include "budget.h"
 #include "diversity.h"
+#include "placement.h"
 
 struct apf_probe {
     apf_model *model[APF_PROBE_MAX_MODELS]; /* [0] is the probe model proper */
@@ -393,6 +394,7 @@ static void accumulate(float *sum, const float *g, size_t per, int n, float weig
 /* Buffers of one apf_probe_gradient call. */
 typedef struct attack_bufs {
     float *x0, *x, *xin, *gin, *grad, *mom, *scratch, *bound, *back;
+    float *xp, *dtmp; /* the face as placed in its photo; one face's scratch */
     float *target[APF_PROBE_MAX_MODELS], *away[APF_PROBE_MAX_MODELS];
     rng *r;
     di_transform *tf;
@@ -403,6 +405,7 @@ static void bufs_free(attack_bufs *b, int models)
 {
     free(b->x0), free(b->x), free(b->xin), free(b->gin), free(b->grad), free(b->mom);
     free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf), free(b->pushed);
+    free(b->xp), free(b->dtmp);
     for (int m = 0; m < models; m++)
         free(b->target[m]), free(b->away[m]);
 }
@@ -414,10 +417,11 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
     b->x0 = malloc(all * 4), b->x = malloc(all * 4), b->xin = malloc(all * 4);
     b->gin = malloc(all * 4), b->grad = malloc(all * 4), b->mom = calloc(all, 4);
     b->scratch = malloc(per * 4), b->bound = malloc(all * 4), b->back = malloc(all * 4);
+    b->xp = malloc(all * 4), b->dtmp = malloc(per * 4);
     b->r = malloc((size_t)n * sizeof *b->r), b->tf = malloc((size_t)n * sizeof *b->tf);
     b->pushed = malloc((size_t)n);
     int ok = b->x0 && b->x && b->xin && b->gin && b->grad && b->mom && b->scratch && b->bound &&
-             b->back && b->r && b->tf && b->pushed;
+             b->back && b->xp && b->dtmp && b->r && b->tf && b->pushed;
     for (int m = 0; m < p->count; m++) {
         size_t dim = (size_t)apf_model_embedding_dim(p->model[m]);
         b->target[m] = malloc(n * dim * 4);
@@ -435,10 +439,16 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
 #define PROBE_CHUNK 1
 
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
-                                 int size, int8_t *g);
+                                 int size, const double *to_image, int8_t *g);
 
 apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                               int size, int8_t *g)
+{
+    return apf_probe_gradient_placed(p, faces, enrolled, n, size, NULL, g);
+}
+
+apf_status apf_probe_gradient_placed(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled,
+                                     int n, int size, const double *to_image, int8_t *g)
 {
     if (!p || !faces || !g)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
@@ -450,7 +460,8 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
     pthread_mutex_lock(&p->lock);
     for (int k = 0; k < n && !st; k += PROBE_CHUNK) {
         int c = n - k < PROBE_CHUNK ? n - k : PROBE_CHUNK;
-        st = gradient_chunk(p, faces + k * per, enrolled ? enrolled + k * per : NULL, c, size, g + k * per);
+        st = gradient_chunk(p, faces + k * per, enrolled ? enrolled + k * per : NULL, c, size,
+                            to_image ? to_image + 6 * k : NULL, g + k * per);
     }
     pthread_mutex_unlock(&p->lock);
     return st;
@@ -475,16 +486,22 @@ static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face,
 
 /* apf_probe_gradient on at most PROBE_CHUNK faces, the lock held. */
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
-                                 int size, int8_t *g)
+                                 int size, const double *to_image, int8_t *g)
 {
     const apf_probe_options *o = &p->opt;
     size_t per = (size_t)size * size * 3, all = per * n;
     attack_bufs b;
+    placement pl[PROBE_CHUNK];
+    memset(pl, 0, sizeof pl);
     apf_status st = APF_OK;
     if (!bufs_alloc(&b, p, n, per)) {
         st = apf_fail(APF_E_NOMEM, "probe: out of memory for %d faces", n);
         goto out;
     }
+    for (int k = 0; k < n && !st; k++)
+        st = placement_init(&pl[k], to_image ? to_image + 6 * k : NULL, size);
+    if (st)
+        goto out;
     for (size_t i = 0; i < all; i++)
         b.x0[i] = faces[i];
     for (int k = 0; k < n; k++)
@@ -522,7 +539,22 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                 di_draw(&b.r[k], o->diversity_prob, size, &b.tf[k]);
             else
                 b.tf[k] = t0;
-            di_forward(&b.tf[k], b.x + k * per, b.xin + k * per, size);
+            /* a face in a photo is seen re-aligned, never exactly as placed */
+            if (pl[k].active && !b.tf[k].active)
+                di_draw_jitter(&b.r[k], size, &b.tf[k]);
+            /* what a recognizer will see: the noise after its round trip
+             * through the photo (the identity without a placement) */
+            float *xk = b.x + k * per, *x0k = b.x0 + k * per, *src = xk;
+            if (pl[k].active) {
+                float *dk = b.xp + k * per;
+                for (size_t i = 0; i < per; i++)
+                    dk[i] = xk[i] - x0k[i];
+                placement_forward(&pl[k], dk, b.dtmp);
+                for (size_t i = 0; i < per; i++)
+                    dk[i] = fminf(fmaxf(x0k[i] + b.dtmp[i], 0.0f), 255.0f);
+                src = dk;
+            }
+            di_forward(&b.tf[k], src, b.xin + k * per, size);
         }
         memset(b.grad, 0, all * 4);
         for (int m = 0; m < p->count; m++) {
@@ -541,6 +573,11 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
             if (p->count > 1)
                 accumulate(b.grad, b.back, per, n, p->weight[m], b.pushed, o->random_target);
         }
+        for (int k = 0; k < n; k++)
+            if (pl[k].active) {
+                placement_backward(&pl[k], b.grad + k * per, b.dtmp);
+                memcpy(b.grad + k * per, b.dtmp, per * 4);
+            }
         for (int k = 0; k < n; k++) {
             float *gk = b.grad + k * per, *mk = b.mom + k * per;
             if (use_mom) {
@@ -572,6 +609,8 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         for (int k = 0; k < n; k++)
             blur_what_g_reveals(o, faces + k * per, per, g + k * per);
 out:
+    for (int k = 0; k < PROBE_CHUNK; k++)
+        placement_free(&pl[k]);
     bufs_free(&b, p->count);
     return st;
 }
@@ -589,6 +628,13 @@ static uint64_t probe_hash(const apf_probe *p)
 apf_status apf_probe_gradient_blob(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                                    int size, void **blob, size_t *blob_size)
 {
+    return apf_probe_gradient_blob_placed(p, faces, enrolled, n, size, NULL, blob, blob_size);
+}
+
+apf_status apf_probe_gradient_blob_placed(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled,
+                                          int n, int size, const double *to_image, void **blob,
+                                          size_t *blob_size)
+{
     if (!blob || !blob_size)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
     if (!p || n < 1 || n > APF_WIRE_MAX_FACES || size < 16 || size > APF_WIRE_MAX_SIDE)
@@ -596,7 +642,7 @@ apf_status apf_probe_gradient_blob(apf_probe *p, const uint8_t *faces, const uin
     int8_t *g = malloc((size_t)n * size * size * 3);
     if (!g)
         return apf_fail(APF_E_NOMEM, "probe: out of memory");
-    apf_status st = apf_probe_gradient(p, faces, enrolled, n, size, g);
+    apf_status st = apf_probe_gradient_placed(p, faces, enrolled, n, size, to_image, g);
     if (!st) {
         apf_wire_info info = {APF_WIRE_GRADIENT, (int)p->opt.attack, n, size, size, 3, p->opt.eps,
                               probe_hash(p)};

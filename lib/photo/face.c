@@ -388,19 +388,16 @@ apf_status apf_face_crop(const apf_image *img, const double m[6], uint8_t *face)
     return APF_OK;
 }
 
-/* The noise's weight at aligned position (u, v): 1 inside, falling smoothly
- * (smoothstep) to 0 over the square's outer APF_FACE_FADE pixels, so on a
- * smooth background or a shoulder the noise does not stop at a hard
- * rotated edge, a visible seam. The band is the crop's margin (background,
- * hair, ears); what it costs protection is measured in docs/app.md. */
+/* The noise fades out over the square's outer APF_FACE_FADE pixels
+ * (apf_edge_fade), so on a smooth background or a shoulder it does not stop
+ * at a hard rotated edge, a visible seam. The band is the crop's margin
+ * (background, hair, ears); what it costs protection is measured in
+ * docs/app.md. */
+_Static_assert(APF_FACE_FADE == APF_NOISE_FADE, "the probe's placement fades as the photo does");
+
 static double edge_fade(double u, double v)
 {
-    double d = fmin(fmin(u, v), fmin(APF_FACE_SIZE - 1 - u, APF_FACE_SIZE - 1 - v)) / APF_FACE_FADE;
-    if (d >= 1)
-        return 1;
-    if (d <= 0)
-        return 0;
-    return d * d * (3 - 2 * d);
+    return apf_edge_fade(u, v, APF_FACE_SIZE, APF_FACE_FADE);
 }
 
 apf_status apf_face_add_noise(apf_image *photo, const apf_image *original, const double m[6],

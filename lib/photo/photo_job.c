@@ -69,8 +69,8 @@ apf_status apf_photo_job_create(apf_probe *probe, apf_detector *detector, const 
                 st = apf_face_crop(photo, job->to_image[i], job->crops + (size_t)i * FACE_BYTES);
         }
         if (!st)
-            st = apf_probe_gradient_blob(probe, job->crops, NULL, job->n, APF_FACE_SIZE, &job->blob,
-                                         &job->blob_size);
+            st = apf_probe_gradient_blob_placed(probe, job->crops, NULL, job->n, APF_FACE_SIZE,
+                                                &job->to_image[0][0], &job->blob, &job->blob_size);
     }
     if (st) {
         apf_photo_job_free(job);
