@@ -224,6 +224,8 @@ START_TEST(end_nulls)
     ERR(apf_probe_gradient_blob(p, px, NULL, 1, 112, &blob, NULL));
     ERR(apf_probe_gradient_blob(p, px, NULL, INT_MAX, 112, &blob, &n));
     static const double place[6] = {0.5, 0, 10, 0, 0.5, 10};
+    ERR(apf_probe_set_options(NULL, NULL));
+    ERR(apf_probe_set_options(p, NULL));
     ERR(apf_probe_gradient_placed(NULL, px, NULL, 1, 112, place, g));
     ERR(apf_probe_gradient_placed(p, NULL, NULL, 1, 112, place, g));
     ERR(apf_probe_gradient_placed(p, px, NULL, 1, 112, place, NULL));

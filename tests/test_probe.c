@@ -442,6 +442,40 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+START_TEST(set_options_changes_later_calls)
+{
+    load_faces();
+    apf_probe *p = make(APF_ATTACK_IFGSM, 2, 5, 1);
+    int8_t *g1 = malloc(PER), *g2 = malloc(PER), *g3 = malloc(PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g1), APF_OK);
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    ck_assert_int_eq(apf_probe_get_options(p, &o), APF_OK);
+    o.iterations = 10;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g2), APF_OK);
+    ck_assert(memcmp(g1, g2, PER) != 0);
+    /* refused options leave the probe as it was */
+    o.iterations = 2;
+    o.eps = -1;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_E_INVALID);
+    apf_probe_options now;
+    apf_probe_options_init(&now);
+    ck_assert_int_eq(apf_probe_get_options(p, &now), APF_OK);
+    ck_assert_int_eq(now.iterations, 10);
+    ck_assert_float_eq(now.eps, 8.0f);
+    /* back to the first settings: the first g again */
+    o.eps = 8;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g3), APF_OK);
+    ck_assert_mem_eq(g1, g3, PER);
+    o.struct_size = 3;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_E_INVALID);
+    free(g1), free(g2), free(g3);
+    apf_probe_free(p);
+}
+END_TEST
+
 Suite *probe_suite(void)
 {
     Suite *s = suite_create("probe");
@@ -458,6 +492,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, ensemble_protects_every_member);
     tcase_add_test(t, random_target_separates_two_photos);
     tcase_add_test(t, texture_budget_limits_noise);
+    tcase_add_test(t, set_options_changes_later_calls);
     tcase_add_test(t, g_flip_and_drop_change_the_share_asked);
     suite_add_tcase(s, t);
     return s;

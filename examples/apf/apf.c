@@ -82,6 +82,9 @@ static int usage_protect(FILE *f)
         "  --max-megapixels N  refuse larger photos, from their header (default 50; memory grows\n"
         "                      with the photo: about 150 MB more at 50 MP)\n"
         "  --check C           self-check: none, probe, all (default all)\n"
+        "  --retry F           a photo with a face the self-check finds still matched is protected\n"
+        "                      again from the original with F times the iterations (2-10, default\n"
+        "                      3; off: never; needs --check all); the attempt with fewer matches is kept\n"
         "  --keep-metadata K   EXIF to keep beyond camera, date and display data: none (default),\n"
         "                      gps, personal (names, serial numbers, comments, maker notes) or all;\n"
         "                      the EXIF thumbnail is always remade from the protected pixels\n"
@@ -650,6 +653,8 @@ static int cmd_protect(int argc, char **argv)
             a.popt.min_score = strtof(v, &end);
         else if (!strcmp(o, "--keep-metadata"))
             keep_ok = parse_keep(v, &a.popt.keep_metadata);
+        else if (!strcmp(o, "--retry"))
+            a.popt.retry_factor = !strcmp(v, "off") ? 0 : (int)strtol(v, &end, 10);
         else if (!strcmp(o, "--check"))
             a.popt.check = !strcmp(v, "none") ? 0 : !strcmp(v, "probe") ? 1 : !strcmp(v, "all") ? 2 : -1;
         else {
@@ -663,7 +668,7 @@ static int cmd_protect(int argc, char **argv)
             return 2;
         }
     }
-    if (!keep_ok || a.popt.check < 0 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
+    if (!keep_ok || a.popt.check < 0 || a.popt.retry_factor < 0 || a.popt.retry_factor > 10 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
         a.quality < 0 || a.quality > 100 || !(a.max_megapixels >= 0.01 && a.max_megapixels <= 268.5) || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= APF_EPS_MAX) ||
         a.timeout < 1 || a.suffix[0] == 0 || strchr(a.suffix, '/')) {
         fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
@@ -907,7 +912,11 @@ static int cmd_protect(int argc, char **argv)
                 double ssim = 0;
                 for (int k = 0; k < rep.faces_protected; k++)
                     ssim += rep.faces[k].ssim / rep.faces_protected;
-                printf(", SSIM %.3f, sent %zu B, %.0f ms\n", ssim, rep.bytes_sent, rep.ms);
+                printf(", SSIM %.3f, sent %zu B, %.0f ms", ssim, rep.bytes_sent, rep.ms);
+                if (rep.retried)
+                    printf(" (protected again with %dx the iterations: %d -> %d matches%s)", a.popt.retry_factor,
+                           rep.matched_first, rep.matched, rep.retry_kept ? "" : ", the first kept");
+                printf("\n");
             }
         }
         apf_image_free(prot);

@@ -10,6 +10,7 @@
 
 #define PROTECT_MAX_FACES APF_PHOTO_JOB_MAX_FACES /* one wire blob */
 #define PROTECT_MAX_CHECK 4 /* the bundled recognizers (probe_list.h) */
+#define PROTECT_RETRY_FACTOR 3 /* docs/app.md: what a retry buys and costs */
 
 typedef struct protect_options {
     const char *models_dir;     /* mobilefacenet, blazeface and the check recognizers */
@@ -18,6 +19,9 @@ typedef struct protect_options {
     float min_score;            /* detector threshold */
     int check;                  /* 0 none, 1 probe only, 2 probe + bundled recognizers */
     unsigned keep_metadata;     /* APF_METADATA_KEEP_* bits; 0 = the privacy policy */
+    int retry_factor;           /* a photo whose self-check finds a face still matched is
+                                   protected again with this many times the iterations
+                                   (needs check 2); 0 or 1: never */
 } protect_options;
 
 void protect_options_init(protect_options *o);
@@ -33,6 +37,10 @@ typedef struct photo_report {
     int faces_protected;
     size_t bytes_sent, bytes_received;
     double ms;
+    int retried;          /* protected a second time with more iterations */
+    int retry_kept;       /* ... and that second result is the one kept */
+    int matched_first;    /* (face, recognizer) matches the first attempt left */
+    int matched;          /* ... and the result kept */
     face_report faces[PROTECT_MAX_FACES];
 } photo_report;
 
@@ -55,7 +63,14 @@ apf_probe *protector_probe(protector *p);
 apf_status protect_faces_in_boxes(protector *p, const apf_image *photo, const float (*boxes)[4],
                                   int n_boxes, apf_face *faces, int *found, int *count);
 
+/* (face, recognizer) pairs of a report still matched: the protected face's
+ * cosine to the original at or above that recognizer's threshold. */
+int protector_matched(const protector *p, const photo_report *rep);
+
 /* Protect one photo. faces/n_faces: the caller's faces, or NULL to detect.
+ * With retry_factor > 1 and a face still matched, the photo is protected
+ * again from the original with more iterations (a second gradient blob
+ * goes to the cloud) and the attempt with fewer matches is kept.
  * On success *out is the protected copy (with the photo's metadata); a
  * photo with no face gives APF_OK, faces_found 0 and *out NULL. Errors
  * leave a message in err. */

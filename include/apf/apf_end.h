@@ -273,6 +273,23 @@ APF_API apf_status apf_probe_gradient_blob_placed(apf_probe *probe, const uint8_
 APF_API apf_status apf_probe_get_options(const apf_probe *probe, apf_probe_options *opt);
 
 /**
+ * @brief Change the settings of an existing probe (its models stay loaded).
+ *
+ * For a caller that attacks some faces harder than others, for example
+ * again with more iterations when a self-check finds a face still matched
+ * (`apf protect --retry`). Fields beyond @p opt->struct_size take their
+ * defaults, as in apf_probe_create(). Waits for a running call on the
+ * same probe; later calls use the new settings. A @c threads of 0 leaves
+ * the models' thread count as it was.
+ * @param probe A probe.
+ * @param opt   Options initialised with apf_probe_options_init() (usually
+ *              a copy from apf_probe_get_options(), changed).
+ * @return ::APF_OK, or ::APF_E_INVALID (NULL, or options
+ *         apf_probe_create() would refuse; the probe keeps its settings).
+ */
+APF_API apf_status apf_probe_set_options(apf_probe *probe, const apf_probe_options *opt);
+
+/**
  * @brief The probe's model (for embedding faces with it, e.g. self-checks).
  * @param probe A probe.
  * @return The model, owned by the probe, or NULL.

@@ -219,6 +219,26 @@ apf_status apf_probe_get_options(const apf_probe *p, apf_probe_options *opt)
     return APF_OK;
 }
 
+apf_status apf_probe_set_options(apf_probe *p, const apf_probe_options *opt)
+{
+    if (!p || !opt)
+        return apf_fail(APF_E_INVALID, "probe: NULL argument");
+    apf_probe_options o;
+    apf_status st = options_from_caller(opt, &o);
+    if (!st)
+        st = check_options(&o);
+    if (st)
+        return st;
+    pthread_mutex_lock(&p->lock);
+    /* a thread count of 0 leaves the models as they are */
+    if (o.threads && o.threads != p->opt.threads)
+        for (int m = 0; m < p->count; m++)
+            apf_model_set_threads(p->model[m], o.threads);
+    p->opt = o;
+    pthread_mutex_unlock(&p->lock);
+    return APF_OK;
+}
+
 apf_model *apf_probe_model(apf_probe *p)
 {
     return p ? p->model[0] : NULL;
