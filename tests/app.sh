@@ -14,7 +14,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-# --retry off: these runs count requests and compare outputs; the retry has its own check (8.)
+# --retry off (the default, said here because these runs count requests and
+# compare outputs; the retry has its own check, 8.)
 common=(--models "$models" --weights "$src/weights" --threads 2 --iterations 10 --retry off)
 
 mkdir -p "$tmp/photos"
