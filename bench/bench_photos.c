@@ -368,9 +368,12 @@ int main(int argc, char **argv)
     printf("\nprotection, fold 8, first %d positive pairs (%d skipped: person not re-detected), device %s, "
            "%d it., retry %s, T: %s; ASR = (matched clean - matched protected) / pairs\n", n, skipped,
            po.probe_models ? po.probe_models : "default", iterations, retry_s, transfer);
-    printf("whole photos: %.0f ms per photo in-process (detect, probe, cloud, map back, self-check); "
-           "protected again with %dx the iterations: %d of %d (the second result kept: %d)\n",
-           photo_ms / photos_done, po.retry_factor, retried, photos_done, retry_kept);
+    printf("whole photos: %.0f ms per photo in-process (detect, probe, cloud, map back%s)", photo_ms / photos_done,
+           po.check ? ", self-check" : "");
+    if (po.retry_factor > 1)
+        printf("; protected again with %dx the iterations: %d of %d (the second result kept: %d)", po.retry_factor,
+               retried, photos_done, retry_kept);
+    printf("\n");
     printf("SSIM: aligned face mean %.3f min %.3f; whole photo (150x150) mean %.3f min %.3f\n",
            ssim_sum[0] / n, ssim_min[0], ssim_sum[1] / n, ssim_min[1]);
     printf("| recognizer | aligned: matched clean | aligned ASR | photo: matched clean | photo ASR (PNG) | "

@@ -378,6 +378,27 @@ func NewProbe(modelPath string, opt Options) (*Probe, error) {
 	return pr, nil
 }
 
+// SetOptions changes some options of the probe (its models stay loaded):
+// the fields of opt that are set (as NewProbe sends them: zero fields are
+// not sent, Set reaches any field) replace what the probe runs with.
+// Refused options change nothing.
+func (p *Probe) SetOptions(opt Options) error {
+	spec, err := opt.spec()
+	if err != nil {
+		return err
+	}
+	if err := p.use(func() error {
+		return call(func() int { return capi.Apfs_probe_set_options(p.p, spec) })
+	}); err != nil {
+		return err
+	}
+	eps, err := p.Option("eps")
+	if err == nil {
+		p.eps = float32(eps)
+	}
+	return err
+}
+
 // Option is a field of the options the probe runs with (libapf's defaults
 // included), by its C name; attack and schedule as their enum numbers.
 func (p *Probe) Option(name string) (float64, error) {

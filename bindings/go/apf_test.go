@@ -279,3 +279,26 @@ func TestProbeOptionsFromC(t *testing.T) {
 		t.Fatal("unknown option accepted")
 	}
 }
+
+func TestProbeSetOptions(t *testing.T) {
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "i-fgsm", Iterations: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.SetOptions(Options{Iterations: 5, Eps: 6}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := p.Option("iterations"); v != 5 {
+		t.Fatalf("iterations %v after SetOptions", v)
+	}
+	if v, _ := p.Option("attack"); v != 1 {
+		t.Fatalf("attack %v: a field not set must keep what the probe ran with", v)
+	}
+	if err := p.SetOptions(Options{Eps: -1}); err == nil {
+		t.Fatal("eps -1 accepted")
+	}
+	if v, _ := p.Option("eps"); v != 6 {
+		t.Fatalf("eps %v after a refused change", v)
+	}
+}

@@ -272,11 +272,12 @@ class Probe(_Handle):
               "offset_fraction", "offset_range", "seed", "threads", "random_target", "schedule",
               "texture_ssim", "g_flip", "g_drop")
 
-    def __init__(self, model_path, **options):
+    @classmethod
+    def _spec(cls, options):
         parts = []
         for k, v in options.items():
-            if k not in self._NAMES:
-                raise TypeError("unknown probe option %r (known: %s)" % (k, ", ".join(self._NAMES)))
+            if k not in cls._NAMES:
+                raise TypeError("unknown probe option %r (known: %s)" % (k, ", ".join(cls._NAMES)))
             if v is None:
                 continue
             if isinstance(v, bool):
@@ -285,7 +286,16 @@ class Probe(_Handle):
             if not v or any(c in v for c in " ,="):
                 raise ValueError("probe option %s=%r" % (k, v))
             parts.append("%s=%s" % (k, v))
-        super().__init__(_checked(_c_probe_create_with(str(model_path), " ".join(parts))))
+        return " ".join(parts)
+
+    def __init__(self, model_path, **options):
+        super().__init__(_checked(_c_probe_create_with(str(model_path), self._spec(options))))
+        self.eps = self.option("eps")
+
+    def set_options(self, **options):
+        """Change some options of this probe (its models stay loaded); the
+        others keep what it runs with. Refused options change nothing."""
+        _check(_c_probe_set_options(self._live(), self._spec(options)))
         self.eps = self.option("eps")
 
     def option(self, name):

@@ -55,6 +55,24 @@ class ProbeOptionsTest(unittest.TestCase):
             apf.Probe(PROBE, attack="fgsm eps=64")
 
 
+    def test_set_options_on_a_running_probe(self):
+        x = face(0)
+        with apf.Probe(PROBE, attack="i-fgsm", iterations=2) as p:
+            g2 = p.gradient(x)
+            p.set_options(iterations=6, eps=6)
+            self.assertEqual(p.option("iterations"), 6)
+            self.assertEqual(p.eps, 6)
+            self.assertEqual(p.option("attack"), 1)  # untouched: kept, not the default
+            self.assertFalse((p.gradient(x) == g2).all())
+            with self.assertRaises(apf.Error):
+                p.set_options(eps=-1)
+            self.assertEqual(p.option("eps"), 6)  # refused: nothing changed
+            with self.assertRaises(TypeError):
+                p.set_options(momentun=1)
+            p.set_options(iterations=2, eps=8)
+            self.assertTrue((p.gradient(x) == g2).all())
+
+
 class WaitPolicyTest(unittest.TestCase):
     """Importing apf sets GOMP_SPINCOUNT before libgomp loads, unless the user chose."""
 

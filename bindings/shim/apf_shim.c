@@ -268,10 +268,9 @@ static int option_set(apf_probe_options *o, const option_field *f, const char *v
     }
 }
 
-apf_probe *apfs_probe_create_with(const char *model_path, const char *options, int *status)
+/* Apply a "name=value" list over opt. */
+static int options_parse(const char *options, apf_probe_options *opt)
 {
-    apf_probe_options opt;
-    apf_probe_options_init(&opt);
     const char *s = options ? options : "";
     while (*s) {
         while (*s == ' ' || *s == ',')
@@ -283,20 +282,40 @@ apf_probe *apfs_probe_create_with(const char *model_path, const char *options, i
         char value[128];
         const option_field *f = eq ? option_find(s, (size_t)(eq - s)) : NULL;
         size_t vlen = eq ? len - (size_t)(eq - s) - 1 : 0;
-        if (!f || vlen == 0 || vlen >= sizeof value) {
-            *status = shim_fail(APF_E_INVALID, "probe option \"%.*s\" is not name=value with a known name",
-                                (int)len, s);
-            return NULL;
-        }
+        if (!f || vlen == 0 || vlen >= sizeof value)
+            return shim_fail(APF_E_INVALID, "probe option \"%.*s\" is not name=value with a known name",
+                             (int)len, s);
         memcpy(value, eq + 1, vlen);
         value[vlen] = 0;
-        if ((*status = option_set(&opt, f, value)))
-            return NULL;
+        int st = option_set(opt, f, value);
+        if (st)
+            return st;
         s += len;
     }
+    return APF_OK;
+}
+
+apf_probe *apfs_probe_create_with(const char *model_path, const char *options, int *status)
+{
+    apf_probe_options opt;
+    apf_probe_options_init(&opt);
+    if ((*status = options_parse(options, &opt)))
+        return NULL;
     apf_probe *p = NULL;
     *status = lib(apf_probe_create(model_path, &opt, &p));
     return p;
+}
+
+int apfs_probe_set_options(apf_probe *p, const char *options)
+{
+    if (!p)
+        return shim_fail(APF_E_INVALID, "no probe");
+    apf_probe_options opt;
+    apf_probe_options_init(&opt);
+    int st = lib(apf_probe_get_options(p, &opt));
+    if (!st)
+        st = options_parse(options, &opt);
+    return st ? st : lib(apf_probe_set_options(p, &opt));
 }
 
 double apfs_probe_option(apf_probe *p, const char *name, int *status)

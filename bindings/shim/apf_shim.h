@@ -64,6 +64,9 @@ apf_probe *apfs_probe_create_with(const char *model_path, const char *options, i
 /* A field of the probe's options as it runs (after defaults), by the same
  * names; the attack and schedule as their enum values. */
 double apfs_probe_option(apf_probe *p, const char *name, int *status);
+/* Change some of a running probe's options (the same list; fields not
+ * named keep what the probe runs with). */
+int apfs_probe_set_options(apf_probe *p, const char *options);
 void apfs_probe_free(apf_probe *p);
 int apfs_probe_add_model(apf_probe *p, const char *model_path, float weight);
 int apfs_probe_model_count(apf_probe *p);

@@ -11,7 +11,7 @@
 #define PROTECT_MAX_FACES APF_PHOTO_JOB_MAX_FACES /* one wire blob */
 #define PROTECT_MAX_CHECK 4 /* the bundled recognizers (probe_list.h) */
 /* The retry is off by default: on LFW's photos it runs on nearly every
- * photo and costs 4.7x the device time, beyond the 1.5x the protection
+ * photo and costs 4x the device time, beyond the 1.5x the protection
  * issue allows the shipped default (docs/app.md has both). */
 #define PROTECT_RETRY_FACTOR 0
 
