@@ -430,6 +430,22 @@ func (p *Probe) Gradient(faces, enrolled []byte, size int) ([]int8, error) {
 	return g, err
 }
 
+// GradientPlaced is Gradient for faces that will be protected inside their
+// photos: toImage holds each face's alignment matrix (6 values per face,
+// aligned -> photo, as Face.AlignMatrix gives), and the attack goes
+// through the noise's round trip into the photo (apf_probe_gradient_placed).
+func (p *Probe) GradientPlaced(faces, enrolled []byte, toImage []float64, size int) ([]int8, error) {
+	n, err := faceCount(faces, size)
+	if err != nil {
+		return nil, err
+	}
+	g := make([]int8, len(faces))
+	err = p.use(func() error {
+		return call(func() int { return capi.Apfs_probe_gradient_placed(p.p, faces, enrolled, toImage, n, size, g) })
+	})
+	return g, err
+}
+
 // AddModel makes the probe attack another recognizer too (a device
 // ensemble, as `apf protect` does with the four bundled ones); weight in
 // (0, 100].

@@ -52,6 +52,24 @@ func TestPhotoDetectCropProtect(t *testing.T) {
 	if _, err := degenerate.AlignMatrix(); err == nil {
 		t.Fatal("degenerate landmarks accepted")
 	}
+	// the attack placed in the photo: ternary g; a wrong matrix count refused
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "i-fgsm", Iterations: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	g, err := p.GradientPlaced(crop, nil, m[:], 112)
+	if err != nil || len(g) != len(crop) {
+		t.Fatalf("placed gradient: %v", err)
+	}
+	for _, v := range g {
+		if v < -1 || v > 1 {
+			t.Fatalf("g value %d", v)
+		}
+	}
+	if _, err := p.GradientPlaced(crop, nil, m[:5], 112); err == nil {
+		t.Fatal("5 matrix values accepted for one face")
+	}
 }
 
 func TestPhotoJobTwoSteps(t *testing.T) {

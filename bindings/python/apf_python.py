@@ -318,12 +318,24 @@ class Probe(_Handle):
                 raise ValueError("enrolled faces must match faces in shape")
         return f, e, n, size
 
-    def gradient(self, faces, enrolled=None):
+    def gradient(self, faces, enrolled=None, to_image=None):
         """g in {-1, 0, 1}, int8 (N, S, S, 3). Without ``enrolled`` each face is
-        pushed from its own clean embedding (x_e = x)."""
+        pushed from its own clean embedding (x_e = x). ``to_image``: each
+        face's alignment matrix (float64 (N, 2, 3), (N, 6) or one (6,) for
+        one face, as Face.align_matrix() gives), to attack the faces as
+        they will sit in their photos (apf_probe_gradient_placed)."""
         f, e, n, size = self._inputs(faces, enrolled)
         g = _np.empty((n, size, size, 3), dtype=_np.int8)
-        _check(_c_probe_gradient(self._live(), f, e, n, size, g.reshape(-1)))
+        if to_image is None:
+            _check(_c_probe_gradient(self._live(), f, e, n, size, g.reshape(-1)))
+            return g
+        m = to_image
+        if not isinstance(m, _np.ndarray) or m.dtype != _np.float64:
+            raise TypeError("to_image must be a float64 numpy array")
+        if m.size != 6 * n:
+            raise ValueError("to_image needs 6 values per face (%d faces), has %d" % (n, m.size))
+        _check(_c_probe_gradient_placed(self._live(), f, e, _np.ascontiguousarray(m).reshape(-1), n, size,
+                                        g.reshape(-1)))
         return g
 
     def gradient_blob(self, faces, enrolled=None):

@@ -348,6 +348,20 @@ class PhotoTest(unittest.TestCase):
                 self.assertLess(float(e[0] @ e[1]), 0.3)
                 if len(e) == 3:
                     self.assertGreater(float(e[0] @ e[2]), 0.7)
+            with apf.Probe(PROBE, attack="i-fgsm", iterations=3, seed=1) as probe:
+                # placed in its photo: a ternary g of the same shape; the identity
+                # placement is the plain attack; a wrong matrix count is refused
+                gp = probe.gradient(crop, to_image=m)
+                self.assertEqual(gp.shape, (1, 112, 112, 3))
+                self.assertTrue(set(np.unique(gp)) <= {-1, 0, 1})
+                ident = np.array([1, 0, 0, 0, 1, 0], dtype=np.float64)
+                self.assertTrue((probe.gradient(crop, to_image=ident) == probe.gradient(crop)).all())
+                with self.assertRaises(ValueError):
+                    probe.gradient(crop, to_image=np.zeros(12))
+                with self.assertRaises(TypeError):
+                    probe.gradient(crop, to_image=[1, 0, 0, 0, 1, 0])
+                with self.assertRaises(apf.Error):
+                    probe.gradient(crop, to_image=np.zeros(6))  # singular
             with apf.Probe(PROBE, iterations=5, seed=1) as probe, apf.CloudFilter(TRANSFER) as cloud:
                 prot, used = apf.protect_photo(photo, probe, cloud, det)
             self.assertEqual(len(used), len(faces))

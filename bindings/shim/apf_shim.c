@@ -375,6 +375,20 @@ int apfs_probe_gradient(apf_probe *p, const unsigned char *faces, int faces_len,
                                        (int8_t *)g));
 }
 
+int apfs_probe_gradient_placed(apf_probe *p, const unsigned char *faces, int faces_len,
+                               const unsigned char *enrolled, int enrolled_len, const double *m, int m_len,
+                               int n, int size, signed char *g, int g_len)
+{
+    int st = probe_inputs(p, faces_len, enrolled_len, n, size);
+    if (!st)
+        st = check_len("g", g_len, face_elems(n, size));
+    if (!st)
+        st = check_len("placement matrices", m_len, 6LL * n);
+    return st ? st
+              : lib(apf_probe_gradient_placed(p, faces, enrolled_len ? enrolled : NULL, n, size, m,
+                                              (int8_t *)g));
+}
+
 int apfs_probe_limit_noise(apf_probe *p, const unsigned char *faces, int faces_len, int n, int size,
                            signed char *dst, int dst_len)
 {

@@ -75,6 +75,10 @@ int apfs_probe_limit_noise(apf_probe *p, const unsigned char *faces, int faces_l
 int apfs_probe_gradient(apf_probe *p, const unsigned char *faces, int faces_len,
                         const unsigned char *enrolled, int enrolled_len, int n, int size,
                         signed char *g, int g_len);
+/* apf_probe_gradient_placed: m holds 6 doubles per face (aligned -> photo). */
+int apfs_probe_gradient_placed(apf_probe *p, const unsigned char *faces, int faces_len,
+                               const unsigned char *enrolled, int enrolled_len, const double *m, int m_len,
+                               int n, int size, signed char *g, int g_len);
 apfs_buffer *apfs_probe_gradient_blob(apf_probe *p, const unsigned char *faces, int faces_len,
                                       const unsigned char *enrolled, int enrolled_len, int n,
                                       int size, int *status);
