@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Leave one out, device side: for each bundled recognizer, the shipped
+# device attack (DI2-FGSM, eps 8, 8 iterations) on the other three only,
+# scored on the one left out (a recognizer the attack never saw) on LFW
+# fold 8, all 300 positive pairs, thresholds from folds 1-7. Prints the
+# held-out recognizer's ceiling, Eq. 11 ASR and broken share, also after
+# JPEG q75. docs/results.md holds the table this printed.
+#   bench/leave_one_out.sh [LFW_DIR] [BUILD_DIR]   (about 4 min a row on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lfw=${1:-${APF_LFW:-../shared/data/lfw}}
+build=${2:-build}
+# the shipped list (probe_list.h) without one member; mobileface keeps its weight 2
+# (the first model of a list has weight 1, so faceres leads when MobileFaceNet is out)
+rows=(
+  "mobilefacenet|faceres,mobileface:2,faceapi-recognition"
+  "faceres|mobilefacenet,mobileface:2,faceapi-recognition"
+  "mobileface|mobilefacenet,faceres,faceapi-recognition"
+  "faceapi-recognition|mobilefacenet,mobileface:2,faceres"
+)
+echo "| held out | device attacks | ceiling | ASR | broken | broken after JPEG q75 |"
+echo "|---|---|---|---|---|---|"
+for r in "${rows[@]}"; do
+  held=${r%%|*} probe=${r#*|}
+  out=out/loo/$held
+  mkdir -p "$out"
+  "$build/examples/apf-eval" --lfw "$lfw" --fold 8 --probe "$probe" --iterations 8 --random-target 0 \
+    --no-adv-adv --out "$out" > /dev/null 2> "$out.log" || { echo "$held: failed (see $out.log)" >&2; exit 1; }
+  awk -F'|' -v held="$held" -v probe="$probe" '
+    /^\| row \| SSIM/ { done = 1 }
+    !done && /\| APF_g/ { split($0, c, "|"); m = c[2]; gsub(/ /, "", m); if (m == "") m = last; last = m
+      if (m != held) next
+      row = c[3]; gsub(/^ +| +$/, "", row)
+      if (row == "APF_g") { ceil = c[5]; asr = c[6]; br = c[7] } else if (row ~ /JPEG/) jp = c[7] }
+    END { gsub(/ /, "", ceil); gsub(/ /, "", asr); gsub(/ /, "", br); gsub(/ /, "", jp)
+          printf "| %s | %s | %s | %s | %s | %s |\n", held, probe, ceil, asr, br, jp }' "$out/table.md"
+done
