@@ -5,7 +5,7 @@
 # fold 8, all 300 positive pairs, thresholds from folds 1-7. Prints the
 # held-out recognizer's ceiling, Eq. 11 ASR and broken share, also after
 # JPEG q75. docs/results.md holds the table this printed.
-#   bench/leave_one_out.sh [LFW_DIR] [BUILD_DIR]   (about 4 min a row on 2 cores)
+#   bench/leave_one_out.sh [LFW_DIR] [BUILD_DIR]   (about 5 min a row on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
