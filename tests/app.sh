@@ -287,6 +287,16 @@ after=$(matched "$out")
 [ "$before" -gt 0 ] || fail "nothing to retry: no face stayed matched at 10 iterations"
 grep -q "protected again with 3x the iterations" <<<"$out" || fail "no photo was protected again"
 [ "$after" -lt "$before" ] || fail "the retry left $after faces matched, $before without it"
+# --json says which photos were protected again
+"$apf" protect "${common[@]}" --retry 3 --json --out "$tmp/retry-json" "$tmp/photos" > "$tmp/retry.json"
+/usr/bin/python3 - "$tmp/retry.json" <<'PY' || fail "--json does not report the retry"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["results"]
+assert all(isinstance(x["retried"], bool) and isinstance(x["retry_kept"], bool) for x in r), r
+assert any(x["retried"] for x in r), r
+assert all(x["retried"] or not x["retry_kept"] for x in r), r
+PY
 sha_after=$(sha256sum "$tmp"/photos/*.jpg)
 [ "$sha_before" = "$sha_after" ] || fail "an original photo changed"
 echo "1 passed, 0 failed"

@@ -314,7 +314,7 @@ static void json_str(FILE *j, const char *s)
 
 /* One photo's result in the --json output. */
 static void json_photo(FILE *j, int *first, const char *in, const char *out, const char *status, int faces,
-                       int matched, const char *msg)
+                       int matched, const char *msg, const photo_report *rep)
 {
     if (!j)
         return;
@@ -331,6 +331,9 @@ static void json_photo(FILE *j, int *first, const char *in, const char *out, con
         json_str(j, msg);
     else
         fprintf(j, "null");
+    /* --retry: whether the photo was protected a second time, and which attempt was kept */
+    fprintf(j, ", \"retried\": %s, \"retry_kept\": %s", rep && rep->retried ? "true" : "false",
+            rep && rep->retry_kept ? "true" : "false");
     fprintf(j, "}");
     *first = 0;
 }
@@ -778,7 +781,7 @@ static int cmd_protect(int argc, char **argv)
         if (apf_image_load_max(in, (uint64_t)(a.max_megapixels * 1e6), &photo)) {
             progress_clear(&pg);
             fprintf(stderr, "apf: %s\n", apf_last_error()); /* the message names the file */
-            json_photo(json, &json_first, in, NULL, "failed", 0, 0, apf_last_error());
+            json_photo(json, &json_first, in, NULL, "failed", 0, 0, apf_last_error(), NULL);
             t.failed++;
             progress_step(&pg, base);
             continue;
@@ -787,7 +790,7 @@ static int cmd_protect(int argc, char **argv)
         if (!out[0]) {
             progress_clear(&pg);
             fprintf(stderr, "apf: %s: output path too long\n", in);
-            json_photo(json, &json_first, in, NULL, "failed", 0, 0, "output path too long");
+            json_photo(json, &json_first, in, NULL, "failed", 0, 0, "output path too long", NULL);
             t.failed++;
             apf_image_free(photo);
             progress_step(&pg, base);
@@ -803,7 +806,7 @@ static int cmd_protect(int argc, char **argv)
         if (clash) {
             progress_clear(&pg);
             fprintf(stderr, "apf: %s: its output %s is also %s's: NOT protected (rename one)\n", in, out, clash);
-            json_photo(json, &json_first, in, out, "failed", 0, 0, "another input of this run has the same output");
+            json_photo(json, &json_first, in, out, "failed", 0, 0, "another input of this run has the same output", NULL);
             t.failed++;
             apf_image_free(photo);
             progress_step(&pg, base);
@@ -817,12 +820,12 @@ static int cmd_protect(int argc, char **argv)
             if (src && !strcmp(src, in_real)) {
                 if (!a.quiet)
                     printf("%s: skipped, %s exists (already protected)\n", in, out);
-                json_photo(json, &json_first, in, out, "skipped", 0, 0, "already protected");
+                json_photo(json, &json_first, in, out, "skipped", 0, 0, "already protected", NULL);
                 t.skipped++;
             } else {
                 fprintf(stderr, "apf: %s: %s exists and was made from %s, not from this photo: NOT protected\n",
                         in, out, src ? src : "a photo apf has no record of");
-                json_photo(json, &json_first, in, out, "failed", 0, 0, "the output exists and was made from another photo");
+                json_photo(json, &json_first, in, out, "failed", 0, 0, "the output exists and was made from another photo", NULL);
                 t.failed++;
             }
             list_add(&made, out, in);
@@ -866,7 +869,7 @@ static int cmd_protect(int argc, char **argv)
         progress_clear(&pg);
         if (st) {
             fprintf(stderr, "apf: %s: %s\n", in, err);
-            json_photo(json, &json_first, in, out, "failed", 0, 0, err);
+            json_photo(json, &json_first, in, out, "failed", 0, 0, err, NULL);
             t.failed++;
         } else if (!prot) {
             if (given_mode)
@@ -874,25 +877,25 @@ static int cmd_protect(int argc, char **argv)
                        a.landmarks ? a.landmarks : a.boxes);
             else
                 fprintf(info, "%s: no face found: NOT protected, nothing written\n", in);
-            json_photo(json, &json_first, in, NULL, "no_face", 0, 0, "no face: NOT protected, nothing written");
+            json_photo(json, &json_first, in, NULL, "no_face", 0, 0, "no face: NOT protected, nothing written", NULL);
             t.no_face++;
         } else if ((matched = still_matched(pr, &rep, in, info)) && a.strict) {
             fprintf(stderr, "apf: %s: %d face%s still matched (--strict): nothing written\n", in, matched,
                     matched == 1 ? "" : "s");
-            json_photo(json, &json_first, in, NULL, "failed", rep.faces_protected, matched, "still matched (--strict): nothing written");
+            json_photo(json, &json_first, in, NULL, "failed", rep.faces_protected, matched, "still matched (--strict): nothing written", &rep);
             t.failed++;
             t.still_matched += matched;
         } else if (make_parent(out)) {
             fprintf(stderr, "apf: %s: cannot create the folder of %s: %s\n", in, out, strerror(errno));
-            json_photo(json, &json_first, in, out, "failed", 0, 0, strerror(errno));
+            json_photo(json, &json_first, in, out, "failed", 0, 0, strerror(errno), NULL);
             t.failed++;
         } else if (apf_image_save(prot, out, a.quality)) {
             fprintf(stderr, "apf: %s: %s\n", in, apf_last_error());
-            json_photo(json, &json_first, in, out, "failed", 0, 0, apf_last_error());
+            json_photo(json, &json_first, in, out, "failed", 0, 0, apf_last_error(), NULL);
             t.failed++;
         } else {
             t.still_matched += matched;
-            json_photo(json, &json_first, in, out, "written", rep.faces_protected, matched, NULL);
+            json_photo(json, &json_first, in, out, "written", rep.faces_protected, matched, NULL, &rep);
             if (a.out_dir)
                 manifest_add(&man, out, in_real);
             t.written++;
