@@ -188,6 +188,17 @@ START_TEST(placed_attack_survives_the_photo)
     size_t bs;
     ck_assert_int_eq(apf_probe_gradient_blob_placed(p, crop, NULL, 1, APF_FACE_SIZE, bad, &blob, &bs),
                      APF_E_INVALID);
+    /* a bad matrix anywhere in the batch is refused before any face is attacked */
+    uint8_t *two = malloc(2 * FACE_BYTES);
+    int8_t *g2 = malloc(2 * FACE_BYTES);
+    memcpy(two, crop, FACE_BYTES), memcpy(two + FACE_BYTES, crop, FACE_BYTES);
+    memset(g2, 7, 2 * FACE_BYTES);
+    double ms[12];
+    memcpy(ms, m, sizeof(double) * 6), memcpy(ms + 6, bad, sizeof(double) * 6);
+    ck_assert_int_eq(apf_probe_gradient_placed(p, two, NULL, 2, APF_FACE_SIZE, ms, g2), APF_E_INVALID);
+    for (int i = 0; i < 2 * FACE_BYTES; i++)
+        ck_assert_int_eq(g2[i], 7);
+    free(two), free(g2);
     free(crop), free(plain), free(placed);
     apf_image_free(small);
     apf_probe_free(p);

@@ -13,18 +13,26 @@
  * and R is left out (it would only cost a larger patch). */
 #define PLACEMENT_MIN_SCALE 0.98
 
+apf_status placement_check(const double *m)
+{
+    for (int k = 0; k < 6; k++)
+        if (!isfinite(m[k]))
+            return apf_fail(APF_E_INVALID, "probe: face placement matrix is not finite");
+    if (!(fabs(m[0] * m[4] - m[1] * m[3]) > 1e-9))
+        return apf_fail(APF_E_INVALID, "probe: face placement matrix is singular");
+    return APF_OK;
+}
+
 apf_status placement_init(placement *pl, const double *m, int size)
 {
     memset(pl, 0, sizeof *pl);
     pl->size = size;
     if (!m)
         return APF_OK;
-    for (int k = 0; k < 6; k++)
-        if (!isfinite(m[k]))
-            return apf_fail(APF_E_INVALID, "probe: face placement matrix is not finite");
+    apf_status st = placement_check(m);
+    if (st)
+        return st;
     double det = m[0] * m[4] - m[1] * m[3];
-    if (!(fabs(det) > 1e-9))
-        return apf_fail(APF_E_INVALID, "probe: face placement matrix is singular");
     if (sqrt(fabs(det)) >= PLACEMENT_MIN_SCALE)
         return APF_OK;
     /* the aligned square's bounding box in the photo: the patch */

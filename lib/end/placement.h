@@ -28,6 +28,8 @@ typedef struct placement {
  * to_image (as apf_face_align_matrix gives), or the identity for NULL.
  * Returns APF_OK, APF_E_INVALID (singular or non-finite matrix) or APF_E_NOMEM. */
 apf_status placement_init(placement *pl, const double *to_image, int size);
+/* APF_OK when m (6 values) is a usable placement: finite, not singular. */
+apf_status placement_check(const double *m);
 void placement_free(placement *pl);
 /* out = R(delta), size x size x 3 each. */
 void placement_forward(placement *pl, const float *delta, float *out);

@@ -477,6 +477,11 @@ apf_status apf_probe_gradient_placed(apf_probe *p, const uint8_t *faces, const u
                         APF_WIRE_MAX_SIDE);
     size_t per = (size_t)size * size * 3;
     apf_status st = APF_OK;
+    /* every placement checked before any face is attacked */
+    for (int k = 0; to_image && k < n && !st; k++)
+        st = placement_check(to_image + 6 * k);
+    if (st)
+        return st;
     pthread_mutex_lock(&p->lock);
     for (int k = 0; k < n && !st; k += PROBE_CHUNK) {
         int c = n - k < PROBE_CHUNK ? n - k : PROBE_CHUNK;
