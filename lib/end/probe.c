@@ -126,6 +126,14 @@ static apf_status check_options(const apf_probe_options *o)
     return APF_OK;
 }
 
+/* The options a probe would run with for a caller's struct, checked:
+ * what apf_probe_create and apf_probe_set_options accept alike. */
+static apf_status valid_caller_options(const apf_probe_options *opt, apf_probe_options *o)
+{
+    apf_status st = options_from_caller(opt, o);
+    return st ? st : check_options(o);
+}
+
 apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt, apf_probe **out)
 {
     if (!out)
@@ -134,9 +142,7 @@ apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt
     if (!model_path)
         return apf_fail(APF_E_INVALID, "probe: model path is NULL");
     apf_probe_options o;
-    apf_status st = options_from_caller(opt, &o);
-    if (!st)
-        st = check_options(&o);
+    apf_status st = valid_caller_options(opt, &o);
     if (st)
         return st;
     apf_probe *p = calloc(1, sizeof *p);
@@ -224,9 +230,7 @@ apf_status apf_probe_set_options(apf_probe *p, const apf_probe_options *opt)
     if (!p || !opt)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
     apf_probe_options o;
-    apf_status st = options_from_caller(opt, &o);
-    if (!st)
-        st = check_options(&o);
+    apf_status st = valid_caller_options(opt, &o);
     if (st)
         return st;
     pthread_mutex_lock(&p->lock);
