@@ -13,6 +13,17 @@
 #define DI_GAIN 0.10f
 #define DI_OFFSET 10.0f
 
+/* t's destination-to-source matrix for a rescale by s, a rotation by th
+ * about the centre and a shift (tx, ty):
+ * source = centre + R(-th)/s * (dest - centre - shift). */
+static void set_similarity(di_transform *t, int size, float s, float th, float tx, float ty)
+{
+    double c = (size - 1) / 2.0, cs = cos(th) / s, sn = sin(th) / s;
+    t->m[0] = cs, t->m[1] = sn, t->m[3] = -sn, t->m[4] = cs;
+    t->m[2] = c - cs * (c + tx) - sn * (c + ty);
+    t->m[5] = c + sn * (c + tx) - cs * (c + ty);
+}
+
 void di_draw(rng *r, float p, int size, di_transform *t)
 {
     memset(t, 0, sizeof *t);
@@ -26,13 +37,8 @@ void di_draw(rng *r, float p, int size, di_transform *t)
         t->offset[c] = rng_uniform(r, -DI_OFFSET, DI_OFFSET);
     }
     t->active = u < p;
-    if (!t->active)
-        return;
-    /* source = centre + R(-th)/s * (dest - centre - shift) */
-    double c = (size - 1) / 2.0, cs = cos(th) / s, sn = sin(th) / s;
-    t->m[0] = cs, t->m[1] = sn, t->m[3] = -sn, t->m[4] = cs;
-    t->m[2] = c - cs * (c + tx) - sn * (c + ty);
-    t->m[5] = c + sn * (c + tx) - cs * (c + ty);
+    if (t->active)
+        set_similarity(t, size, s, th, tx, ty);
 }
 
 void di_forward(const di_transform *t, const float *src, float *dst, int size)
@@ -79,8 +85,5 @@ void di_draw_jitter(rng *r, int size, di_transform *t)
     for (int c = 0; c < 3; c++)
         t->gain[c] = 1.0f;
     t->active = 1;
-    double c = (size - 1) / 2.0, cs = cos(th) / s, sn = sin(th) / s;
-    t->m[0] = cs, t->m[1] = sn, t->m[3] = -sn, t->m[4] = cs;
-    t->m[2] = c - cs * (c + tx) - sn * (c + ty);
-    t->m[5] = c + sn * (c + tx) - cs * (c + ty);
+    set_similarity(t, size, s, th, tx, ty);
 }
