@@ -61,6 +61,13 @@ APF_PRIVATE void apf_restore_threads(int previous);
  * pixels, 0 outside. One definition for the photo library, which applies
  * the noise, and the probe, which optimises through that step. */
 APF_PRIVATE double apf_edge_fade(double u, double v, int size, int band);
+#define apf_affine_invert apf__affine_invert
+#define apf_square_bounds apf__square_bounds
+/* inv = the inverse of the 2x3 affine m (m must not be singular). */
+APF_PRIVATE void apf_affine_invert(const double m[6], double inv[6]);
+/* The bounding box (lo, hi) of a size x size square's corner pixels under
+ * m: where an aligned face lands in its photo. */
+APF_PRIVATE void apf_square_bounds(const double m[6], int size, double lo[2], double hi[2]);
 /* The band the photo library fades a face's noise over (APF_FACE_FADE in
  * apf_face.h, which the core and the halves do not include). */
 #define APF_NOISE_FADE 8

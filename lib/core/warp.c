@@ -79,3 +79,21 @@ double apf_edge_fade(double u, double v, int size, int band)
         return 0;
     return d * d * (3 - 2 * d);
 }
+
+void apf_affine_invert(const double m[6], double inv[6])
+{
+    double det = m[0] * m[4] - m[1] * m[3];
+    inv[0] = m[4] / det, inv[1] = -m[1] / det, inv[3] = -m[3] / det, inv[4] = m[0] / det;
+    inv[2] = -(inv[0] * m[2] + inv[1] * m[5]);
+    inv[5] = -(inv[3] * m[2] + inv[4] * m[5]);
+}
+
+void apf_square_bounds(const double m[6], int size, double lo[2], double hi[2])
+{
+    lo[0] = lo[1] = INFINITY, hi[0] = hi[1] = -INFINITY;
+    for (int k = 0; k < 4; k++) {
+        double u = (k & 1) ? size - 1 : 0, v = (k >> 1) ? size - 1 : 0;
+        double x = m[0] * u + m[1] * v + m[2], y = m[3] * u + m[4] * v + m[5];
+        lo[0] = fmin(lo[0], x), hi[0] = fmax(hi[0], x), lo[1] = fmin(lo[1], y), hi[1] = fmax(hi[1], y);
+    }
+}

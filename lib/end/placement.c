@@ -36,23 +36,16 @@ apf_status placement_init(placement *pl, const double *m, int size)
     if (sqrt(fabs(det)) >= PLACEMENT_MIN_SCALE)
         return APF_OK;
     /* the aligned square's bounding box in the photo: the patch */
-    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
-    for (int k = 0; k < 4; k++) {
-        double u = (k & 1) ? size - 1 : 0, v = (k >> 1) ? size - 1 : 0;
-        double x = m[0] * u + m[1] * v + m[2], y = m[3] * u + m[4] * v + m[5];
-        lo[0] = fmin(lo[0], x), hi[0] = fmax(hi[0], x), lo[1] = fmin(lo[1], y), hi[1] = fmax(hi[1], y);
-    }
+    double lo[2], hi[2];
+    apf_square_bounds(m, size, lo, hi);
     double ox = floor(lo[0]), oy = floor(lo[1]);
     pl->pw = (int)(ceil(hi[0]) - ox) + 1;
     pl->ph = (int)(ceil(hi[1]) - oy) + 1;
     memcpy(pl->to_patch, m, sizeof pl->to_patch);
     pl->to_patch[2] -= ox, pl->to_patch[5] -= oy;
-    /* patch -> aligned: the inverse of to_patch */
-    const double *t = pl->to_patch;
-    double *a = pl->to_aligned;
-    a[0] = t[4] / det, a[1] = -t[1] / det, a[3] = -t[3] / det, a[4] = t[0] / det;
-    a[2] = -(a[0] * t[2] + a[1] * t[5]);
-    a[5] = -(a[3] * t[2] + a[4] * t[5]);
+    /* patch -> aligned */
+    apf_affine_invert(pl->to_patch, pl->to_aligned);
+    const double *a = pl->to_aligned;
     size_t px = (size_t)pl->pw * pl->ph;
     pl->fade = malloc(px * sizeof *pl->fade);
     pl->patch = malloc(px * 3 * sizeof *pl->patch);

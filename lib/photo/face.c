@@ -408,18 +408,10 @@ apf_status apf_face_add_noise(apf_image *photo, const apf_image *original, const
     int W = apf_image_width(photo), H = apf_image_height(photo);
     if (W != apf_image_width(original) || H != apf_image_height(original))
         return apf_fail(APF_E_INVALID, "face noise: photo and original differ in size");
-    /* photo -> aligned: the inverse of m */
-    double det = m[0] * m[4] - m[1] * m[3];
-    double inv[6] = {m[4] / det, -m[1] / det, 0, -m[3] / det, m[0] / det, 0};
-    inv[2] = -(inv[0] * m[2] + inv[1] * m[5]);
-    inv[5] = -(inv[3] * m[2] + inv[4] * m[5]);
-    /* photo-space bounding box of the aligned square */
-    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
-    for (int k = 0; k < 4; k++) {
-        double u = (k & 1) ? APF_FACE_SIZE - 1 : 0, v = (k >> 1) ? APF_FACE_SIZE - 1 : 0;
-        double x = m[0] * u + m[1] * v + m[2], y = m[3] * u + m[4] * v + m[5];
-        lo[0] = fmin(lo[0], x), hi[0] = fmax(hi[0], x), lo[1] = fmin(lo[1], y), hi[1] = fmax(hi[1], y);
-    }
+    /* photo -> aligned: the inverse of m; the aligned square's box in the photo */
+    double inv[6], lo[2], hi[2];
+    apf_affine_invert(m, inv);
+    apf_square_bounds(m, APF_FACE_SIZE, lo, hi);
     int x0 = (int)fmax(floor(lo[0]), 0), x1 = (int)fmin(ceil(hi[0]), W - 1);
     int y0 = (int)fmax(floor(lo[1]), 0), y1 = (int)fmin(ceil(hi[1]), H - 1);
     uint8_t *out = apf_image_pixels(photo);
