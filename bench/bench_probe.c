@@ -117,6 +117,7 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         apf_probe_options eo = o;
         eo.iterations = atoi(it);
         eo.random_target = PROBE_LIST_RANDOM_TARGET;
+        eo.smooth_sigma = PROBE_LIST_SMOOTH;
         eo.schedule = sched ? APF_SCHEDULE_ROTATE : APF_SCHEDULE_ALL;
         apf_probe *p;
         if (probe_list_create(spec, models, &eo, &p, msg, sizeof msg)) {

@@ -5,11 +5,18 @@
 # fold 8, all 300 positive pairs, thresholds from folds 1-7. Prints the
 # held-out recognizer's ceiling, Eq. 11 ASR and broken share, also after
 # JPEG q75. docs/results.md holds the table this printed.
-#   bench/leave_one_out.sh [LFW_DIR] [BUILD_DIR]   (about 5 min a row on 2 cores)
+#   bench/leave_one_out.sh [LFW_DIR] [BUILD_DIR] [FOLD [APF-EVAL ARGS...]]
+# (about 5 min a row on 2 cores). A fold other than 8 with further apf-eval
+# arguments is how settings are compared on validation pairs, e.g.
+#   bench/leave_one_out.sh ../shared/data/lfw build 7 --calib-folds 6 --max-pairs 100 --smooth 0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
 build=${2:-build}
+fold=${3:-8}
+shift $(( $# < 3 ? $# : 3 ))
+extra=("$@")
+tag=$(echo "fold$fold ${extra[*]}" | tr -c 'a-z0-9.' '-')
 # the shipped list (probe_list.h) without one member; mobileface keeps its weight 2
 # (the first model of a list has weight 1, so faceres leads when MobileFaceNet is out)
 rows=(
@@ -22,10 +29,10 @@ echo "| held out | device attacks | ceiling | ASR | broken | broken after JPEG q
 echo "|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do
   held=${r%%|*} probe=${r#*|}
-  out=out/loo/$held
+  out=out/loo/$tag/$held
   mkdir -p "$out"
-  "$build/examples/apf-eval" --lfw "$lfw" --fold 8 --probe "$probe" --iterations 8 --random-target 0 \
-    --no-adv-adv --out "$out" > /dev/null 2> "$out.log" || { echo "$held: failed (see $out.log)" >&2; exit 1; }
+  "$build/examples/apf-eval" --lfw "$lfw" --fold "$fold" --probe "$probe" --iterations 8 --random-target 0 \
+    --no-adv-adv "${extra[@]}" --out "$out" > /dev/null 2> "$out.log" || { echo "$held: failed (see $out.log)" >&2; exit 1; }
   awk -F'|' -v held="$held" -v probe="$probe" '
     /^\| row \| SSIM/ { done = 1 }
     !done && /\| APF_g/ { split($0, c, "|"); m = c[2]; gsub(/ /, "", m); if (m == "") m = last; last = m

@@ -144,6 +144,20 @@ def texture_budget(x0, eps, target):
     return np.clip(b, 1.0, eps).astype(np.float32)
 
 
+def upsampler(s, f):
+    """Bilinear upsampling matrix (s x s/f), rows summing to 1, so a low-res
+    field within [-eps, eps] stays within it at full resolution."""
+    r = s // f
+    U = np.zeros((s, r), np.float32)
+    for i in range(s):
+        c = (i + 0.5) / f - 0.5
+        c0 = int(np.floor(c))
+        w = c - c0
+        for j, wt in ((c0, 1 - w), (c0 + 1, w)):
+            U[i, min(max(j, 0), r - 1)] += wt
+    return U
+
+
 def attack(models, weights, x0, cfg, seed):
     rng = np.random.default_rng(seed)
     eps, step, iters = cfg["eps"], cfg["step"], cfg["iters"]
@@ -156,8 +170,16 @@ def attack(models, weights, x0, cfg, seed):
         t -= (t * e).sum(1, keepdims=True) * e  # orthogonal to the clean embedding
         t /= np.linalg.norm(t, axis=1, keepdims=True)
         targets.append(t)
-    x = np.clip(x0 + rng.uniform(-step, step, x0.shape).astype(np.float32), 0, 255)
-    mom = np.zeros_like(x0)
+    f = int(cfg["lf"])
+    U = upsampler(x0.shape[1], f) if f > 1 else None
+    if U is not None:  # low-frequency: the perturbation is U z U^T, z at 1/f resolution
+        z = rng.uniform(-step, step, (n, U.shape[1], U.shape[1], 3)).astype(np.float32)
+        up = lambda z: np.einsum("jb,niba->nija", U, np.einsum("ia,nabc->nibc", U, z))
+        down = lambda g: np.einsum("jb,nija->niba", U, np.einsum("ia,nijc->najc", U, g))
+        x = np.clip(x0 + up(z), 0, 255)
+    else:
+        x = np.clip(x0 + rng.uniform(-step, step, x0.shape).astype(np.float32), 0, 255)
+    mom = np.zeros_like(x0) if U is None else np.zeros((n, U.shape[1], U.shape[1], 3), np.float32)
     for it in range(iters):
         xin, back = diversity(rng, x, cfg["div"])
         grad = np.zeros_like(x0)
@@ -174,24 +196,35 @@ def attack(models, weights, x0, cfg, seed):
             gi = back(m.gradient(xin, d))
             gi /= np.abs(gi).reshape(n, -1).mean(1)[:, None, None, None] + 1e-12
             grad += w * gi
+        if cfg["ti"] > 0:
+            grad = blur(grad, cfg["ti"])
+        if U is not None:
+            grad = down(grad)
         if cfg["mom"] > 0:
             mom = cfg["mom"] * mom + grad / (np.abs(grad).reshape(n, -1).mean(1)[:, None, None, None] + 1e-12)
             grad = mom
-        x = np.clip(np.clip(x + step * np.sign(grad), x0 - lim, x0 + lim), 0, 255)
+        if U is not None:
+            z = np.clip(z + step * np.sign(grad), -eps, eps)
+            x = np.clip(x0 + up(z), 0, 255)
+        else:
+            x = np.clip(np.clip(x + step * np.sign(grad), x0 - lim, x0 + lim), 0, 255)
+    if cfg["fin"] == "tern":  # what the wire carries: x0 + eps * sign(x_T - x0)
+        return np.clip(np.round(x0 + lim * np.sign(np.round(x) - x0)), 0, 255)
     return np.round(x)
 
 
 def parse_variant(v):
     name, *opts = v.split(":")
-    cfg = {"iters": 30, "step": 2.0, "eps": 8.0, "target": "away", "div": "di", "mom": 0.0, "sched": "all", "tex": 0.0}
+    cfg = {"iters": 30, "step": 2.0, "eps": 8.0, "target": "away", "div": "di", "mom": 0.0, "sched": "all", "tex": 0.0,
+           "lf": 1, "ti": 0.0, "fin": "tern"}
     w = {}
     for o in opts:
         k, val = o.split("=")
         if k.startswith("w_"):
             w[k[2:]] = float(val)
-        elif k in ("iters",):
+        elif k in ("iters", "lf"):
             cfg[k] = int(val)
-        elif k in ("step", "eps", "mom", "tex"):
+        elif k in ("step", "eps", "mom", "tex", "ti"):
             cfg[k] = float(val)
         else:
             cfg[k] = val

@@ -516,6 +516,7 @@ static int train(int argc, char **argv)
         die("--attack");
     po.iterations = iters, po.eps = eps, po.threads = threads, po.seed = seed;
     po.random_target = random_target;
+    po.smooth_sigma = PROBE_LIST_SMOOTH;
     apf_probe *probe;
     char msg[512];
     if (probe_list_create(probe_spec, "models", &po, &probe, msg, sizeof msg)) {
@@ -527,8 +528,8 @@ static int train(int argc, char **argv)
      * with several probe models g takes about an hour for 9.8k faces, and
      * a run stopped half-way resumes where it was. Validation g first. */
     unsigned long long spec_hash = probe_list_hash(probe_spec);
-    snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu-%016llx-rt%g.bin", out_dir, attack, iters, ntrain, seed,
-             (unsigned long long)spec_hash, random_target);
+    snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu-%016llx-rt%g-ti%g.bin", out_dir, attack, iters, ntrain,
+             seed, (unsigned long long)spec_hash, random_target, po.smooth_sigma);
     /* Rank 0 reads the cache and shares what it holds; each rank computes
      * its rows of each further batch, every rank receives all of them, and
      * rank 0 appends them to the cache. */

@@ -126,6 +126,16 @@ START_TEST(uninitialised_and_entry_points)
     ck_assert_float_eq(full.g_drop, 0.0f);
     apf_probe_free(p);
     p = NULL;
+    /* a 1.2 caller: its struct ends at g_drop; smooth_sigma is not its memory */
+    apf_probe_options v12;
+    apf_probe_options_init(&v12);
+    v12.struct_size = offsetof(apf_probe_options, smooth_sigma);
+    memset(&v12.smooth_sigma, 0x5A, sizeof v12 - offsetof(apf_probe_options, smooth_sigma));
+    ck_assert_int_eq(apf_probe_create(probe_model(), &v12, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    ck_assert_float_eq(full.smooth_sigma, 0.0f);
+    apf_probe_free(p);
+    p = NULL;
     /* too small for init_size: nothing written */
     memset(&q, 0x5A, sizeof q);
     apf_probe_options_init_size(&q, 4);

@@ -404,6 +404,59 @@ START_TEST(texture_budget_limits_noise)
 }
 END_TEST
 
+/* Neighbouring values of g that point opposite ways, along rows, per channel. */
+static int sign_changes(const int8_t *g)
+{
+    int changes = 0;
+    for (int y = 0; y < S; y++)
+        for (int x = 1; x < S; x++)
+            for (int c = 0; c < 3; c++)
+                changes += g[(y * S + x) * 3 + c] != g[(y * S + x - 1) * 3 + c];
+    return changes;
+}
+
+/* Gradient smoothing (TI): g changes sign between neighbours far less
+ * often, the face is still pushed from its own embedding, and values out
+ * of range are refused. */
+START_TEST(smoothing_makes_noise_vary_slowly)
+{
+    load_faces();
+    apf_model *m;
+    ck_assert_int_eq(apf_model_load(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &m), APF_OK);
+    int changes[2];
+    float cos[2];
+    for (int s = 0; s < 2; s++) {
+        apf_probe_options o;
+        apf_probe_options_init(&o);
+        o.iterations = 10, o.threads = 2, o.seed = 3, o.random_target = 0;
+        o.smooth_sigma = s ? 1.5f : 0.0f;
+        apf_probe *p;
+        ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+        int8_t *g = malloc(PER);
+        uint8_t *adv = malloc(PER);
+        ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g), APF_OK);
+        ck_assert_int_eq(apf_apply_perturbation(faces, g, PER, 8.0f, adv), APF_OK);
+        changes[s] = sign_changes(g);
+        cosines(m, faces, adv, 1, &cos[s]);
+        apf_probe_free(p);
+        free(g), free(adv);
+    }
+    ck_assert_msg(3 * changes[1] < 2 * changes[0], "sign changes %d smoothed vs %d", changes[1], changes[0]);
+    ck_assert_msg(cos[1] < 0.3f, "smoothed attack leaves cosine %.3f (plain %.3f)", cos[1], cos[0]);
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    apf_probe *p = NULL;
+    const float bad[] = {-0.5f, 8.5f, NAN, INFINITY};
+    for (int i = 0; i < 4; i++) {
+        o.smooth_sigma = bad[i];
+        ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p),
+                         APF_E_INVALID);
+        ck_assert_ptr_null(p);
+    }
+    apf_model_free(m);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     apf_probe_options o;
@@ -492,6 +545,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, ensemble_protects_every_member);
     tcase_add_test(t, random_target_separates_two_photos);
     tcase_add_test(t, texture_budget_limits_noise);
+    tcase_add_test(t, smoothing_makes_noise_vary_slowly);
     tcase_add_test(t, set_options_changes_later_calls);
     tcase_add_test(t, g_flip_and_drop_change_the_share_asked);
     suite_add_tcase(s, t);

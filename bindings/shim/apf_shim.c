@@ -219,6 +219,7 @@ static const option_field option_fields[] = {
     {"texture_ssim", 'f', offsetof(apf_probe_options, texture_ssim)},
     {"g_flip", 'f', offsetof(apf_probe_options, g_flip)},
     {"g_drop", 'f', offsetof(apf_probe_options, g_drop)},
+    {"smooth_sigma", 'f', offsetof(apf_probe_options, smooth_sigma)},
 };
 
 static const option_field *option_find(const char *name, size_t len)

@@ -58,7 +58,8 @@ int apfs_model_gradient(apf_model *m, const float *faces, int faces_len, int n, 
 /* Options as "name=value" pairs separated by spaces or commas, named as
  * the fields of apf_probe_options (attack, eps, step, iterations, momentum,
  * diversity_prob, enrol_offset, offset_fraction, offset_range, seed,
- * threads, random_target, schedule, texture_ssim, g_flip, g_drop); a field not named keeps
+ * threads, random_target, schedule, texture_ssim, g_flip, g_drop, smooth_sigma); a field not
+ * named keeps
  * the C default, so the bindings repeat no default. */
 apf_probe *apfs_probe_create_with(const char *model_path, const char *options, int *status);
 /* A field of the probe's options as it runs (after defaults), by the same

@@ -65,6 +65,8 @@ static int usage_protect(FILE *f)
         "                      of one person do not match each other (default " PROBE_LIST_RANDOM_TARGET_S "; 0 = off)\n"
         "  --texture-ssim S    weaker noise on smooth areas, aiming at local SSIM S (0.5-0.99;\n"
         "                      default 0 = uniform strength)\n"
+        "  --smooth SIGMA      blur each step's gradient by a Gaussian of SIGMA pixels, so the noise\n"
+        "                      transfers to other recognizers (0-8; default " PROBE_LIST_SMOOTH_S "; 0 = off)\n"
         "  --g-flip P          flip the sign of a share P of the gradient sent to --server, so it\n"
         "                      reveals less of the face (0-0.49; default 0; costs protection;\n"
         "                      docs/threat-model.md)\n"
@@ -631,6 +633,8 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.random_target = strtof(v, &end);
         else if (!strcmp(o, "--texture-ssim"))
             a.popt.probe.texture_ssim = strtof(v, &end);
+        else if (!strcmp(o, "--smooth"))
+            a.popt.probe.smooth_sigma = strtof(v, &end);
         else if (!strcmp(o, "--g-flip"))
             a.popt.probe.g_flip = strtof(v, &end);
         else if (!strcmp(o, "--g-drop"))

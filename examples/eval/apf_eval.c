@@ -53,6 +53,8 @@ static int usage(FILE *f)
         "  --schedule S           all (every probe model each iteration) or rotate\n"
         "  --random-target W      weight of the per-face random target direction (default " PROBE_LIST_RANDOM_TARGET_S ")\n"
         "  --texture-ssim S       per-pixel budget from texture aiming at local SSIM S (default 0: off)\n"
+        "  --smooth SIGMA         blur each step's gradient by a Gaussian of SIGMA pixels (TI; default "
+        PROBE_LIST_SMOOTH_S ")\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
         "  --iterations N         attack iterations (default " PROBE_LIST_ITERATIONS_S ", the shipped device setting)\n"
@@ -348,7 +350,7 @@ int main(int argc, char **argv)
     const char *lfw = NULL, *faces_dir = NULL, *pairs = NULL;
     const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;
-    float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f;
+    float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f, smooth = PROBE_LIST_SMOOTH;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
@@ -410,6 +412,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--seed")) seed = strtoull(v, &end, 0);
         else if (!strcmp(a, "--random-target")) random_target = strtof(v, &end);
         else if (!strcmp(a, "--texture-ssim")) texture_ssim = strtof(v, &end);
+        else if (!strcmp(a, "--smooth")) smooth = strtof(v, &end);
         else if (!strcmp(a, "--schedule")) {
             if (!strcmp(v, "all")) schedule = APF_SCHEDULE_ALL;
             else if (!strcmp(v, "rotate")) schedule = APF_SCHEDULE_ROTATE;
@@ -576,6 +579,7 @@ int main(int argc, char **argv)
         o.schedule = schedule;
         o.random_target = random_target;
         o.texture_ssim = texture_ssim;
+        o.smooth_sigma = smooth;
         apf_probe *pr;
         char msg[512];
         if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
@@ -625,9 +629,9 @@ int main(int argc, char **argv)
 
     char probe_desc[2048];
     snprintf(probe_desc, sizeof probe_desc,
-             "schedule %s, random target %g, texture SSIM %g; the original-accessible rows: "
-             "%d iterations on each recognizer alone",
-             schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim,
+             "schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px; "
+             "the original-accessible rows: %d iterations on each recognizer alone",
+             schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
              acc_iters);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,

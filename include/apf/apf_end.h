@@ -77,6 +77,13 @@ typedef struct apf_probe_options {
                                   (docs/threat-model.md); costs protection. [0, 0.5), default 0. */
     float g_drop;            /**< Share of g's values the probe sets to 0 before g leaves it
                                   (same purpose and trade-off). [0, 1), default 0. */
+    /* Fields since 1.3. */
+    float smooth_sigma;      /**< Translation-invariant attack (Dong et al. 2019): each
+                                  iteration's gradient is blurred by a Gaussian of this many
+                                  pixels (standard deviation) before its sign is taken, so the
+                                  noise varies less from pixel to pixel. It transfers better to
+                                  recognizers the probe does not hold and costs SSIM less
+                                  (docs/protection.md). [0, 8], default 0 (off). */
 } apf_probe_options;
 
 /** @brief The device-side gradient computer (opaque). */

@@ -7,6 +7,7 @@
 
 #include "apf/apf_end.h"
 #include "../core/internal.h"
+#include "blur.h"
 #include "budget.h"
 #include "diversity.h"
 #include "placement.h"
@@ -64,6 +65,7 @@ static void probe_defaults(apf_probe_options *o)
     o->texture_ssim = 0.0f;
     o->g_flip = 0.0f;
     o->g_drop = 0.0f;
+    o->smooth_sigma = 0.0f;
 }
 
 void apf_probe_options_init_size(apf_probe_options *o, size_t size)
@@ -123,6 +125,8 @@ static apf_status check_options(const apf_probe_options *o)
         return apf_fail(APF_E_INVALID, "probe: texture_ssim must be 0 (off) or in [0.5, 1)");
     if (!(o->g_flip >= 0 && o->g_flip < 0.5f) || !(o->g_drop >= 0 && o->g_drop < 1))
         return apf_fail(APF_E_INVALID, "probe: g_flip must be in [0, 0.5) and g_drop in [0, 1)");
+    if (!(o->smooth_sigma >= 0 && o->smooth_sigma <= 8))
+        return apf_fail(APF_E_INVALID, "probe: smooth_sigma must be in [0, 8] pixels");
     return APF_OK;
 }
 
@@ -607,6 +611,12 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                 placement_backward(&pl[k], b.grad + k * per, b.dtmp);
                 memcpy(b.grad + k * per, b.dtmp, per * 4);
             }
+        /* TI: the step follows the gradient's local average, which moves
+         * every recognizer's features alike; one pixel's sign does not. */
+        for (int k = 0; k < n && o->smooth_sigma > 0; k++) {
+            blur_hwc(b.grad + k * per, b.scratch, b.dtmp, size, o->smooth_sigma);
+            memcpy(b.grad + k * per, b.dtmp, per * 4);
+        }
         for (int k = 0; k < n; k++) {
             float *gk = b.grad + k * per, *mk = b.mom + k * per;
             if (use_mom) {
