@@ -83,6 +83,9 @@ static double b1_ms(apf_probe *p, const uint8_t *faces, int count, int S, int8_t
  * pixel (apf-bench-photos), turned a little. */
 static const double PLACED[6] = {0.737, -0.064, 20.0, 0.064, 0.737, 25.0};
 
+/* The device setting's gradient smoothing (--smooth; apf protect's by default). */
+static float ens_smooth = PROBE_LIST_SMOOTH;
+
 /* Each ensemble setting against the paper's probe, alternating the two over
  * three rounds so that both see the same machine. */
 static int time_ensembles(const char **ens, int n_ens, const char *models, int threads,
@@ -117,7 +120,7 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         apf_probe_options eo = o;
         eo.iterations = atoi(it);
         eo.random_target = PROBE_LIST_RANDOM_TARGET;
-        eo.smooth_sigma = PROBE_LIST_SMOOTH;
+        eo.smooth_sigma = ens_smooth;
         eo.schedule = sched ? APF_SCHEDULE_ROTATE : APF_SCHEDULE_ALL;
         apf_probe *p;
         if (probe_list_create(spec, models, &eo, &p, msg, sizeof msg)) {
@@ -205,6 +208,8 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--models") && i + 1 < argc)
             models = argv[++i];
+        else if (!strcmp(argv[i], "--smooth") && i + 1 < argc)
+            ens_smooth = strtof(argv[++i], NULL);
         else if (!strcmp(argv[i], "--lfw") && i + 1 < argc)
             lfw = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -213,7 +218,7 @@ int main(int argc, char **argv)
             nfaces = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--models DIR] [--lfw DIR] [--threads T] [--faces N] "
-                            "[--ensemble LIST:ITERATIONS[:rotate]]... [--neighbours N]\n", argv[0]);
+                            "[--ensemble LIST:ITERATIONS[:rotate]]... [--smooth SIGMA] [--neighbours N]\n", argv[0]);
             return 2;
         }
     }

@@ -16,7 +16,7 @@ build=${2:-build}
 fold=${3:-8}
 shift $(( $# < 3 ? $# : 3 ))
 extra=("$@")
-tag=$(echo "fold$fold ${extra[*]}" | tr -c 'a-z0-9.' '-')
+tag=$(printf '%s' "fold$fold ${extra[*]}" | tr -c 'a-z0-9.' '-' | sed 's/-*$//')
 # the shipped list (probe_list.h) without one member; mobileface keeps its weight 2
 # (the first model of a list has weight 1, so faceres leads when MobileFaceNet is out)
 rows=(

@@ -18,7 +18,12 @@ Variant grammar: '+'-joined probe model names (mfn, mobileface, faceres,
 dlib), then optional ':key=value' settings: iters, step, eps, target
 (away|random|both), div (none|di|rich), sched (all: every model each
 iteration; rr: one model per iteration in turn), tex (local SSIM a per-pixel
-budget from texture aims at; 0 = uniform eps), w_<model> (ensemble weight).
+budget from texture aims at; 0 = uniform eps), w_<model> (ensemble weight),
+ti (blur each step's gradient by a Gaussian of this sigma: the
+translation-invariant attack), lf (the noise lives at 1/lf resolution and
+is bilinear-upsampled), fin (tern: apply eps * sign(x_T - x0) as the wire
+carries it, the default; raw: the attack's own result).
+Run with /usr/bin/python3 (numpy) and APF_PYTHONPATH=<build>/bindings/python.
 """
 import argparse
 import os

@@ -13,6 +13,14 @@ int blur_radius(float sigma, int size)
     return r < size ? r : size - 1;
 }
 
+static int mirror(int u, int size)
+{
+    return u < 0 ? -u : u >= size ? 2 * size - 2 - u : u;
+}
+
+/* Rows first through a mirrored copy of each row, then columns as
+ * weighted sums of whole rows: both inner loops run over contiguous
+ * values, which the compiler vectorises (it runs every attack iteration). */
 void blur_hwc(const float *in, float *tmp, float *out, int size, float sigma)
 {
     int radius = blur_radius(sigma, size);
@@ -22,20 +30,30 @@ void blur_hwc(const float *in, float *tmp, float *out, int size, float sigma)
         sum += k[i + radius] = (float)exp(-0.5 * i * i / ((double)sigma * sigma));
     for (int i = 0; i <= 2 * radius; i++)
         k[i] = (float)(k[i] / sum);
-    for (int pass = 0; pass < 2; pass++) {
-        const float *src = pass ? tmp : in;
-        float *dst = pass ? out : tmp;
-        for (int y = 0; y < size; y++)
-            for (int x = 0; x < size; x++)
-                for (int c = 0; c < 3; c++) {
-                    float acc = 0;
-                    for (int i = -radius; i <= radius; i++) {
-                        int u = pass ? y + i : x + i;
-                        u = u < 0 ? -u : u >= size ? 2 * size - 2 - u : u;
-                        int yy = pass ? u : y, xx = pass ? x : u;
-                        acc += k[i + radius] * src[((size_t)yy * size + xx) * 3 + c];
-                    }
-                    dst[((size_t)y * size + x) * 3 + c] = acc;
-                }
+    size_t row = (size_t)size * 3;
+    float pad[(BLUR_MAX_SIDE + 2 * MAX_RADIUS) * 3];
+    for (int y = 0; y < size; y++) {
+        const float *src = in + y * row;
+        for (int x = -radius; x < size + radius; x++)
+            for (int c = 0; c < 3; c++)
+                pad[(size_t)(x + radius) * 3 + c] = src[(size_t)mirror(x, size) * 3 + c];
+        float *dst = tmp + y * row;
+        for (size_t v = 0; v < row; v++)
+            dst[v] = 0;
+        for (int i = 0; i <= 2 * radius; i++) {
+            const float *p = pad + (size_t)i * 3;
+            for (size_t v = 0; v < row; v++)
+                dst[v] += k[i] * p[v];
+        }
+    }
+    for (int y = 0; y < size; y++) {
+        float *dst = out + y * row;
+        for (size_t v = 0; v < row; v++)
+            dst[v] = 0;
+        for (int i = -radius; i <= radius; i++) {
+            const float *src = tmp + (size_t)mirror(y + i, size) * row;
+            for (size_t v = 0; v < row; v++)
+                dst[v] += k[i + radius] * src[v];
+        }
     }
 }

@@ -375,6 +375,8 @@ static apf_status face_bounds(const apf_probe_options *o, const uint8_t *faces, 
     return APF_OK;
 }
 
+_Static_assert(APF_WIRE_MAX_SIDE <= BLUR_MAX_SIDE, "blur_hwc must take every face the wire carries");
+
 static int valid_batch(int n, int size)
 {
     return n >= 1 && n <= APF_WIRE_MAX_FACES && size >= 16 && size <= APF_WIRE_MAX_SIDE;
