@@ -12,6 +12,10 @@ mkdir -p "$work/examples"
 cp -r "$src/bindings/go" "$src/bindings/shim" "$work/bindings/"
 cp -r "$src/examples/go" "$work/examples/"
 rm -f "$work/bindings/go/internal/capi/capi.go" "$work/bindings/go/internal/capi/capi_wrap.c"
+# Go's build cache keys cgo on the package's own files, not on what they
+# #include: stamp the shared shim's hash into shim.c so a changed shim is
+# recompiled instead of served stale from the cache.
+echo "/* shim $(cat "$src"/bindings/shim/* | sha256sum | cut -c1-16) */" >> "$work/bindings/go/internal/capi/shim.c"
 cd "$work/bindings/go"
 export GOPROXY=off GOFLAGS=-mod=mod GO111MODULE=on
 export GOCACHE=$build/bindings/go-cache GOPATH=$build/bindings/go-path
