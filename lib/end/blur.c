@@ -5,7 +5,9 @@
 
 #define MAX_RADIUS 24
 
-int blur_radius(float sigma, int size)
+/* Taps each side of the centre: ceil(3 sigma), at most size - 1 (the
+ * mirror reaches no further). */
+static int blur_radius(float sigma, int size)
 {
     int r = (int)ceilf(3.0f * sigma);
     if (r > MAX_RADIUS)

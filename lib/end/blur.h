@@ -4,16 +4,13 @@
 #ifndef APF_BLUR_H
 #define APF_BLUR_H
 
-/* Taps each side of the centre for a Gaussian of this standard deviation:
- * ceil(3 sigma), at most size - 1 (the mirror reaches no further). */
-int blur_radius(float sigma, int size);
-
 /* Largest face side blur_hwc takes (the wire's, APF_WIRE_MAX_SIDE). */
 #define BLUR_MAX_SIDE 512
 
 /* out = in blurred by a Gaussian of `sigma` pixels in x and y, each
- * channel alone; tmp holds size*size*3 floats; size <= BLUR_MAX_SIDE. in
- * and out may not alias. */
+ * channel alone (radius ceil(3 sigma), at most 24 and size - 1); tmp holds
+ * size*size*3 floats; size <= BLUR_MAX_SIDE. out may be in (the rows go to
+ * tmp before out is written), not tmp. */
 void blur_hwc(const float *in, float *tmp, float *out, int size, float sigma);
 
 #endif

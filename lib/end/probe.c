@@ -615,10 +615,8 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
             }
         /* TI: the step follows the gradient's local average, which moves
          * every recognizer's features alike; one pixel's sign does not. */
-        for (int k = 0; k < n && o->smooth_sigma > 0; k++) {
-            blur_hwc(b.grad + k * per, b.scratch, b.dtmp, size, o->smooth_sigma);
-            memcpy(b.grad + k * per, b.dtmp, per * 4);
-        }
+        for (int k = 0; k < n && o->smooth_sigma > 0; k++)
+            blur_hwc(b.grad + k * per, b.scratch, b.grad + k * per, size, o->smooth_sigma);
         for (int k = 0; k < n; k++) {
             float *gk = b.grad + k * per, *mk = b.mom + k * per;
             if (use_mom) {
