@@ -511,12 +511,11 @@ static int train(int argc, char **argv)
 
     /* ---- g for training and validation faces (cached) ---- */
     apf_probe_options po;
-    apf_probe_options_init(&po);
+    probe_list_options_init(&po);
     if (apf_attack_from_name(attack, &po.attack))
         die("--attack");
     po.iterations = iters, po.eps = eps, po.threads = threads, po.seed = seed;
     po.random_target = random_target;
-    po.smooth_sigma = PROBE_LIST_SMOOTH;
     apf_probe *probe;
     char msg[512];
     if (probe_list_create(probe_spec, "models", &po, &probe, msg, sizeof msg)) {

@@ -29,10 +29,7 @@ void protect_options_init(protect_options *o)
 {
     memset(o, 0, sizeof *o);
     o->models_dir = "models";
-    apf_probe_options_init(&o->probe);
-    o->probe.iterations = PROBE_LIST_ITERATIONS;
-    o->probe.random_target = PROBE_LIST_RANDOM_TARGET;
-    o->probe.smooth_sigma = PROBE_LIST_SMOOTH;
+    probe_list_options_init(&o->probe);
     o->probe_models = PROBE_LIST_DEFAULT;
     o->min_score = 0.5f;
     o->check = 2;

@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+void probe_list_options_init(apf_probe_options *o)
+{
+    apf_probe_options_init(o);
+    o->iterations = PROBE_LIST_ITERATIONS;
+    o->random_target = PROBE_LIST_RANDOM_TARGET;
+    o->smooth_sigma = PROBE_LIST_SMOOTH;
+}
+
 /* entry -> path: a bare name (no '/' and no ".apfm") is models_dir/NAME.apfm */
 static void entry_path(const char *name, const char *models_dir, char *path, size_t size)
 {

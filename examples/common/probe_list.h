@@ -24,6 +24,10 @@
 #define PROBE_LIST_SMOOTH 0.5f
 #define PROBE_LIST_SMOOTH_S "0.5"
 
+/* apf_probe_options_init, then the shipped device setting above
+ * (iterations, random target, smoothing): what apf protect runs. */
+void probe_list_options_init(apf_probe_options *o);
+
 /* The four bundled recognizers, in the order the programs report them. */
 #define BUNDLED_RECOGNIZERS 4
 extern const char *const bundled_recognizer[BUNDLED_RECOGNIZERS];

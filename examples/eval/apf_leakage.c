@@ -332,9 +332,8 @@ int main(int argc, char **argv)
 
     /* ---- the device's g (cached; the mitigation is applied after) ---- */
     apf_probe_options po;
-    apf_probe_options_init(&po);
-    po.iterations = iters, po.threads = threads, po.seed = seed, po.random_target = PROBE_LIST_RANDOM_TARGET;
-    po.smooth_sigma = PROBE_LIST_SMOOTH;
+    probe_list_options_init(&po);
+    po.iterations = iters, po.threads = threads, po.seed = seed;
     apf_probe *probe;
     char msg[512];
     if (probe_list_create(probe_spec, models, &po, &probe, msg, sizeof msg)) {
