@@ -342,10 +342,14 @@ int main(int argc, char **argv)
     }
     unsigned long long h = probe_list_hash(probe_spec);
     int8_t *G = malloc((size_t)ntrain * PER), *GR = malloc((size_t)rs.n_images * PER);
-    /* the device's g before the mitigation, shared by every setting's run */
-    snprintf(path, sizeof path, "%s/g-train-%016llx-%d-%d-%llu.bin", cache_dir, h, iters, ntrain, seed);
+    /* the device's g before the mitigation, shared by every setting's run;
+     * the names hold everything g depends on, so a cache made with another
+     * device setting is not reused */
+    snprintf(path, sizeof path, "%s/g-train-%016llx-%d-%d-%llu-ti%g.bin", cache_dir, h, iters, ntrain, seed,
+             po.smooth_sigma);
     gradients(probe, X, ntrain, path, G);
-    snprintf(path, sizeof path, "%s/g-fold%d-%016llx-%d-%llu.bin", cache_dir, fold, h, iters, seed);
+    snprintf(path, sizeof path, "%s/g-fold%d-%016llx-%d-%llu-ti%g.bin", cache_dir, fold, h, iters, seed,
+             po.smooth_sigma);
     gradients(probe, R, rs.n_images, path, GR);
     apf_probe_free(probe);
     size_t bytes = 0;
