@@ -171,11 +171,12 @@ int main(int argc, char **argv)
     program_wait_policy(argv);
     const char *shared = "../shared", *models = "models", *transfer = "none";
     const char *server_bin = "build/examples/apf/apf-server";
-    int pairs_max = 100, iterations = 0, threads = 2, retry = -1;
+    int pairs_max = 100, iterations = 0, threads = 2, retry = -1, reach = -1;
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: apf-bench-photos [--shared DIR] [--models DIR] [--transfer T.apfm|none] [--pairs N]\n"
-                   "                        [--iterations N] [--retry F|off] [--threads N] [--server-bin PATH]\n"
+                   "                        [--iterations N] [--retry F|off] [--reach 0|1] [--threads N]\n"
+                   "                        [--server-bin PATH]\n"
                    "Whole-photo protection against aligned crops, detection accuracy, in-process vs\n"
                    "loopback time (docs/app.md). Default: apf protect's device and cloud.\n");
             return 0;
@@ -189,6 +190,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--transfer")) transfer = argv[i + 1];
         else if (!strcmp(argv[i], "--pairs")) pairs_max = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--iterations")) iterations = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--reach")) reach = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--retry")) retry = strcmp(argv[i + 1], "off") ? atoi(argv[i + 1]) : 0;
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--server-bin")) server_bin = argv[i + 1];
@@ -284,6 +286,8 @@ int main(int argc, char **argv)
     if (iterations > 0)
         po.probe.iterations = iterations;
     iterations = po.probe.iterations;
+    if (reach >= 0)
+        po.probe.reach_budget = reach;
     po.probe.threads = threads;
     protector *pr;
     if (protector_create(&po, local, &pr))

@@ -22,7 +22,9 @@ budget from texture aims at; 0 = uniform eps), w_<model> (ensemble weight),
 ti (blur each step's gradient by a Gaussian of this sigma: the
 translation-invariant attack), lf (the noise lives at 1/lf resolution and
 is bilinear-upsampled), fin (tern: apply eps * sign(x_T - x0) as the wire
-carries it, the default; raw: the attack's own result).
+carries it, the default; raw: the attack's own result, as the device applies
+it with its reach budget; sparseN: eps * sign where the attack moved a value
+by N or more, else 0).
 Run with /usr/bin/python3 (numpy) and APF_PYTHONPATH=<build>/bindings/python.
 """
 import argparse
@@ -215,6 +217,9 @@ def attack(models, weights, x0, cfg, seed):
             x = np.clip(np.clip(x + step * np.sign(grad), x0 - lim, x0 + lim), 0, 255)
     if cfg["fin"] == "tern":  # what the wire carries: x0 + eps * sign(x_T - x0)
         return np.clip(np.round(x0 + lim * np.sign(np.round(x) - x0)), 0, 255)
+    if cfg["fin"].startswith("sparse"):  # ternary with 0 where the attack moved less than N
+        d = np.round(x) - x0
+        return np.clip(np.round(x0 + lim * np.sign(d) * (np.abs(d) >= float(cfg["fin"][6:]))), 0, 255)
     return np.round(x)
 
 

@@ -233,6 +233,14 @@ START_TEST(end_nulls)
     ERR(apf_probe_gradient_blob_placed(NULL, px, NULL, 1, 112, place, &blob, &n));
     ERR(apf_probe_gradient_blob_placed(p, px, NULL, 1, 112, place, NULL, &n));
     ERR(apf_probe_gradient_blob_placed(p, px, NULL, INT_MAX, 112, place, &blob, &n));
+    uint8_t reach[16] = {0};
+    ERR(apf_probe_gradient_reach(NULL, px, NULL, 1, 112, place, g, NULL));
+    ERR(apf_probe_gradient_reach(p, NULL, NULL, 1, 112, NULL, g, NULL));
+    ERR(apf_probe_gradient_reach(p, px, NULL, 1, 112, NULL, NULL, NULL));
+    ERR(apf_probe_gradient_blob_reach(NULL, px, NULL, 1, 112, NULL, NULL, &blob, &n));
+    ERR(apf_probe_gradient_blob_reach(p, px, NULL, 1, 112, NULL, NULL, NULL, &n));
+    ERR(apf_limit_noise_to_reach(NULL, reach, 16));
+    ERR(apf_limit_noise_to_reach(g, NULL, 16));
     ERR(apf_probe_add_model(NULL, tu_path(tu_models_dir(), "mobileface.apfm"), 1.0f));
     ERR(apf_probe_add_model(p, NULL, 1.0f));
     ck_assert_int_eq(apf_probe_model_count(NULL), 0);

@@ -136,6 +136,16 @@ START_TEST(uninitialised_and_entry_points)
     ck_assert_float_eq(full.smooth_sigma, 0.0f);
     apf_probe_free(p);
     p = NULL;
+    /* a 1.3 caller: its struct ends at smooth_sigma; reach_budget is not its memory */
+    apf_probe_options v13;
+    apf_probe_options_init(&v13);
+    v13.struct_size = offsetof(apf_probe_options, reach_budget);
+    memset(&v13.reach_budget, 0x5A, sizeof v13 - offsetof(apf_probe_options, reach_budget));
+    ck_assert_int_eq(apf_probe_create(probe_model(), &v13, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    ck_assert_int_eq(full.reach_budget, 0);
+    apf_probe_free(p);
+    p = NULL;
     /* too small for init_size: nothing written */
     memset(&q, 0x5A, sizeof q);
     apf_probe_options_init_size(&q, 4);

@@ -205,6 +205,54 @@ START_TEST(placed_attack_survives_the_photo)
 }
 END_TEST
 
+/* With the probe's reach_budget the job bounds the cloud's noise by how far
+ * the attack moved each value: the same photo changes less than with eps *
+ * g whole, never by more at any pixel, and the blob that leaves is the same. */
+START_TEST(reach_budget_bounds_the_noise)
+{
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = APF_ATTACK_IFGSM;
+    o.iterations = 6;
+    o.threads = 2;
+    apf_image *out[2];
+    void *blob[2];
+    size_t bs[2];
+    for (int r = 0; r < 2; r++) {
+        o.reach_budget = r;
+        apf_probe *p;
+        ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+        apf_photo_job *job;
+        ck_assert_int_eq(apf_photo_job_create(p, det, photo, NULL, 0, &job), APF_OK);
+        const void *g;
+        ck_assert_int_eq(apf_photo_job_gradient_blob(job, &g, &bs[r]), APF_OK);
+        blob[r] = malloc(bs[r]);
+        memcpy(blob[r], g, bs[r]);
+        void *s;
+        size_t ss;
+        cloud(g, bs[r], &s, &ss);
+        ck_assert_int_eq(apf_photo_job_apply(job, s, ss, 0, &out[r]), APF_OK);
+        free(s);
+        apf_photo_job_free(job);
+        apf_probe_free(p);
+    }
+    ck_assert_uint_eq(bs[0], bs[1]);
+    ck_assert_mem_eq(blob[0], blob[1], bs[0]);
+    int w = apf_image_width(photo), h = apf_image_height(photo);
+    const uint8_t *a = apf_image_pixels_const(photo);
+    const uint8_t *full = apf_image_pixels_const(out[0]), *bounded = apf_image_pixels_const(out[1]);
+    double l1_full = 0, l1_bounded = 0;
+    for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+        l1_full += abs((int)full[i] - (int)a[i]);
+        l1_bounded += abs((int)bounded[i] - (int)a[i]);
+    }
+    ck_assert_msg(l1_bounded > 0.2 * l1_full && l1_bounded < 0.95 * l1_full,
+                  "photo change with the reach %.0f vs eps * g %.0f", l1_bounded, l1_full);
+    for (int r = 0; r < 2; r++)
+        apf_image_free(out[r]), free(blob[r]);
+}
+END_TEST
+
 START_TEST(given_faces_need_no_detector)
 {
     apf_face faces[2];
@@ -287,6 +335,7 @@ Suite *photo_job_suite(void)
     tcase_add_test(t, two_steps_protect_the_photo);
     tcase_add_test(t, given_faces_need_no_detector);
     tcase_add_test(t, placed_attack_survives_the_photo);
+    tcase_add_test(t, reach_budget_bounds_the_noise);
     tcase_add_test(t, wrong_replies_are_refused);
     tcase_add_test(t, a_photo_without_faces);
     suite_add_tcase(s, t);

@@ -457,6 +457,61 @@ START_TEST(smoothing_makes_noise_vary_slowly)
 }
 END_TEST
 
+/* apf_probe_gradient_reach: the same g as apf_probe_gradient, plus how far
+ * the attack moved each value; eps * g bounded by it is the attack's own
+ * result: it moves most values less than eps and still protects. */
+START_TEST(reach_is_the_attacks_own_move)
+{
+    load_faces();
+    apf_model *m;
+    ck_assert_int_eq(apf_model_load(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &m), APF_OK);
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    ck_assert_int_eq(o.reach_budget, 0);
+    o.iterations = 10, o.threads = 2, o.seed = 3, o.random_target = 0;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    int8_t *g = malloc(PER), *g2 = malloc(PER), *noise = malloc(PER);
+    uint8_t *reach = malloc(PER), *adv = malloc(PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient_reach(p, faces, NULL, 1, S, NULL, g2, reach), APF_OK);
+    ck_assert_mem_eq(g, g2, PER);
+    size_t below = 0;
+    double l1_full = 0, l1_reach = 0;
+    for (size_t i = 0; i < PER; i++) {
+        ck_assert_uint_le(reach[i], 8);
+        below += reach[i] < 8;
+        noise[i] = (int8_t)(8 * g[i]);
+    }
+    ck_assert_int_eq(apf_limit_noise_to_reach(noise, reach, PER), APF_OK);
+    for (size_t i = 0; i < PER; i++) {
+        int want = g[i] * (reach[i] < 8 ? reach[i] : 8);
+        ck_assert_int_eq(noise[i], want);
+        l1_full += 8 * abs(g[i]), l1_reach += abs(noise[i]);
+    }
+    /* 10 steps of 2 from a random start: a real share of values ends short of eps */
+    ck_assert_msg(below > PER / 10, "only %zu of %d values moved less than eps", below, PER);
+    ck_assert_msg(l1_reach < 0.95 * l1_full, "reach-bounded L1 %.0f vs eps * g %.0f", l1_reach, l1_full);
+    float cos;
+    ck_assert_int_eq(apf_apply_perturbation(faces, noise, PER, 1.0f, adv), APF_OK);
+    cosines(m, faces, adv, 1, &cos);
+    ck_assert_msg(cos < 0.3f, "the attack's own result leaves cosine %.3f", cos);
+    /* bad arguments, and a reach_budget that is not 0 or 1 */
+    ck_assert_int_eq(apf_limit_noise_to_reach(NULL, reach, PER), APF_E_INVALID);
+    ck_assert_int_eq(apf_limit_noise_to_reach(noise, NULL, PER), APF_E_INVALID);
+    ck_assert_int_eq(apf_limit_noise_to_reach(noise, reach, 0), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_gradient_reach(p, faces, NULL, 0, S, NULL, g2, reach), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_gradient_reach(p, faces, NULL, 1, S, NULL, NULL, reach), APF_E_INVALID);
+    apf_probe *q = NULL;
+    o.reach_budget = 2;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &q), APF_E_INVALID);
+    ck_assert_ptr_null(q);
+    apf_probe_free(p);
+    apf_model_free(m);
+    free(g), free(g2), free(noise), free(reach), free(adv);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     apf_probe_options o;
@@ -546,6 +601,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, random_target_separates_two_photos);
     tcase_add_test(t, texture_budget_limits_noise);
     tcase_add_test(t, smoothing_makes_noise_vary_slowly);
+    tcase_add_test(t, reach_is_the_attacks_own_move);
     tcase_add_test(t, set_options_changes_later_calls);
     tcase_add_test(t, g_flip_and_drop_change_the_share_asked);
     suite_add_tcase(s, t);

@@ -262,7 +262,7 @@ class Probe(_Handle):
     apf_probe_options fields by name (attack="di2-fgsm", eps, step,
     iterations, momentum, diversity_prob, enrol_offset, offset_fraction,
     offset_range, seed, threads, random_target, schedule="all"|"rotate",
-    texture_ssim, g_flip, g_drop, smooth_sigma). Any option not given takes the library's default (the
+    texture_ssim, g_flip, g_drop, smooth_sigma, reach_budget). Any option not given takes the library's default (the
     defaults live in C only; ``options`` shows what the probe runs with).
     Deterministic for a seed; use one Probe per thread.
     """
@@ -270,7 +270,7 @@ class Probe(_Handle):
     _free = staticmethod(lambda p: _c_probe_free(p))
     _NAMES = ("attack", "eps", "step", "iterations", "momentum", "diversity_prob", "enrol_offset",
               "offset_fraction", "offset_range", "seed", "threads", "random_target", "schedule",
-              "texture_ssim", "g_flip", "g_drop", "smooth_sigma")
+              "texture_ssim", "g_flip", "g_drop", "smooth_sigma", "reach_budget")
 
     @classmethod
     def _spec(cls, options):

@@ -220,6 +220,7 @@ static const option_field option_fields[] = {
     {"g_flip", 'f', offsetof(apf_probe_options, g_flip)},
     {"g_drop", 'f', offsetof(apf_probe_options, g_drop)},
     {"smooth_sigma", 'f', offsetof(apf_probe_options, smooth_sigma)},
+    {"reach_budget", 'i', offsetof(apf_probe_options, reach_budget)},
 };
 
 static const option_field *option_find(const char *name, size_t len)

@@ -67,6 +67,8 @@ static int usage_protect(FILE *f)
         "                      default 0 = uniform strength)\n"
         "  --smooth SIGMA      blur each step's gradient by a Gaussian of SIGMA pixels, so the noise\n"
         "                      transfers to other recognizers (0-8; default " PROBE_LIST_SMOOTH_S "; 0 = off)\n"
+        "  --reach 0|1         1: move each pixel only as far as the attack moved it (higher SSIM,\n"
+        "                      same protection); 0: the whole eps everywhere (default " PROBE_LIST_REACH_S ")\n"
         "  --g-flip P          flip the sign of a share P of the gradient sent to --server, so it\n"
         "                      reveals less of the face (0-0.49; default 0; costs protection;\n"
         "                      docs/threat-model.md)\n"
@@ -635,6 +637,8 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.texture_ssim = strtof(v, &end);
         else if (!strcmp(o, "--smooth"))
             a.popt.probe.smooth_sigma = strtof(v, &end);
+        else if (!strcmp(o, "--reach"))
+            a.popt.probe.reach_budget = (int)strtol(v, &end, 10);
         else if (!strcmp(o, "--g-flip"))
             a.popt.probe.g_flip = strtof(v, &end);
         else if (!strcmp(o, "--g-drop"))

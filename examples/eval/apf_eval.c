@@ -55,6 +55,8 @@ static int usage(FILE *f)
         "  --texture-ssim S       per-pixel budget from texture aiming at local SSIM S (default 0: off)\n"
         "  --smooth SIGMA         blur each step's gradient by a Gaussian of SIGMA pixels (TI; default "
         PROBE_LIST_SMOOTH_S ")\n"
+        "  --reach 0|1            1: the device bounds each value by how far its attack moved it\n"
+        "                         (apf_probe_gradient_reach); 0: eps * g whole (default " PROBE_LIST_REACH_S ")\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
         "  --iterations N         attack iterations (default " PROBE_LIST_ITERATIONS_S ", the shipped device setting)\n"
@@ -181,24 +183,38 @@ static void calibrate(recognizer *rec, int nm, const char *pairs, const char *fa
     free(same);
 }
 
+/* The probe's reach_budget: the device bounds the noise by its attack's reach. */
+static int uses_reach(const apf_probe *p)
+{
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    return !apf_probe_get_options(p, &o) && o.reach_budget;
+}
+
 /* Protect n faces with a probe in chunks of 16; returns ms per face. The
- * gradients are kept in g (when not NULL) for the cloud rows. */
+ * gradients and reaches are kept in g and reach (when not NULL) for the
+ * cloud rows. */
 static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps, uint8_t *out, int8_t *g,
-                            const char *label)
+                            uint8_t *reach, const char *label)
 {
     int8_t *gl = g ? NULL : malloc(16 * PER), *noise = malloc(16 * PER);
+    uint8_t *rl = reach ? NULL : malloc(16 * PER);
+    int bounded = uses_reach(p);
     double t0 = now_s(), busy = 0;
     for (int i = 0; i < n; i += 16) {
         int c = n - i < 16 ? n - i : 16;
         int8_t *gi = g ? g + (size_t)i * PER : gl;
+        uint8_t *ri = reach ? reach + (size_t)i * PER : rl;
         double t1 = now_s();
-        if (apf_probe_gradient(p, faces + (size_t)i * PER, NULL, c, S, gi))
+        if (apf_probe_gradient_reach(p, faces + (size_t)i * PER, NULL, c, S, NULL, gi, ri))
             die(label);
         busy += now_s() - t1;
         /* the device applies eps * g within its per-pixel budget */
         for (size_t q = 0; q < (size_t)c * PER; q++)
             noise[q] = (int8_t)(gi[q] * (int)lrintf(eps));
         if (apf_probe_limit_noise(p, faces + (size_t)i * PER, c, S, noise))
+            die(label);
+        if (bounded && apf_limit_noise_to_reach(noise, ri, (size_t)c * PER))
             die(label);
         apf_apply_perturbation(faces + (size_t)i * PER, noise, (size_t)c * PER, 1.0f, out + (size_t)i * PER);
         double rate = (i + c) / (now_s() - t0);
@@ -207,14 +223,16 @@ static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps
     }
     fprintf(stderr, "\n");
     free(gl);
+    free(rl);
     free(noise);
     return 1000 * busy / n;
 }
 
 /* out = clip(faces + s) for the cloud's noise; returns server ms per face. */
 static double cloud_protect(apf_probe *p, apf_transfer *t, const apf_enhancer *e, const uint8_t *faces,
-                            const int8_t *g, int n, float eps, uint8_t *out)
+                            const int8_t *g, const uint8_t *reach, int n, float eps, uint8_t *out)
 {
+    int bounded = uses_reach(p);
     float *s = malloc(16 * PER * sizeof(float));
     int8_t *noise = malloc(16 * PER);
     double busy = 0;
@@ -228,6 +246,8 @@ static double cloud_protect(apf_probe *p, apf_transfer *t, const apf_enhancer *e
         for (size_t q = 0; q < (size_t)c * PER; q++)
             noise[q] = (int8_t)lrintf(s[q]);
         if (apf_probe_limit_noise(p, faces + (size_t)i * PER, c, S, noise))
+            die("noise limit");
+        if (bounded && apf_limit_noise_to_reach(noise, reach + (size_t)i * PER, (size_t)c * PER))
             die("noise limit");
         apf_apply_perturbation(faces + (size_t)i * PER, noise, (size_t)c * PER, 1.0f, out + (size_t)i * PER);
     }
@@ -351,6 +371,7 @@ int main(int argc, char **argv)
     const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;
     float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f, smooth = PROBE_LIST_SMOOTH;
+    int reach_budget = PROBE_LIST_REACH;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
@@ -413,6 +434,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--random-target")) random_target = strtof(v, &end);
         else if (!strcmp(a, "--texture-ssim")) texture_ssim = strtof(v, &end);
         else if (!strcmp(a, "--smooth")) smooth = strtof(v, &end);
+        else if (!strcmp(a, "--reach")) reach_budget = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--schedule")) {
             if (!strcmp(v, "all")) schedule = APF_SCHEDULE_ALL;
             else if (!strcmp(v, "rotate")) schedule = APF_SCHEDULE_ROTATE;
@@ -566,6 +588,7 @@ int main(int argc, char **argv)
     ctx c = {.rec = rec, .nm = nm, .jpeg_q = jpeg_q, .A = A, .B = B};
     uint8_t *PA = malloc((size_t)npos * PER), *PB = malloc((size_t)npos * PER);
     int8_t *gA = malloc((size_t)npos * PER), *gB = malloc((size_t)npos * PER);
+    uint8_t *rA = malloc((size_t)npos * PER), *rB = malloc((size_t)npos * PER);
     for (int a = 0; a < na; a++) {
         const char *an = apf_attack_name(atts[a]);
         apf_probe_options o;
@@ -580,6 +603,7 @@ int main(int argc, char **argv)
         o.random_target = random_target;
         o.texture_ssim = texture_ssim;
         o.smooth_sigma = smooth;
+        o.reach_budget = reach_budget;
         apf_probe *pr;
         char msg[512];
         if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
@@ -588,10 +612,10 @@ int main(int argc, char **argv)
         }
         char label[96];
         snprintf(label, sizeof label, "APF_g %s (A)", an);
-        double ms = probe_protect(pr, A, npos, eps, PA, gA, label);
+        double ms = probe_protect(pr, A, npos, eps, PA, gA, rA, label);
         if (adv_adv) {
             snprintf(label, sizeof label, "APF_g %s (B)", an);
-            ms = (ms + probe_protect(pr, B, npos, eps, PB, gB, label)) / 2;
+            ms = (ms + probe_protect(pr, B, npos, eps, PB, gB, rB, label)) / 2;
         }
         add_rows(&c, an, "APF_g", PA, adv_adv ? PB : NULL, npos, -1, ms, NAN);
         if (a == 0)
@@ -602,9 +626,9 @@ int main(int argc, char **argv)
             apf_transfer *t = pass ? TS : T;
             const apf_enhancer *e = pass ? EN : NULL;
             fprintf(stderr, "  %s %s: cloud noise\n", pass ? "APF_s" : "APF_ĝ", an);
-            double sms = cloud_protect(pr, t, e, A, gA, npos, eps, PA);
+            double sms = cloud_protect(pr, t, e, A, gA, rA, npos, eps, PA);
             if (adv_adv)
-                sms = (sms + cloud_protect(pr, t, e, B, gB, npos, eps, PB)) / 2;
+                sms = (sms + cloud_protect(pr, t, e, B, gB, rB, npos, eps, PB)) / 2;
             add_rows(&c, an, pass ? "APF_s" : "APF_ĝ", PA, adv_adv ? PB : NULL, npos, -1, ms, sms);
             if (a == 0)
                 write_grid(A, PA, npos, out_dir, pass ? "examples_apf_s.png" : "examples_apf_ghat.png");
@@ -617,10 +641,10 @@ int main(int argc, char **argv)
             if (apf_probe_create(model_paths[m], &ao, &q))
                 die(model_paths[m]);
             snprintf(label, sizeof label, "accessible %s on %s (A)", an, rec[m].name);
-            double ams = probe_protect(q, A, acc_pairs, eps, PA, NULL, label);
+            double ams = probe_protect(q, A, acc_pairs, eps, PA, NULL, NULL, label);
             if (adv_adv) {
                 snprintf(label, sizeof label, "accessible %s on %s (B)", an, rec[m].name);
-                ams = (ams + probe_protect(q, B, acc_pairs, eps, PB, NULL, label)) / 2;
+                ams = (ams + probe_protect(q, B, acc_pairs, eps, PB, NULL, NULL, label)) / 2;
             }
             add_rows(&c, an, "original accessible", PA, adv_adv ? PB : NULL, acc_pairs, m, ams, NAN);
             apf_probe_free(q);
@@ -629,10 +653,10 @@ int main(int argc, char **argv)
 
     char probe_desc[2048];
     snprintf(probe_desc, sizeof probe_desc,
-             "schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px; "
+             "schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s; "
              "the original-accessible rows: %d iterations on each recognizer alone",
              schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
-             acc_iters);
+             reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", acc_iters);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,
         .n_pairs = npos, .calib_desc = calib_desc,
@@ -669,6 +693,6 @@ int main(int argc, char **argv)
     apf_transfer_free(T);
     apf_enhancer_free(EN);
     lfw_free(&set);
-    free(A), free(B), free(PA), free(PB), free(gA), free(gB), free(names);
+    free(A), free(B), free(PA), free(PB), free(gA), free(gB), free(rA), free(rB), free(names);
     return 0;
 }

@@ -84,6 +84,14 @@ typedef struct apf_probe_options {
                                   noise varies less from pixel to pixel. It transfers better to
                                   recognizers the probe does not hold and costs SSIM less
                                   (docs/protection.md). [0, 8], default 0 (off). */
+    /* Fields since 1.4. */
+    int reach_budget;        /**< 1: each value's budget on the device is how far the attack
+                                  itself moved it (apf_probe_gradient_reach()), so the photo
+                                  carries the attack's own perturbation instead of eps at every
+                                  value: higher SSIM at the same protection
+                                  (docs/protection.md). apf_photo_job honours it; other callers
+                                  keep the reach and call apf_limit_noise_to_reach(). 0 or 1,
+                                  default 0 (the paper's s = clip(T(g) + E(u)) applied whole). */
 } apf_probe_options;
 
 /** @brief The device-side gradient computer (opaque). */
@@ -266,6 +274,60 @@ APF_API apf_status apf_probe_gradient_blob_placed(apf_probe *probe, const uint8_
                                                   const uint8_t *enrolled, int n, int size,
                                                   const double *to_image, void **blob,
                                                   size_t *blob_size);
+
+/**
+ * @brief apf_probe_gradient_placed() that also says how far the attack moved each value.
+ *
+ * The attack's own result is x0 + reach * g (values rounded); eps * g, what
+ * the paper applies, moves every value by the whole budget although most
+ * moved less. The reach is the device's to keep: it is not part of g, never
+ * goes on the wire, and apf_limit_noise_to_reach() bounds the cloud's noise
+ * by it before the noise is added.
+ * @param probe    A probe.
+ * @param faces    As apf_probe_gradient().
+ * @param enrolled As apf_probe_gradient().
+ * @param n        As apf_probe_gradient().
+ * @param size     As apf_probe_gradient().
+ * @param to_image As apf_probe_gradient_placed() (NULL: faces stand alone).
+ * @param g        Receives n*size*size*3 values in {-1, 0, 1}.
+ * @param reach    NULL, or receives n*size*size*3 values, each |x_T - x0| rounded
+ *                 (0 to eps rounded up).
+ * @return As apf_probe_gradient_placed().
+ */
+APF_API apf_status apf_probe_gradient_reach(apf_probe *probe, const uint8_t *faces,
+                                            const uint8_t *enrolled, int n, int size,
+                                            const double *to_image, int8_t *g, uint8_t *reach);
+
+/**
+ * @brief apf_probe_gradient_reach(), g encoded as a wire blob ready to send.
+ * @param probe     A probe.
+ * @param faces     As apf_probe_gradient().
+ * @param enrolled  As apf_probe_gradient().
+ * @param n         As apf_probe_gradient().
+ * @param size      As apf_probe_gradient().
+ * @param to_image  As apf_probe_gradient_placed().
+ * @param reach     As apf_probe_gradient_reach() (NULL: not wanted); not in the blob.
+ * @param blob      Receives a malloc'd blob; release with free().
+ * @param blob_size Receives its length.
+ * @return As apf_probe_gradient_blob_placed().
+ */
+APF_API apf_status apf_probe_gradient_blob_reach(apf_probe *probe, const uint8_t *faces,
+                                                 const uint8_t *enrolled, int n, int size,
+                                                 const double *to_image, uint8_t *reach,
+                                                 void **blob, size_t *blob_size);
+
+/**
+ * @brief Bound each noise value by the attack's reach: noise = clamp(noise, -reach, reach).
+ *
+ * The device's step before adding the cloud's noise when the probe's
+ * @c reach_budget is on (apf_photo_job does it itself). Apply it after
+ * apf_probe_limit_noise(); the order does not matter, both only shrink.
+ * @param noise Integer pixel offsets, clamped in place.
+ * @param reach As apf_probe_gradient_reach() gave for the same faces.
+ * @param count Number of values, >= 1.
+ * @return ::APF_OK or ::APF_E_INVALID (NULL or zero count).
+ */
+APF_API apf_status apf_limit_noise_to_reach(int8_t *noise, const uint8_t *reach, size_t count);
 
 /**
  * @brief The options a probe runs with (after defaults were applied).

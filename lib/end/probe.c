@@ -66,6 +66,7 @@ static void probe_defaults(apf_probe_options *o)
     o->g_flip = 0.0f;
     o->g_drop = 0.0f;
     o->smooth_sigma = 0.0f;
+    o->reach_budget = 0;
 }
 
 void apf_probe_options_init_size(apf_probe_options *o, size_t size)
@@ -127,6 +128,8 @@ static apf_status check_options(const apf_probe_options *o)
         return apf_fail(APF_E_INVALID, "probe: g_flip must be in [0, 0.5) and g_drop in [0, 1)");
     if (!(o->smooth_sigma >= 0 && o->smooth_sigma <= 8))
         return apf_fail(APF_E_INVALID, "probe: smooth_sigma must be in [0, 8] pixels");
+    if (o->reach_budget != 0 && o->reach_budget != 1)
+        return apf_fail(APF_E_INVALID, "probe: reach_budget must be 0 or 1");
     return APF_OK;
 }
 
@@ -402,6 +405,17 @@ apf_status apf_probe_limit_noise(apf_probe *p, const uint8_t *faces, int n, int 
     return st;
 }
 
+apf_status apf_limit_noise_to_reach(int8_t *noise, const uint8_t *reach, size_t count)
+{
+    if (!noise || !reach || count == 0)
+        return apf_fail(APF_E_INVALID, "reach: NULL argument or zero count");
+    for (size_t i = 0; i < count; i++) {
+        int r = reach[i], v = noise[i];
+        noise[i] = (int8_t)(v > r ? r : v < -r ? -r : v);
+    }
+    return APF_OK;
+}
+
 /* Scale each face's gradient to mean magnitude 1 and add weight times it
  * to the sum: models' raw gradients differ by orders of magnitude. A face
  * that model no longer pushes away (only its random direction pulls) counts
@@ -469,7 +483,7 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
 #define PROBE_CHUNK 1
 
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
-                                 int size, const double *to_image, int8_t *g);
+                                 int size, const double *to_image, int8_t *g, uint8_t *reach);
 
 apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                               int size, int8_t *g)
@@ -479,6 +493,12 @@ apf_status apf_probe_gradient(apf_probe *p, const uint8_t *faces, const uint8_t 
 
 apf_status apf_probe_gradient_placed(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled,
                                      int n, int size, const double *to_image, int8_t *g)
+{
+    return apf_probe_gradient_reach(p, faces, enrolled, n, size, to_image, g, NULL);
+}
+
+apf_status apf_probe_gradient_reach(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
+                                    int size, const double *to_image, int8_t *g, uint8_t *reach)
 {
     if (!p || !faces || !g)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
@@ -496,7 +516,7 @@ apf_status apf_probe_gradient_placed(apf_probe *p, const uint8_t *faces, const u
     for (int k = 0; k < n && !st; k += PROBE_CHUNK) {
         int c = n - k < PROBE_CHUNK ? n - k : PROBE_CHUNK;
         st = gradient_chunk(p, faces + k * per, enrolled ? enrolled + k * per : NULL, c, size,
-                            to_image ? to_image + 6 * k : NULL, g + k * per);
+                            to_image ? to_image + 6 * k : NULL, g + k * per, reach ? reach + k * per : NULL);
     }
     pthread_mutex_unlock(&p->lock);
     return st;
@@ -521,7 +541,7 @@ static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face,
 
 /* apf_probe_gradient on at most PROBE_CHUNK faces, the lock held. */
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
-                                 int size, const double *to_image, int8_t *g)
+                                 int size, const double *to_image, int8_t *g, uint8_t *reach)
 {
     const apf_probe_options *o = &p->opt;
     size_t per = (size_t)size * size * 3, all = per * n;
@@ -644,6 +664,11 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         float d = signf(b.x[i] - b.x0[i]);
         g[i] = (int8_t)(d != 0.0f ? d : signf(b.grad[i]));
     }
+    /* How far the attack moved each value: its own result, x0 + reach * g,
+     * protects as well as x0 + eps * g while most values moved less than
+     * eps (docs/protection.md). It stays on the device. */
+    for (size_t i = 0; reach && i < all; i++)
+        reach[i] = (uint8_t)lrintf(fabsf(b.x[i] - b.x0[i]));
     if (o->g_flip > 0 || o->g_drop > 0)
         for (int k = 0; k < n; k++)
             blur_what_g_reveals(o, faces + k * per, per, g + k * per);
@@ -674,6 +699,13 @@ apf_status apf_probe_gradient_blob_placed(apf_probe *p, const uint8_t *faces, co
                                           int n, int size, const double *to_image, void **blob,
                                           size_t *blob_size)
 {
+    return apf_probe_gradient_blob_reach(p, faces, enrolled, n, size, to_image, NULL, blob, blob_size);
+}
+
+apf_status apf_probe_gradient_blob_reach(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled,
+                                         int n, int size, const double *to_image, uint8_t *reach,
+                                         void **blob, size_t *blob_size)
+{
     if (!blob || !blob_size)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
     if (!p || n < 1 || n > APF_WIRE_MAX_FACES || size < 16 || size > APF_WIRE_MAX_SIDE)
@@ -681,7 +713,7 @@ apf_status apf_probe_gradient_blob_placed(apf_probe *p, const uint8_t *faces, co
     int8_t *g = malloc((size_t)n * size * size * 3);
     if (!g)
         return apf_fail(APF_E_NOMEM, "probe: out of memory");
-    apf_status st = apf_probe_gradient_placed(p, faces, enrolled, n, size, to_image, g);
+    apf_status st = apf_probe_gradient_reach(p, faces, enrolled, n, size, to_image, g, reach);
     if (!st) {
         apf_wire_info info = {APF_WIRE_GRADIENT, (int)p->opt.attack, n, size, size, 3, p->opt.eps,
                               probe_hash(p)};

@@ -16,6 +16,7 @@ struct apf_photo_job {
     apf_face faces[APF_PHOTO_JOB_MAX_FACES];
     double to_image[APF_PHOTO_JOB_MAX_FACES][6];
     uint8_t *crops; /* n aligned faces of the original */
+    uint8_t *reach; /* how far the attack moved each crop value (reach_budget), or NULL */
     void *blob;
     size_t blob_size;
     float eps;
@@ -26,6 +27,7 @@ void apf_photo_job_free(apf_photo_job *job)
     if (!job)
         return;
     free(job->crops);
+    free(job->reach);
     free(job->blob);
     free(job);
 }
@@ -49,6 +51,7 @@ apf_status apf_photo_job_create(apf_probe *probe, apf_detector *detector, const 
     apf_probe_options_init(&po);
     apf_status st = apf_probe_get_options(probe, &po);
     job->eps = po.eps;
+    int keep_reach = !st && po.reach_budget;
     if (!st && faces) {
         job->found = n_faces;
         job->n = n_faces < APF_PHOTO_JOB_MAX_FACES ? n_faces : APF_PHOTO_JOB_MAX_FACES;
@@ -61,7 +64,8 @@ apf_status apf_photo_job_create(apf_probe *probe, apf_detector *detector, const 
     }
     if (!st && job->n > 0) {
         job->crops = malloc((size_t)job->n * FACE_BYTES);
-        if (!job->crops)
+        job->reach = keep_reach ? malloc((size_t)job->n * FACE_BYTES) : NULL;
+        if (!job->crops || (keep_reach && !job->reach))
             st = apf_fail(APF_E_NOMEM, "photo job: out of memory for %d faces", job->n);
         for (int i = 0; !st && i < job->n; i++) {
             st = apf_face_align_matrix(&job->faces[i], job->to_image[i]);
@@ -69,8 +73,9 @@ apf_status apf_photo_job_create(apf_probe *probe, apf_detector *detector, const 
                 st = apf_face_crop(photo, job->to_image[i], job->crops + (size_t)i * FACE_BYTES);
         }
         if (!st)
-            st = apf_probe_gradient_blob_placed(probe, job->crops, NULL, job->n, APF_FACE_SIZE,
-                                                &job->to_image[0][0], &job->blob, &job->blob_size);
+            st = apf_probe_gradient_blob_reach(probe, job->crops, NULL, job->n, APF_FACE_SIZE,
+                                               &job->to_image[0][0], job->reach, &job->blob,
+                                               &job->blob_size);
     }
     if (st) {
         apf_photo_job_free(job);
@@ -127,6 +132,8 @@ apf_status apf_photo_job_apply(apf_photo_job *job, const void *blob, size_t size
     }
     /* each face's own per-pixel budget (it never leaves the device) */
     st = apf_probe_limit_noise(job->probe, job->crops, job->n, APF_FACE_SIZE, noise);
+    if (!st && job->reach)
+        st = apf_limit_noise_to_reach(noise, job->reach, (size_t)job->n * FACE_BYTES);
     apf_image *out = NULL;
     int w = apf_image_width(job->photo), h = apf_image_height(job->photo);
     if (!st)
