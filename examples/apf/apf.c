@@ -59,6 +59,7 @@ static int usage_protect(FILE *f)
         "  --attack NAME       fgsm, i-fgsm, mi-fgsm, di2-fgsm (default), m-di2-fgsm\n"
         "  --eps N             strength: L-inf budget in 0..255 units (default 8)\n"
         "  --iterations N      attack iterations (default " PROBE_LIST_ITERATIONS_S ")\n"
+        "  --step N            step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ")\n"
         "  --probe LIST        recognizers the device attacks, NAME-or-FILE[:WEIGHT],...\n"
         "                      (default " PROBE_LIST_DEFAULT ")\n"
         "  --random-target W   pull toward a random direction per photo, so two protected photos\n"
@@ -629,6 +630,8 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.eps = strtof(v, &end);
         else if (!strcmp(o, "--iterations"))
             a.popt.probe.iterations = (int)strtol(v, &end, 10);
+        else if (!strcmp(o, "--step"))
+            a.popt.probe.step = strtof(v, &end);
         else if (!strcmp(o, "--probe"))
             a.popt.probe_models = v;
         else if (!strcmp(o, "--random-target"))

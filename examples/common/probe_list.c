@@ -8,6 +8,7 @@ void probe_list_options_init(apf_probe_options *o)
 {
     apf_probe_options_init(o);
     o->iterations = PROBE_LIST_ITERATIONS;
+    o->step = PROBE_LIST_STEP;
     o->random_target = PROBE_LIST_RANDOM_TARGET;
     o->smooth_sigma = PROBE_LIST_SMOOTH;
     o->reach_budget = PROBE_LIST_REACH;

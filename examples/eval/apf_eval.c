@@ -59,6 +59,8 @@ static int usage(FILE *f)
         "                         (apf_probe_gradient_reach); 0: eps * g whole (default " PROBE_LIST_REACH_S ")\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
+        "  --step S               step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ", the shipped\n"
+        "                         device setting; the paper's is 2)\n"
         "  --iterations N         attack iterations (default " PROBE_LIST_ITERATIONS_S ", the shipped device setting)\n"
         "  --no-offset            probe without Eq. 13's enrolment offset\n"
         "  --transfer T.apfm      add the APF_ĝ row: s = clip(T(g))\n"
@@ -379,7 +381,7 @@ int main(int argc, char **argv)
     int fold = 8, iters = PROBE_LIST_ITERATIONS, max_pairs = 0, accessible = 0, acc_pairs = 100, jpeg_q = 75;
     int acc_iters = 30;
     int threads = 2, adv_adv = 1, offset = 1;
-    float eps = 8;
+    float eps = 8, step = PROBE_LIST_STEP;
     unsigned long long seed = 0x41504621u;
     char command[4096] = "apf-eval";
     for (int i = 1; i < argc; i++)
@@ -424,6 +426,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--probe")) probe_path = v;
         else if (!strcmp(a, "--attacks")) snprintf(attacks_arg, sizeof attacks_arg, "%s", v);
         else if (!strcmp(a, "--eps")) eps = strtof(v, &end);
+        else if (!strcmp(a, "--step")) step = strtof(v, &end);
         else if (!strcmp(a, "--iterations")) iters = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--max-pairs")) max_pairs = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--accessible-pairs")) acc_pairs = (int)strtol(v, &end, 10);
@@ -595,6 +598,7 @@ int main(int argc, char **argv)
         apf_probe_options_init(&o);
         o.attack = atts[a];
         o.eps = eps;
+        o.step = step;
         o.iterations = iters;
         o.threads = threads;
         o.seed = seed;
@@ -653,9 +657,9 @@ int main(int argc, char **argv)
 
     char probe_desc[2048];
     snprintf(probe_desc, sizeof probe_desc,
-             "schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s; "
+             "step %g, schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s; "
              "the original-accessible rows: %d iterations on each recognizer alone",
-             schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
+             step, schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
              reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", acc_iters);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,
