@@ -664,9 +664,10 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         float d = signf(b.x[i] - b.x0[i]);
         g[i] = (int8_t)(d != 0.0f ? d : signf(b.grad[i]));
     }
-    /* How far the attack moved each value: its own result, x0 + reach * g,
-     * protects as well as x0 + eps * g while most values moved less than
-     * eps (docs/protection.md). It stays on the device. */
+    /* How far the attack moved each value. Its own result, x0 + reach * g,
+     * moves many values less than eps * g does, for far better SSIM at
+     * about the same protection (docs/protection.md). It stays on the
+     * device, out of g. */
     for (size_t i = 0; reach && i < all; i++)
         reach[i] = (uint8_t)lrintf(fabsf(b.x[i] - b.x0[i]));
     if (o->g_flip > 0 || o->g_drop > 0)
