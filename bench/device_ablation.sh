@@ -17,25 +17,25 @@ all4=mobilefacenet,mobileface,faceres,faceapi-recognition
 mf2=mobilefacenet,mobileface:2,faceres,faceapi-recognition
 mf3=mobilefacenet,mobileface:3,faceres,faceapi-recognition
 settings=(
-  "probe alone, 30 iterations|--probe mobilefacenet --iterations 30 --random-target 0 --smooth 0 --step 2 --reach 0"
-  "probe alone, 30 iterations, random target 1|--probe mobilefacenet --iterations 30 --random-target 1 --smooth 0 --step 2 --reach 0"
-  "four models, 8 iterations|--probe $all4 --iterations 8 --random-target 0 --smooth 0 --step 2 --reach 0"
-  "four models, 8 iterations, random target 0.5|--probe $all4 --iterations 8 --random-target 0.5 --smooth 0 --step 2 --reach 0"
-  "four models, 8 iterations, random target 1|--probe $all4 --iterations 8 --random-target 1 --smooth 0 --step 2 --reach 0"
-  "four models, 32 iterations rotating, random target 1|--probe $all4 --iterations 32 --schedule rotate --random-target 1 --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations|--probe $mf2 --iterations 8 --random-target 0 --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, I-FGSM (no input diversity)|--probe $mf2 --iterations 8 --random-target 0 --attacks i-fgsm --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, M-DI2-FGSM (momentum)|--probe $mf2 --iterations 8 --random-target 0 --attacks m-di2-fgsm --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, no Eq. 13 offset|--probe $mf2 --iterations 8 --random-target 0 --no-offset --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, random target 0.5|--probe $mf2 --iterations 8 --random-target 0.5 --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x3, 8 iterations, random target 0.5|--probe $mf3 --iterations 8 --random-target 0.5 --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x3, 8 iterations, random target 1|--probe $mf3 --iterations 8 --random-target 1 --smooth 0 --step 2 --reach 0"
-  "four models, 8 iterations, texture SSIM 0.9, random target 1|--probe $all4 --iterations 8 --texture-ssim 0.9 --random-target 1 --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x3, 8 iterations, texture SSIM 0.8, random target 0.5|--probe $mf3 --iterations 8 --texture-ssim 0.8 --random-target 0.5 --smooth 0 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, smoothing 0.5 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 0.5 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, smoothing 0.7 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 0.7 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, smoothing 1 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 1 --step 2 --reach 0"
-  "four models, mobileface x2, 8 iterations, smoothing 1.5 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 1.5 --step 2 --reach 0"
+  "probe alone, 30 iterations|--probe mobilefacenet --iterations 30 --random-target 0 --smooth 0"
+  "probe alone, 30 iterations, random target 1|--probe mobilefacenet --iterations 30 --random-target 1 --smooth 0"
+  "four models, 8 iterations|--probe $all4 --iterations 8 --random-target 0 --smooth 0"
+  "four models, 8 iterations, random target 0.5|--probe $all4 --iterations 8 --random-target 0.5 --smooth 0"
+  "four models, 8 iterations, random target 1|--probe $all4 --iterations 8 --random-target 1 --smooth 0"
+  "four models, 32 iterations rotating, random target 1|--probe $all4 --iterations 32 --schedule rotate --random-target 1 --smooth 0"
+  "four models, mobileface x2, 8 iterations|--probe $mf2 --iterations 8 --random-target 0 --smooth 0"
+  "four models, mobileface x2, 8 iterations, I-FGSM (no input diversity)|--probe $mf2 --iterations 8 --random-target 0 --attacks i-fgsm --smooth 0"
+  "four models, mobileface x2, 8 iterations, M-DI2-FGSM (momentum)|--probe $mf2 --iterations 8 --random-target 0 --attacks m-di2-fgsm --smooth 0"
+  "four models, mobileface x2, 8 iterations, no Eq. 13 offset|--probe $mf2 --iterations 8 --random-target 0 --no-offset --smooth 0"
+  "four models, mobileface x2, 8 iterations, random target 0.5|--probe $mf2 --iterations 8 --random-target 0.5 --smooth 0"
+  "four models, mobileface x3, 8 iterations, random target 0.5|--probe $mf3 --iterations 8 --random-target 0.5 --smooth 0"
+  "four models, mobileface x3, 8 iterations, random target 1|--probe $mf3 --iterations 8 --random-target 1 --smooth 0"
+  "four models, 8 iterations, texture SSIM 0.9, random target 1|--probe $all4 --iterations 8 --texture-ssim 0.9 --random-target 1 --smooth 0"
+  "four models, mobileface x3, 8 iterations, texture SSIM 0.8, random target 0.5|--probe $mf3 --iterations 8 --texture-ssim 0.8 --random-target 0.5 --smooth 0"
+  "four models, mobileface x2, 8 iterations, smoothing 0.5 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 0.5"
+  "four models, mobileface x2, 8 iterations, smoothing 0.7 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 0.7"
+  "four models, mobileface x2, 8 iterations, smoothing 1 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 1"
+  "four models, mobileface x2, 8 iterations, smoothing 1.5 px|--probe $mf2 --iterations 8 --random-target 0 --smooth 1.5"
 )
 mkdir -p out/ablation
 echo "| setting | mobilefacenet | faceres | mobileface | dlib | SSIM mean / min | device ms/face (b16) |"
@@ -46,7 +46,7 @@ for s in "${settings[@]}"; do
   read -r -a args <<<"${s#*|}"
   out=out/ablation/$(echo "$name" | tr -c 'a-z0-9' '-')
   "$build/examples/apf-eval" --lfw "$lfw" --fold 7 --calib-folds 6 --max-pairs 50 --out "$out" \
-    "${args[@]}" > /dev/null 2> "$out.log" || { echo "$name: failed (see $out.log)" >&2; exit 1; }
+    --step 2 --reach 0 "${args[@]}" > /dev/null 2> "$out.log" || { echo "$name: failed (see $out.log)" >&2; exit 1; }
   awk -F'|' -v name="$name" '
     /\| APF_g \|/ && !ssim_seen { split($0, c, "|"); model = c[2]; gsub(/ /, "", model);
                     if (model == "") model = last; last = model

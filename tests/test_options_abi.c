@@ -84,6 +84,23 @@ START_TEST(newer_caller)
 }
 END_TEST
 
+/* The options a probe runs with for an older caller whose struct ends at
+ * `end`: what follows is not its memory (NaN-ish garbage here), so the
+ * probe must take the defaults there. */
+static apf_probe_options options_of_caller_ending_at(size_t end)
+{
+    apf_probe_options o, full;
+    apf_probe_options_init(&o);
+    o.struct_size = end;
+    memset((char *)&o + end, 0x5A, sizeof o - end);
+    apf_probe *p = NULL;
+    ck_assert_int_eq(apf_probe_create(probe_model(), &o, &p), APF_OK);
+    apf_probe_options_init(&full);
+    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    apf_probe_free(p);
+    return full;
+}
+
 START_TEST(uninitialised_and_entry_points)
 {
     apf_probe_options o;
@@ -115,37 +132,16 @@ START_TEST(uninitialised_and_entry_points)
     ck_assert_float_eq(full.g_drop, 0.0f);
     apf_probe_free(p);
     p = NULL;
-    /* a 1.0 caller: its struct ends at texture_ssim; what follows is not its memory */
-    apf_probe_options v10;
-    apf_probe_options_init(&v10);
-    v10.struct_size = offsetof(apf_probe_options, g_flip);
-    memset(&v10.g_flip, 0x5A, sizeof v10 - offsetof(apf_probe_options, g_flip)); /* NaN-ish garbage */
-    ck_assert_int_eq(apf_probe_create(probe_model(), &v10, &p), APF_OK);
-    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    /* a 1.0 caller: its struct ends at texture_ssim */
+    full = options_of_caller_ending_at(offsetof(apf_probe_options, g_flip));
     ck_assert_float_eq(full.g_flip, 0.0f);
     ck_assert_float_eq(full.g_drop, 0.0f);
-    apf_probe_free(p);
-    p = NULL;
-    /* a 1.2 caller: its struct ends at g_drop; smooth_sigma is not its memory */
-    apf_probe_options v12;
-    apf_probe_options_init(&v12);
-    v12.struct_size = offsetof(apf_probe_options, smooth_sigma);
-    memset(&v12.smooth_sigma, 0x5A, sizeof v12 - offsetof(apf_probe_options, smooth_sigma));
-    ck_assert_int_eq(apf_probe_create(probe_model(), &v12, &p), APF_OK);
-    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    /* a 1.2 caller: its struct ends at g_drop */
+    full = options_of_caller_ending_at(offsetof(apf_probe_options, smooth_sigma));
     ck_assert_float_eq(full.smooth_sigma, 0.0f);
-    apf_probe_free(p);
-    p = NULL;
-    /* a 1.3 caller: its struct ends at smooth_sigma; reach_budget is not its memory */
-    apf_probe_options v13;
-    apf_probe_options_init(&v13);
-    v13.struct_size = offsetof(apf_probe_options, reach_budget);
-    memset(&v13.reach_budget, 0x5A, sizeof v13 - offsetof(apf_probe_options, reach_budget));
-    ck_assert_int_eq(apf_probe_create(probe_model(), &v13, &p), APF_OK);
-    ck_assert_int_eq(apf_probe_get_options(p, &full), APF_OK);
+    /* a 1.3 caller: its struct ends at smooth_sigma */
+    full = options_of_caller_ending_at(offsetof(apf_probe_options, reach_budget));
     ck_assert_int_eq(full.reach_budget, 0);
-    apf_probe_free(p);
-    p = NULL;
     /* too small for init_size: nothing written */
     memset(&q, 0x5A, sizeof q);
     apf_probe_options_init_size(&q, 4);

@@ -144,19 +144,27 @@ static float after_photo_round_trip(apf_probe *p, const apf_image *small, const 
     return cos;
 }
 
+/* A MobileFaceNet probe running I-FGSM: a real attack, and cheap. */
+static apf_probe *ifgsm_probe(int iterations, int reach_budget)
+{
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = APF_ATTACK_IFGSM;
+    o.iterations = iterations;
+    o.threads = 2;
+    o.reach_budget = reach_budget;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    return p;
+}
+
 START_TEST(placed_attack_survives_the_photo)
 {
     /* On a face at about half the crop's scale, g computed through the
      * photo round trip moves the re-aligned face further from the original
      * than g computed on the crop alone; with a face as large as aligned,
      * the placed attack is the plain one, value for value. */
-    apf_probe_options o;
-    apf_probe_options_init(&o);
-    o.attack = APF_ATTACK_IFGSM;
-    o.iterations = 10;
-    o.threads = 2;
-    apf_probe *p;
-    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    apf_probe *p = ifgsm_probe(10, 0);
     apf_image *small = half_photo();
     apf_face f;
     int n = 0;
@@ -210,18 +218,11 @@ END_TEST
  * g whole, never by more at any pixel, and the blob that leaves is the same. */
 START_TEST(reach_budget_bounds_the_noise)
 {
-    apf_probe_options o;
-    apf_probe_options_init(&o);
-    o.attack = APF_ATTACK_IFGSM;
-    o.iterations = 6;
-    o.threads = 2;
     apf_image *out[2];
     void *blob[2];
     size_t bs[2];
     for (int r = 0; r < 2; r++) {
-        o.reach_budget = r;
-        apf_probe *p;
-        ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+        apf_probe *p = ifgsm_probe(6, r);
         apf_photo_job *job;
         ck_assert_int_eq(apf_photo_job_create(p, det, photo, NULL, 0, &job), APF_OK);
         const void *g;

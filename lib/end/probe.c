@@ -659,17 +659,16 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
      * cancelled out (about 8% of values for I-FGSM and DI2-FGSM), take the
      * direction of the last step: a zero there is nearly unpredictable and
      * costs about a third of the wire bytes, while ASR does not change
-     * (docs/wire-format.md). */
+     * (docs/wire-format.md). The reach is how far it moved each value: its
+     * own result, x0 + reach * g, moves many values less than eps * g does,
+     * for far better SSIM at about the same protection (docs/protection.md).
+     * It stays on the device, out of g. */
     for (size_t i = 0; i < all; i++) {
-        float d = signf(b.x[i] - b.x0[i]);
+        float moved = b.x[i] - b.x0[i], d = signf(moved);
         g[i] = (int8_t)(d != 0.0f ? d : signf(b.grad[i]));
+        if (reach)
+            reach[i] = (uint8_t)lrintf(fabsf(moved));
     }
-    /* How far the attack moved each value. Its own result, x0 + reach * g,
-     * moves many values less than eps * g does, for far better SSIM at
-     * about the same protection (docs/protection.md). It stays on the
-     * device, out of g. */
-    for (size_t i = 0; reach && i < all; i++)
-        reach[i] = (uint8_t)lrintf(fabsf(b.x[i] - b.x0[i]));
     if (o->g_flip > 0 || o->g_drop > 0)
         for (int k = 0; k < n; k++)
             blur_what_g_reveals(o, faces + k * per, per, g + k * per);
