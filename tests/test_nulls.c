@@ -244,6 +244,14 @@ START_TEST(end_nulls)
     ERR(apf_probe_add_model(NULL, tu_path(tu_models_dir(), "mobileface.apfm"), 1.0f));
     ERR(apf_probe_add_model(p, NULL, 1.0f));
     ck_assert_int_eq(apf_probe_model_count(NULL), 0);
+    ERR(apf_probe_set_model_samples(NULL, 0, 2));
+    ERR(apf_probe_set_model_samples(p, 1, 2)); /* one model: no index 1 */
+    ERR(apf_probe_set_model_samples(p, -1, 2));
+    ERR(apf_probe_set_model_samples(p, 0, 0));
+    ERR(apf_probe_set_model_samples(p, 0, APF_PROBE_MAX_SAMPLES + 1));
+    ck_assert_int_eq(apf_probe_model_samples(NULL, 0), 0);
+    ck_assert_int_eq(apf_probe_model_samples(p, 1), 0);
+    ck_assert_int_eq(apf_probe_model_samples(p, 0), 1);
     ERR(apf_probe_limit_noise(NULL, px, 1, 112, g));
     ERR(apf_probe_limit_noise(p, NULL, 1, 112, g));
     ERR(apf_probe_limit_noise(p, px, 1, 112, NULL));

@@ -175,6 +175,41 @@ APF_API apf_status apf_probe_add_model(apf_probe *probe, const char *model_path,
  */
 APF_API int apf_probe_model_count(const apf_probe *probe);
 
+/** @brief Most input-diversity samples one model sees per iteration (apf_probe_set_model_samples()). */
+#define APF_PROBE_MAX_SAMPLES 16
+
+/**
+ * @brief Let one of the probe's models see several transformed copies of
+ *        the face per iteration.
+ *
+ * Each iteration every model sees the face through one random input-
+ * diversity transform (DI2-FGSM, M-DI2-FGSM; for a face placed in its
+ * photo also a re-alignment jitter). With @p samples > 1, model @p index
+ * also sees samples - 1 further independent draws, and its gradient is
+ * their sum (an expectation over transformations): a steadier direction,
+ * for samples - 1 more passes of that model per iteration. Worth it for a
+ * recognizer that is cheap but hard to break: the shipped setting gives
+ * mobileface (about 1 ms a pass) several samples (docs/protection.md).
+ * Attacks without input diversity, on faces not placed in a photo, would
+ * see the same copy again; there the extra samples are skipped.
+ * The draws come from each face's own random stream, so results stay
+ * deterministic for a seed. Safe while the probe runs on another thread
+ * (the call waits for it).
+ * @param probe   A probe.
+ * @param index   0..apf_probe_model_count() - 1 (0 is the probe model proper).
+ * @param samples 1 (every model's default) .. #APF_PROBE_MAX_SAMPLES.
+ * @return ::APF_OK or ::APF_E_INVALID (NULL, bad index or count).
+ */
+APF_API apf_status apf_probe_set_model_samples(apf_probe *probe, int index, int samples);
+
+/**
+ * @brief The samples per iteration of model @p index (apf_probe_set_model_samples()).
+ * @param probe A probe.
+ * @param index 0..apf_probe_model_count() - 1.
+ * @return 1..#APF_PROBE_MAX_SAMPLES, or 0 for NULL or a bad index.
+ */
+APF_API int apf_probe_model_samples(const apf_probe *probe, int index);
+
 /**
  * @brief Model @p i of the probe (0 is the probe model proper, as
  *        apf_probe_model() returns, then those added with

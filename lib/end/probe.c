@@ -15,6 +15,7 @@
 struct apf_probe {
     apf_model *model[APF_PROBE_MAX_MODELS]; /* [0] is the probe model proper */
     float weight[APF_PROBE_MAX_MODELS];
+    int samples[APF_PROBE_MAX_MODELS]; /* input-diversity draws per iteration */
     int count;
     apf_probe_options opt;
     pthread_mutex_t lock;
@@ -162,6 +163,7 @@ apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt
     if (o.threads)
         apf_model_set_threads(p->model[0], o.threads);
     p->weight[0] = 1.0f;
+    p->samples[0] = 1;
     p->count = 1;
     p->opt = o;
     pthread_mutex_init(&p->lock, NULL);
@@ -198,6 +200,7 @@ apf_status apf_probe_add_model(apf_probe *p, const char *model_path, float weigh
         if (p->opt.threads)
             apf_model_set_threads(m, p->opt.threads);
         p->model[p->count] = m;
+        p->samples[p->count] = 1;
         p->weight[p->count++] = weight;
     }
     pthread_mutex_unlock(&p->lock);
@@ -207,6 +210,27 @@ apf_status apf_probe_add_model(apf_probe *p, const char *model_path, float weigh
 int apf_probe_model_count(const apf_probe *p)
 {
     return p ? p->count : 0;
+}
+
+apf_status apf_probe_set_model_samples(apf_probe *p, int index, int samples)
+{
+    if (!p)
+        return apf_fail(APF_E_INVALID, "probe: NULL argument");
+    if (samples < 1 || samples > APF_PROBE_MAX_SAMPLES)
+        return apf_fail(APF_E_INVALID, "probe: samples must be in 1..%d", APF_PROBE_MAX_SAMPLES);
+    pthread_mutex_lock(&p->lock);
+    apf_status st = APF_OK;
+    if (index < 0 || index >= p->count)
+        st = apf_fail(APF_E_INVALID, "probe: no model %d", index);
+    else
+        p->samples[index] = samples;
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
+int apf_probe_model_samples(const apf_probe *p, int index)
+{
+    return p && index >= 0 && index < p->count ? p->samples[index] : 0;
 }
 
 apf_model *apf_probe_model_at(apf_probe *p, int i)
@@ -439,6 +463,8 @@ static void accumulate(float *sum, const float *g, size_t per, int n, float weig
 typedef struct attack_bufs {
     float *x0, *x, *xin, *gin, *grad, *mom, *scratch, *bound, *back;
     float *xp, *dtmp; /* the face as placed in its photo; one face's scratch */
+    float *xin2;      /* a model's further input-diversity samples (NULL: none wanted) */
+    di_transform *tf2;
     float *target[APF_PROBE_MAX_MODELS], *away[APF_PROBE_MAX_MODELS];
     rng *r;
     di_transform *tf;
@@ -449,7 +475,7 @@ static void bufs_free(attack_bufs *b, int models)
 {
     free(b->x0), free(b->x), free(b->xin), free(b->gin), free(b->grad), free(b->mom);
     free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf), free(b->pushed);
-    free(b->xp), free(b->dtmp);
+    free(b->xp), free(b->dtmp), free(b->xin2), free(b->tf2);
     for (int m = 0; m < models; m++)
         free(b->target[m]), free(b->away[m]);
 }
@@ -466,6 +492,11 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
     b->pushed = malloc((size_t)n);
     int ok = b->x0 && b->x && b->xin && b->gin && b->grad && b->mom && b->scratch && b->bound &&
              b->back && b->xp && b->dtmp && b->r && b->tf && b->pushed;
+    for (int m = 0; m < p->count && !b->xin2; m++)
+        if (p->samples[m] > 1) {
+            b->xin2 = malloc(all * 4), b->tf2 = malloc((size_t)n * sizeof *b->tf2);
+            ok = ok && b->xin2 && b->tf2;
+        }
     for (int m = 0; m < p->count; m++) {
         size_t dim = (size_t)apf_model_embedding_dim(p->model[m]);
         b->target[m] = malloc(n * dim * 4);
@@ -539,6 +570,36 @@ static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face,
     }
 }
 
+/* Model m's further input-diversity samples (apf_probe_set_model_samples):
+ * each draws a new transform per face of what the recognizer sees (the
+ * face, or the face as placed in its photo: b->xp), runs the model and
+ * adds its gradient to dst, the model's gradient of the first draw. */
+static apf_status extra_samples(apf_probe *p, int m, attack_bufs *b, const placement *pl, attack_ctx *ctx,
+                                int n, int size, int use_di, float *dst)
+{
+    const apf_probe_options *o = &p->opt;
+    size_t per = (size_t)size * size * 3;
+    for (int s = 1; s < p->samples[m]; s++) {
+        for (int k = 0; k < n; k++) {
+            di_transform none = {0};
+            b->tf2[k] = none;
+            if (use_di)
+                di_draw(&b->r[k], o->diversity_prob, size, &b->tf2[k]);
+            if (pl[k].active && !b->tf2[k].active)
+                di_draw_jitter(&b->r[k], size, &b->tf2[k]);
+            const float *src = (pl[k].active ? b->xp : b->x) + k * per;
+            di_forward(&b->tf2[k], src, b->xin2 + k * per, size);
+        }
+        apf_status st = apf_model_embed_backward(p->model[m], b->xin2, n, size, NULL, distance_grad, NULL,
+                                                 ctx, b->gin);
+        if (st)
+            return st;
+        for (int k = 0; k < n; k++)
+            di_backward(&b->tf2[k], b->gin + k * per, dst + k * per, b->scratch, size);
+    }
+    return APF_OK;
+}
+
 /* apf_probe_gradient on at most PROBE_CHUNK faces, the lock held. */
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                                  int size, const double *to_image, int8_t *g, uint8_t *reach)
@@ -553,8 +614,11 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         st = apf_fail(APF_E_NOMEM, "probe: out of memory for %d faces", n);
         goto out;
     }
-    for (int k = 0; k < n && !st; k++)
+    int any_placed = 0;
+    for (int k = 0; k < n && !st; k++) {
         st = placement_init(&pl[k], to_image ? to_image + 6 * k : NULL, size);
+        any_placed |= pl[k].active;
+    }
     if (st)
         goto out;
     for (size_t i = 0; i < all; i++)
@@ -625,6 +689,9 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                 memset(b.back, 0, all * 4);
             for (int k = 0; k < n; k++)
                 di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, size);
+            if (p->samples[m] > 1 && (use_di || any_placed) &&
+                (st = extra_samples(p, m, &b, pl, &ctx, n, size, use_di, dst)))
+                goto out;
             if (p->count > 1)
                 accumulate(b.grad, b.back, per, n, p->weight[m], b.pushed, o->random_target);
         }
