@@ -290,8 +290,11 @@ int main(int argc, char **argv)
         po.probe.reach_budget = reach;
     po.probe.threads = threads;
     protector *pr;
-    if (protector_create(&po, local, &pr))
-        die("protector");
+    char msg[512];
+    if (protector_create(&po, local, &pr, msg, sizeof msg)) {
+        fprintf(stderr, "apf-bench-photos: protector: %s\n", msg);
+        return 1;
+    }
     /* rows: 0 aligned clean, 1 aligned protected, 2 photo clean, 3 photo PNG, 4 photo JPEG q95,
      * 5 photo PNG cropped at the clean photo's alignment (no re-detection: what the
      * resampling alone costs, apart from the recognizer's own landmarks) */
@@ -405,8 +408,12 @@ int main(int argc, char **argv)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     cloud_client *remote = cloud_client_remote(url, 60, err, sizeof err);
     protector *prr;
-    if (!remote || protector_create(&po, remote, &prr))
+    if (!remote)
         die("remote");
+    if (protector_create(&po, remote, &prr, msg, sizeof msg)) {
+        fprintf(stderr, "apf-bench-photos: remote protector: %s\n", msg);
+        return 1;
+    }
     snprintf(p1, sizeof p1, "%s/data/lfw/photos150/Aaron_Eckhart/Aaron_Eckhart_0001.jpg", shared);
     apf_image *ph;
     if (apf_image_load(p1, &ph))

@@ -47,6 +47,15 @@ err=$("$apf" protect "${common[@]}" --out "$tmp/a-file/sub" "$tmp/photos" 2>&1);
 set -e
 [ $rc -eq 1 ] && grep -q "cannot create" <<<"$err" || fail "an --out under a file: rc $rc: $err"
 
+# 1c. A probe list with bad samples per model is refused, saying which entry.
+for bad in "mobilefacenet,mobileface:1.5:0" "mobilefacenet,mobileface:1.5:17" "mobilefacenet,mobileface:1.5:x"; do
+  set +e
+  err=$("$apf" protect "${common[@]}" --probe "$bad" --out "$tmp/bad-samples" "$tmp/photos" 2>&1); rc=$?
+  set -e
+  [ $rc -ne 0 ] && grep -q "bad samples in 'mobileface:1.5:" <<<"$err" || fail "probe list $bad: rc $rc: $err"
+  [ ! -e "$tmp/bad-samples" ] || [ -z "$(ls -A "$tmp/bad-samples")" ] || fail "probe list $bad wrote photos"
+done
+
 # 2. Resume: a second run skips every photo that already has its output.
 out=$("$apf" protect "${common[@]}" --out "$tmp/local" "$tmp/photos")
 grep -q "4 skipped" <<<"$out" || fail "rerun did not skip existing outputs"

@@ -60,7 +60,7 @@ static int usage_protect(FILE *f)
         "  --eps N             strength: L-inf budget in 0..255 units (default 8)\n"
         "  --iterations N      attack iterations (default " PROBE_LIST_ITERATIONS_S ")\n"
         "  --step N            step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ")\n"
-        "  --probe LIST        recognizers the device attacks, NAME-or-FILE[:WEIGHT],...\n"
+        "  --probe LIST        recognizers the device attacks, NAME-or-FILE[:WEIGHT[:SAMPLES]],...\n"
         "                      (default " PROBE_LIST_DEFAULT ")\n"
         "  --random-target W   pull toward a random direction per photo, so two protected photos\n"
         "                      of one person do not match each other (default " PROBE_LIST_RANDOM_TARGET_S "; 0 = off)\n"
@@ -764,8 +764,9 @@ static int cmd_protect(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (protector_create(&a.popt, cloud, &pr)) {
-        fprintf(stderr, "apf: %s\n", apf_last_error());
+    char msg[512];
+    if (protector_create(&a.popt, cloud, &pr, msg, sizeof msg)) {
+        fprintf(stderr, "apf: %s\n", msg);
         pr = NULL;
         rc = 1;
         goto out;

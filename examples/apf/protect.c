@@ -57,7 +57,8 @@ void protector_free(protector *p)
     free(p);
 }
 
-apf_status protector_create(const protect_options *o, cloud_client *cloud, protector **out)
+apf_status protector_create(const protect_options *o, cloud_client *cloud, protector **out, char *msg,
+                            size_t msg_size)
 {
     *out = NULL;
     protector *p = calloc(1, sizeof *p);
@@ -65,8 +66,9 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
         return APF_E_NOMEM;
     p->opt = *o;
     p->cloud = cloud;
-    char path[4096], msg[512]; /* the library's last error says what failed */
-    apf_status st = probe_list_create(o->probe_models, o->models_dir, &o->probe, &p->probe, msg, sizeof msg);
+    char path[4096];
+    apf_status st = probe_list_create(o->probe_models, o->models_dir, &o->probe, &p->probe, msg, msg_size);
+    int listed = st != APF_OK; /* msg says which entry */
     if (!st) {
         snprintf(path, sizeof path, "%s/blazeface.apfm", o->models_dir);
         st = apf_detector_create(path, &p->det);
@@ -93,6 +95,8 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
         }
     }
     if (st) {
+        if (!listed)
+            snprintf(msg, msg_size, "%s", apf_last_error());
         protector_free(p);
         return st;
     }

@@ -49,7 +49,10 @@ typedef struct photo_report {
 
 typedef struct protector protector;
 
-apf_status protector_create(const protect_options *o, cloud_client *cloud, protector **out);
+/* On failure msg says what failed (a bad probe list entry, or the
+ * library's message). */
+apf_status protector_create(const protect_options *o, cloud_client *cloud, protector **out, char *msg,
+                            size_t msg_size);
 void protector_free(protector *p);
 int protector_check_count(const protector *p);
 const char *protector_check_name(const protector *p, int k);

@@ -25,6 +25,14 @@ static void entry_path(const char *name, const char *models_dir, char *path, siz
         snprintf(path, size, "%s", name);
 }
 
+/* The ':' that starts an entry's weight (and samples): the first one
+ * after the path's last '/', or NULL. */
+static char *suffix_colon(char *entry)
+{
+    char *slash = strrchr(entry, '/');
+    return strchr(slash ? slash : entry, ':');
+}
+
 apf_status probe_list_create(const char *list, const char *models_dir, const apf_probe_options *opt,
                              apf_probe **out, char *msg, size_t msg_size)
 {
@@ -41,10 +49,22 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
     char *save = NULL;
     for (char *e = strtok_r(buf, ",", &save); e && !st; e = strtok_r(NULL, ",", &save)) {
         float w = 1.0f;
-        char *colon = strrchr(e, ':');
+        long samples = 1;
+        char *colon = suffix_colon(e);
         if (colon) {
             char *end;
             w = strtof(colon + 1, &end);
+            if (*end == ':') {
+                char *s_end;
+                samples = strtol(end + 1, &s_end, 10);
+                if (s_end == end + 1 || *s_end || samples < 1 || samples > APF_PROBE_MAX_SAMPLES) {
+                    snprintf(msg, msg_size, "probe models: bad samples in '%s' (1..%d)", e,
+                             APF_PROBE_MAX_SAMPLES);
+                    st = APF_E_INVALID;
+                    break;
+                }
+                end = s_end;
+            }
             if (end == colon + 1 || *end) {
                 snprintf(msg, msg_size, "probe models: bad weight in '%s'", e);
                 st = APF_E_INVALID;
@@ -64,6 +84,8 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
         } else {
             st = apf_probe_add_model(p, path, w);
         }
+        if (!st && samples > 1)
+            st = apf_probe_set_model_samples(p, apf_probe_model_count(p) - 1, (int)samples);
         if (st && !*msg)
             snprintf(msg, msg_size, "%s: %s", path, apf_last_error());
     }
@@ -80,9 +102,9 @@ void probe_list_first_path(const char *list, const char *models_dir, char *path,
     char first[4096];
     snprintf(first, sizeof first, "%s", list ? list : "");
     first[strcspn(first, ",")] = 0;
-    char *colon = strrchr(first, ':');
-    if (colon && colon != first && !strchr(colon, '/'))
-        *colon = 0; /* a weight */
+    char *colon = suffix_colon(first);
+    if (colon && colon != first)
+        *colon = 0; /* a weight (and samples) */
     entry_path(first, models_dir, path, size);
 }
 
