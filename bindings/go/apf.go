@@ -14,6 +14,7 @@ package apf
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 	"strconv"
@@ -455,6 +456,22 @@ func (p *Probe) AddModel(modelPath string, weight float32) error {
 	})
 }
 
+// SetModelSamples makes model index (0: the probe model) see samples
+// (1..16) transformed copies of each face per iteration and follow their
+// summed gradient (apf_probe_set_model_samples).
+func (p *Probe) SetModelSamples(index, samples int) error {
+	return p.use(func() error {
+		return call(func() int { return capi.Apfs_probe_set_model_samples(p.p, index, samples) })
+	})
+}
+
+// ModelSamples is the samples per iteration of model index (0 for a bad index).
+func (p *Probe) ModelSamples(index int) int {
+	n := 0
+	p.use(func() error { n = capi.Apfs_probe_model_samples(p.p, index); return nil })
+	return n
+}
+
 // ModelCount is the number of recognizers the probe attacks.
 func (p *Probe) ModelCount() int {
 	n := 0
@@ -478,13 +495,81 @@ func (p *Probe) GradientBlob(faces, enrolled []byte, size int) ([]byte, error) {
 	return out, err
 }
 
-// ProtectLocal is the end-only protection APF_g = clip(x + eps*g).
+// GradientReach is Gradient (toImage nil) or GradientPlaced, plus each
+// value's reach: how far the attack itself moved it, 0 to eps
+// (apf_probe_gradient_reach). The reach stays on the device; bound the
+// cloud's noise by it with LimitNoiseToReach.
+func (p *Probe) GradientReach(faces, enrolled []byte, toImage []float64, size int) ([]int8, []byte, error) {
+	n, err := faceCount(faces, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, reach := make([]int8, len(faces)), make([]byte, len(faces))
+	err = p.use(func() error {
+		return call(func() int {
+			return capi.Apfs_probe_gradient_reach(p.p, faces, enrolled, toImage, n, size, g, reach)
+		})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, reach, nil
+}
+
+// GradientBlobReach is GradientBlob (the same wire bytes: the reach is not
+// in them) plus the reach as GradientReach gives it.
+func (p *Probe) GradientBlobReach(faces, enrolled []byte, toImage []float64, size int) ([]byte, []byte, error) {
+	n, err := faceCount(faces, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	reach := make([]byte, len(faces))
+	var out []byte
+	err = p.use(func() (err error) {
+		out, err = callBuffer(func(st []int) capi.Struct_SS_apfs_buffer {
+			return capi.Apfs_probe_gradient_blob_reach(p.p, faces, enrolled, toImage, n, size, reach, st)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, reach, nil
+}
+
+// LimitNoiseToReach clamps noise in place to +-reach, value by value, as
+// the device does before adding the cloud's noise when its probe's
+// reach_budget is on (apf_limit_noise_to_reach).
+func LimitNoiseToReach(noise []int8, reach []byte) error {
+	return call(func() int { return capi.Apfs_limit_noise_to_reach(noise, reach) })
+}
+
+// ProtectLocal is the end-only protection APF_g = clip(x + eps*g); with the
+// probe's reach_budget on, eps*g bounded by the attack's reach.
 func (p *Probe) ProtectLocal(faces, enrolled []byte, size int) ([]byte, error) {
-	g, err := p.Gradient(faces, enrolled, size)
+	budget, err := p.Option("reach_budget")
 	if err != nil {
 		return nil, err
 	}
-	return ApplyPerturbation(faces, g, p.eps)
+	if budget == 0 {
+		g, err := p.Gradient(faces, enrolled, size)
+		if err != nil {
+			return nil, err
+		}
+		return ApplyPerturbation(faces, g, p.eps)
+	}
+	g, reach, err := p.GradientReach(faces, enrolled, nil, size)
+	if err != nil {
+		return nil, err
+	}
+	noise := make([]int8, len(g))
+	for i, v := range g {
+		noise[i] = int8(math.Max(-127, math.Min(127, math.Round(float64(v)*float64(p.eps)))))
+	}
+	if err := LimitNoiseToReach(noise, reach); err != nil {
+		return nil, err
+	}
+	return ApplyPerturbation(faces, noise, 1)
 }
 
 // CloudFilter is the privacy server's job: gradient blob in, noise blob out.

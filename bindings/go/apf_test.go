@@ -108,6 +108,90 @@ func TestProbeGradientBlobAndClose(t *testing.T) {
 	}
 }
 
+func TestProbeReachBoundsTheNoise(t *testing.T) {
+	x := sampleFace(t, 0).Pix
+	opts := Options{Attack: "i-fgsm", Iterations: 4, Step: 2, Seed: 5}
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	g, _ := p.Gradient(x, nil, 112)
+	blob, _ := p.GradientBlob(x, nil, 112)
+	plain, _ := p.ProtectLocal(x, nil, 112)
+	g2, reach, err := p.GradientReach(x, nil, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob2, reach2, err := p.GradientBlobReach(x, nil, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(blob2) != string(blob) {
+		t.Fatal("the reach changed the wire blob")
+	}
+	short := 0
+	for i := range g {
+		if g2[i] != g[i] || reach2[i] != reach[i] || reach[i] > 8 {
+			t.Fatalf("value %d: g %d/%d reach %d/%d", i, g[i], g2[i], reach[i], reach2[i])
+		}
+		if reach[i] < 8 {
+			short++
+		}
+	}
+	if short < len(g)/10 {
+		t.Fatalf("only %d of %d values moved less than eps", short, len(g))
+	}
+	noise := make([]int8, len(g))
+	for i := range g {
+		noise[i] = 8 * g[i]
+	}
+	if err := LimitNoiseToReach(noise, reach); err != nil {
+		t.Fatal(err)
+	}
+	for i := range g {
+		if noise[i] != g[i]*int8(reach[i]) {
+			t.Fatalf("value %d: clamped to %d, want %d", i, noise[i], g[i]*int8(reach[i]))
+		}
+	}
+	if err := LimitNoiseToReach(noise, reach[:10]); err == nil {
+		t.Fatal("a short reach was accepted")
+	}
+	if _, _, err := p.GradientReach(x, nil, []float64{1, 2, 3}, 112); err == nil {
+		t.Fatal("a placement of 3 values was accepted")
+	}
+	// ProtectLocal follows the probe's reach_budget
+	opts.Set = map[string]string{"reach_budget": "1"}
+	q, err := NewProbe(modelPath("mobilefacenet.apfm"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	held, err := q.ProtectLocal(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l1Held, l1Plain int
+	for i := range x {
+		d := int(held[i]) - int(x[i])
+		if d < 0 {
+			d = -d
+		}
+		if d > int(reach[i]) {
+			t.Fatalf("value %d moved %d, reach %d", i, d, reach[i])
+		}
+		l1Held += d
+		e := int(plain[i]) - int(x[i])
+		if e < 0 {
+			e = -e
+		}
+		l1Plain += e
+	}
+	if float64(l1Held) >= 0.95*float64(l1Plain) {
+		t.Fatalf("the reach did not shrink the noise: L1 %d against %d", l1Held, l1Plain)
+	}
+}
+
 func TestProbeEnsemble(t *testing.T) {
 	x := sampleFace(t, 0).Pix
 	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "fgsm"})
@@ -124,8 +208,30 @@ func TestProbeEnsemble(t *testing.T) {
 	if err := p.AddModel(modelPath("mobileface.apfm"), 0); err == nil {
 		t.Fatal("weight 0 accepted")
 	}
-	if _, err := p.Gradient(x, nil, 112); err != nil {
+	g1, err := p.Gradient(x, nil, 112)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if p.ModelSamples(1) != 1 || p.ModelSamples(2) != 0 {
+		t.Fatalf("samples %d, %d; want 1 and 0 (no model 2)", p.ModelSamples(1), p.ModelSamples(2))
+	}
+	if err := p.SetModelSamples(1, 4); err != nil || p.ModelSamples(1) != 4 {
+		t.Fatalf("set samples: %v, now %d", err, p.ModelSamples(1))
+	}
+	for _, bad := range [][2]int{{2, 4}, {1, 0}, {1, 17}, {-1, 2}} {
+		if err := p.SetModelSamples(bad[0], bad[1]); err == nil {
+			t.Fatalf("samples %v accepted", bad)
+		}
+	}
+	// FGSM has no input diversity: further samples would repeat the face, so none run
+	g4, err := p.Gradient(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range g1 {
+		if g1[i] != g4[i] {
+			t.Fatalf("value %d: samples changed an attack without input diversity", i)
+		}
 	}
 }
 

@@ -37,7 +37,8 @@ import_array();
     (const unsigned char *pixels, int pixels_len), (const unsigned char *blob, int blob_len),
     (const unsigned char *a, int a_len), (const unsigned char *b, int b_len),
     (const unsigned char *same, int same_len), (const unsigned char *original, int original_len),
-    (const unsigned char *protected_, int protected_len), (const unsigned char *other, int other_len)
+    (const unsigned char *protected_, int protected_len), (const unsigned char *other, int other_len),
+    (const unsigned char *reach, int reach_len)
 };
 %apply (double *IN_ARRAY1, int DIM1) { (const double *m, int m_len) };
 %apply (double *INPLACE_ARRAY1, int DIM1) { (double *matrix, int matrix_len) };
@@ -51,7 +52,8 @@ import_array();
     (const float *faces, int faces_len), (const float *d_embedding, int d_embedding_len)
 };
 %apply (unsigned char *INPLACE_ARRAY1, int DIM1) {
-    (unsigned char *dst, int dst_len), (unsigned char *out, int out_len)
+    (unsigned char *dst, int dst_len), (unsigned char *out, int out_len),
+    (unsigned char *reach, int reach_len)
 };
 %apply (signed char *INPLACE_ARRAY1, int DIM1) {
     (signed char *g, int g_len), (signed char *dst, int dst_len)

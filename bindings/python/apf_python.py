@@ -186,6 +186,23 @@ class Blob:
             self.kind, self.algorithm, self.eps, self.values.shape)
 
 
+def limit_noise_to_reach(noise, reach):
+    """noise (int8) clamped value by value to +-reach (uint8, same size), as
+    the device does before adding the cloud's noise when its probe's
+    reach_budget is on (apf_limit_noise_to_reach); returns a new array."""
+    v = _np.asarray(noise)
+    r = _np.ascontiguousarray(reach)
+    if v.dtype != _np.int8:
+        raise TypeError("noise must be int8, got %s" % v.dtype)
+    if r.dtype != _np.uint8:
+        raise TypeError("reach must be uint8, got %s" % r.dtype)
+    if v.size != r.size:
+        raise ValueError("noise has %d values, reach %d" % (v.size, r.size))
+    out = _np.array(v, dtype=_np.int8).reshape(-1)
+    _check(_c_limit_noise_to_reach(out, r.reshape(-1)))
+    return out.reshape(v.shape)
+
+
 def decode_blob(data):
     """Decode and strictly validate a gradient or noise blob (bytes) into a Blob."""
     w = _checked(_c_wire_decode(_bytes_u8(data)))
@@ -318,6 +335,18 @@ class Probe(_Handle):
                 raise ValueError("enrolled faces must match faces in shape")
         return f, e, n, size
 
+    @staticmethod
+    def _placement(to_image, n):
+        """to_image as the flat float64 array the shim takes (empty: none)."""
+        if to_image is None:
+            return _np.empty(0, dtype=_np.float64)
+        m = to_image
+        if not isinstance(m, _np.ndarray) or m.dtype != _np.float64:
+            raise TypeError("to_image must be a float64 numpy array")
+        if m.size != 6 * n:
+            raise ValueError("to_image needs 6 values per face (%d faces), has %d" % (n, m.size))
+        return _np.ascontiguousarray(m).reshape(-1)
+
     def gradient(self, faces, enrolled=None, to_image=None):
         """g in {-1, 0, 1}, int8 (N, S, S, 3). Without ``enrolled`` each face is
         pushed from its own clean embedding (x_e = x). ``to_image``: each
@@ -329,24 +358,56 @@ class Probe(_Handle):
         if to_image is None:
             _check(_c_probe_gradient(self._live(), f, e, n, size, g.reshape(-1)))
             return g
-        m = to_image
-        if not isinstance(m, _np.ndarray) or m.dtype != _np.float64:
-            raise TypeError("to_image must be a float64 numpy array")
-        if m.size != 6 * n:
-            raise ValueError("to_image needs 6 values per face (%d faces), has %d" % (n, m.size))
-        _check(_c_probe_gradient_placed(self._live(), f, e, _np.ascontiguousarray(m).reshape(-1), n, size,
-                                        g.reshape(-1)))
+        m = self._placement(to_image, n)
+        _check(_c_probe_gradient_placed(self._live(), f, e, m, n, size, g.reshape(-1)))
         return g
+
+    def gradient_reach(self, faces, enrolled=None, to_image=None):
+        """(g, reach): g as gradient() gives it, and reach, uint8 of the same
+        shape: how far the attack itself moved each value, 0 to eps
+        (apf_probe_gradient_reach). The reach stays on the device; bound the
+        cloud's noise by it with limit_noise_to_reach()."""
+        f, e, n, size = self._inputs(faces, enrolled)
+        g = _np.empty((n, size, size, 3), dtype=_np.int8)
+        reach = _np.empty((n, size, size, 3), dtype=_np.uint8)
+        _check(_c_probe_gradient_reach(self._live(), f, e, self._placement(to_image, n), n, size,
+                                       g.reshape(-1), reach.reshape(-1)))
+        return g, reach
 
     def gradient_blob(self, faces, enrolled=None):
         """gradient() encoded as the wire blob (bytes) sent to the cloud."""
         f, e, n, size = self._inputs(faces, enrolled)
         return _take_buffer(_c_probe_gradient_blob(self._live(), f, e, n, size))
 
-    def add_model(self, model_path, weight=1.0):
+    def gradient_blob_reach(self, faces, enrolled=None, to_image=None):
+        """(blob, reach): gradient_blob()'s wire bytes (the same bytes: the
+        reach is not in them) and the reach as gradient_reach() gives it."""
+        f, e, n, size = self._inputs(faces, enrolled)
+        reach = _np.empty((n, size, size, 3), dtype=_np.uint8)
+        blob = _take_buffer(_c_probe_gradient_blob_reach(self._live(), f, e, self._placement(to_image, n),
+                                                         n, size, reach.reshape(-1)))
+        return blob, reach
+
+    def add_model(self, model_path, weight=1.0, samples=1):
         """Attack another recognizer too (a device ensemble, as `apf protect`
-        does with the four bundled ones); weight in (0, 100]."""
+        does with the four bundled ones); weight in (0, 100]; samples:
+        input-diversity draws it sees per iteration (set_model_samples)."""
         _check(_c_probe_add_model(self._live(), str(model_path), float(weight)))
+        if samples != 1:
+            self.set_model_samples(self.model_count - 1, samples)
+
+    def set_model_samples(self, index, samples):
+        """Model ``index`` (0: the probe model) sees ``samples`` (1..16)
+        transformed copies of each face per iteration and follows their
+        summed gradient (apf_probe_set_model_samples)."""
+        _check(_c_probe_set_model_samples(self._live(), int(index), int(samples)))
+
+    def model_samples(self, index):
+        """Samples per iteration of model ``index``."""
+        v = _c_probe_model_samples(self._live(), int(index))
+        if v < 1:
+            raise Error(E_INVALID, "probe: no model %d" % index)
+        return v
 
     @property
     def model_count(self):
@@ -365,9 +426,15 @@ class Probe(_Handle):
         return out.reshape(v.shape)
 
     def protect_local(self, faces, enrolled=None):
-        """The end-only protected faces APF_g = clip(x + eps * g)."""
-        g = self.gradient(faces, enrolled).reshape(_np.shape(faces))
-        return apply_perturbation(faces, g, self.eps)
+        """The end-only protected faces APF_g = clip(x + eps * g); with the
+        probe's reach_budget on, eps * g bounded by the attack's reach."""
+        if not self.option("reach_budget"):
+            g = self.gradient(faces, enrolled).reshape(_np.shape(faces))
+            return apply_perturbation(faces, g, self.eps)
+        g, reach = self.gradient_reach(faces, enrolled)
+        noise = _np.clip(_np.rint(g.astype(_np.float32) * self.eps), -127, 127).astype(_np.int8)
+        noise = limit_noise_to_reach(noise, reach)
+        return apply_perturbation(faces, noise.reshape(_np.shape(faces)), 1.0)
 
 
 class Transfer(_Handle):

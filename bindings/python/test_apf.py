@@ -169,6 +169,40 @@ class ProbeTest(unittest.TestCase):
         self.assertLessEqual(np.abs(diff).max(), 8)
         self.assertGreater(np.abs(diff).mean(), 4)
 
+    def test_reach_bounds_the_noise(self):
+        x = face(0)
+        opts = dict(attack="i-fgsm", iterations=4, step=2, seed=5)
+        with apf.Probe(PROBE, **opts) as p:
+            g = p.gradient(x)
+            blob = p.gradient_blob(x)
+            g2, reach = p.gradient_reach(x)
+            blob2, reach2 = p.gradient_blob_reach(x)
+            plain = p.protect_local(x)
+        # the reach changes nothing on the wire
+        np.testing.assert_array_equal(g2, g)
+        self.assertEqual(blob2, blob)
+        np.testing.assert_array_equal(reach2, reach)
+        self.assertEqual(reach.dtype, np.uint8)
+        self.assertEqual(reach.shape, (1, 112, 112, 3))
+        self.assertLessEqual(int(reach.max()), 8)
+        self.assertGreater(float((reach < 8).mean()), 0.1)  # 4 steps of 2 from a random start
+        noise = (g * 8).astype(np.int8)
+        bounded = apf.limit_noise_to_reach(noise, reach)
+        np.testing.assert_array_equal(bounded, g * np.minimum(reach, 8).astype(np.int8))
+        self.assertEqual(noise.max(), 8)  # the input is not changed
+        # protect_local follows the probe's reach_budget
+        with apf.Probe(PROBE, reach_budget=1, **opts) as p:
+            held = p.protect_local(x)
+        moved = np.abs(held.astype(int) - x.astype(int))
+        self.assertTrue((moved <= reach[0]).all())
+        self.assertLess(moved.sum(), 0.95 * np.abs(plain.astype(int) - x.astype(int)).sum())
+        with self.assertRaises(ValueError):
+            apf.limit_noise_to_reach(noise, reach[..., :2])
+        with self.assertRaises(TypeError):
+            apf.limit_noise_to_reach(noise, reach.astype(np.int8))
+        with apf.Probe(PROBE, **opts) as p, self.assertRaises(ValueError):
+            p.gradient_reach(x, to_image=np.zeros(5))
+
     def test_ensemble_and_noise_limit(self):
         x = face()
         with apf.Probe(PROBE, attack="fgsm") as p:
@@ -180,6 +214,16 @@ class ProbeTest(unittest.TestCase):
             self.assertEqual(cm.exception.status, apf.E_INVALID)
             g = p.gradient(x)
             self.assertTrue(set(np.unique(g)) <= {-1, 0, 1})
+            self.assertEqual(p.model_samples(1), 1)
+            p.set_model_samples(1, 4)
+            self.assertEqual(p.model_samples(1), 4)
+            # FGSM has no input diversity: further samples would repeat the face, so none run
+            np.testing.assert_array_equal(p.gradient(x), g)
+            for index, samples in ((2, 4), (1, 0), (1, 17)):
+                with self.assertRaises(apf.Error):
+                    p.set_model_samples(index, samples)
+            with self.assertRaises(apf.Error):
+                p.model_samples(2)
             noise = (g * 8).astype(np.int8)
             limited = p.limit_noise(x, noise)  # uniform budget: eps 8, unchanged
             np.testing.assert_array_equal(limited, noise)

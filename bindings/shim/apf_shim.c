@@ -355,6 +355,13 @@ int apfs_probe_add_model(apf_probe *p, const char *model_path, float weight)
 
 int apfs_probe_model_count(apf_probe *p) { return apf_probe_model_count(p); }
 
+int apfs_probe_set_model_samples(apf_probe *p, int index, int samples)
+{
+    return lib(apf_probe_set_model_samples(p, index, samples));
+}
+
+int apfs_probe_model_samples(apf_probe *p, int index) { return apf_probe_model_samples(p, index); }
+
 static int probe_inputs(apf_probe *p, int faces_len, int enrolled_len, int n, int size)
 {
     if (!p)
@@ -412,6 +419,52 @@ apfs_buffer *apfs_probe_gradient_blob(apf_probe *p, const unsigned char *faces, 
                                                &blob, &blob_size))))
         return NULL;
     return buffer_take(blob, blob_size, status);
+}
+
+/* The shape checks of the reach calls: m is empty or 6 values per face. */
+static int reach_inputs(apf_probe *p, int faces_len, int enrolled_len, int m_len, int reach_len,
+                        int n, int size)
+{
+    int st = probe_inputs(p, faces_len, enrolled_len, n, size);
+    if (!st)
+        st = check_len("reach", reach_len, face_elems(n, size));
+    if (!st && m_len)
+        st = check_len("placement matrices", m_len, 6LL * n);
+    return st;
+}
+
+int apfs_probe_gradient_reach(apf_probe *p, const unsigned char *faces, int faces_len,
+                              const unsigned char *enrolled, int enrolled_len, const double *m, int m_len,
+                              int n, int size, signed char *g, int g_len, unsigned char *reach,
+                              int reach_len)
+{
+    int st = reach_inputs(p, faces_len, enrolled_len, m_len, reach_len, n, size);
+    if (!st)
+        st = check_len("g", g_len, face_elems(n, size));
+    return st ? st
+              : lib(apf_probe_gradient_reach(p, faces, enrolled_len ? enrolled : NULL, n, size,
+                                             m_len ? m : NULL, (int8_t *)g, reach));
+}
+
+apfs_buffer *apfs_probe_gradient_blob_reach(apf_probe *p, const unsigned char *faces, int faces_len,
+                                           const unsigned char *enrolled, int enrolled_len,
+                                           const double *m, int m_len, int n, int size,
+                                           unsigned char *reach, int reach_len, int *status)
+{
+    if ((*status = reach_inputs(p, faces_len, enrolled_len, m_len, reach_len, n, size)))
+        return NULL;
+    void *blob = NULL;
+    size_t blob_size = 0;
+    if ((*status = lib(apf_probe_gradient_blob_reach(p, faces, enrolled_len ? enrolled : NULL, n, size,
+                                                     m_len ? m : NULL, reach, &blob, &blob_size))))
+        return NULL;
+    return buffer_take(blob, blob_size, status);
+}
+
+int apfs_limit_noise_to_reach(signed char *dst, int dst_len, const unsigned char *reach, int reach_len)
+{
+    int st = check_len("reach", reach_len, dst_len);
+    return st ? st : lib(apf_limit_noise_to_reach((int8_t *)dst, reach, (size_t)dst_len));
 }
 
 int apfs_apply(const unsigned char *faces, int faces_len, const signed char *values,

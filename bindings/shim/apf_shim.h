@@ -58,9 +58,9 @@ int apfs_model_gradient(apf_model *m, const float *faces, int faces_len, int n, 
 /* Options as "name=value" pairs separated by spaces or commas, named as
  * the fields of apf_probe_options (attack, eps, step, iterations, momentum,
  * diversity_prob, enrol_offset, offset_fraction, offset_range, seed,
- * threads, random_target, schedule, texture_ssim, g_flip, g_drop, smooth_sigma); a field not
- * named keeps
- * the C default, so the bindings repeat no default. */
+ * threads, random_target, schedule, texture_ssim, g_flip, g_drop,
+ * smooth_sigma, reach_budget); a field not named keeps the C default, so
+ * the bindings repeat no default. */
 apf_probe *apfs_probe_create_with(const char *model_path, const char *options, int *status);
 /* A field of the probe's options as it runs (after defaults), by the same
  * names; the attack and schedule as their enum values. */
@@ -71,6 +71,9 @@ int apfs_probe_set_options(apf_probe *p, const char *options);
 void apfs_probe_free(apf_probe *p);
 int apfs_probe_add_model(apf_probe *p, const char *model_path, float weight);
 int apfs_probe_model_count(apf_probe *p);
+/* apf_probe_set_model_samples / apf_probe_model_samples (0: bad index). */
+int apfs_probe_set_model_samples(apf_probe *p, int index, int samples);
+int apfs_probe_model_samples(apf_probe *p, int index);
 int apfs_probe_limit_noise(apf_probe *p, const unsigned char *faces, int faces_len, int n, int size,
                            signed char *dst, int dst_len);
 int apfs_probe_gradient(apf_probe *p, const unsigned char *faces, int faces_len,
@@ -83,6 +86,21 @@ int apfs_probe_gradient_placed(apf_probe *p, const unsigned char *faces, int fac
 apfs_buffer *apfs_probe_gradient_blob(apf_probe *p, const unsigned char *faces, int faces_len,
                                       const unsigned char *enrolled, int enrolled_len, int n,
                                       int size, int *status);
+/* apf_probe_gradient_reach: g and each value's reach (how far the attack
+ * moved it, 0..eps); m as above, or empty (m_len 0) for faces that stand
+ * alone. */
+int apfs_probe_gradient_reach(apf_probe *p, const unsigned char *faces, int faces_len,
+                              const unsigned char *enrolled, int enrolled_len, const double *m, int m_len,
+                              int n, int size, signed char *g, int g_len, unsigned char *reach,
+                              int reach_len);
+/* apf_probe_gradient_blob_reach: the wire blob of g, and the reach (which
+ * stays on the device) into reach. */
+apfs_buffer *apfs_probe_gradient_blob_reach(apf_probe *p, const unsigned char *faces, int faces_len,
+                                           const unsigned char *enrolled, int enrolled_len,
+                                           const double *m, int m_len, int n, int size,
+                                           unsigned char *reach, int reach_len, int *status);
+/* apf_limit_noise_to_reach: clamp noise (in place) to +-reach, value by value. */
+int apfs_limit_noise_to_reach(signed char *dst, int dst_len, const unsigned char *reach, int reach_len);
 int apfs_apply(const unsigned char *faces, int faces_len, const signed char *values,
                int values_len, float scale, unsigned char *out, int out_len);
 

@@ -41,9 +41,11 @@ APF_SLICE(double, []float64)
     (const unsigned char *pixels, int pixels_len), (const unsigned char *blob, int blob_len),
     (const unsigned char *a, int a_len), (const unsigned char *b, int b_len),
     (const unsigned char *same, int same_len), (const unsigned char *original, int original_len),
-    (const unsigned char *protected_, int protected_len), (const unsigned char *other, int other_len)
+    (const unsigned char *protected_, int protected_len), (const unsigned char *other, int other_len),
+    (const unsigned char *reach, int reach_len)
 };
-%apply (unsigned char *SLICE, int SLICE_LEN) { (unsigned char *dst, int dst_len), (unsigned char *out, int out_len) };
+%apply (unsigned char *SLICE, int SLICE_LEN) { (unsigned char *dst, int dst_len), (unsigned char *out, int out_len),
+    (unsigned char *reach, int reach_len) };
 %apply (const signed char *SLICE, int SLICE_LEN) { (const signed char *values, int values_len), (const signed char *g, int g_len) };
 %apply (signed char *SLICE, int SLICE_LEN) { (signed char *g, int g_len), (signed char *dst, int dst_len) };
 %apply (const float *SLICE, int SLICE_LEN) { (const float *faces, int faces_len), (const float *d_embedding, int d_embedding_len) };
