@@ -391,7 +391,10 @@ class Probe(_Handle):
     def add_model(self, model_path, weight=1.0, samples=1):
         """Attack another recognizer too (a device ensemble, as `apf protect`
         does with the four bundled ones); weight in (0, 100]; samples:
-        input-diversity draws it sees per iteration (set_model_samples)."""
+        input-diversity draws it sees per iteration (set_model_samples),
+        checked before the model is added."""
+        if not 1 <= int(samples) <= 16:  # APF_PROBE_MAX_SAMPLES
+            raise ValueError("samples must be in 1..16, got %r" % (samples,))
         _check(_c_probe_add_model(self._live(), str(model_path), float(weight)))
         if samples != 1:
             self.set_model_samples(self.model_count - 1, samples)

@@ -224,6 +224,9 @@ class ProbeTest(unittest.TestCase):
                     p.set_model_samples(index, samples)
             with self.assertRaises(apf.Error):
                 p.model_samples(2)
+            with self.assertRaises(ValueError):  # checked before the model is added
+                p.add_model(os.path.join(MODELS, "mobileface.apfm"), 1.0, samples=0)
+            self.assertEqual(p.model_count, 2)
             noise = (g * 8).astype(np.int8)
             limited = p.limit_noise(x, noise)  # uniform budget: eps 8, unchanged
             np.testing.assert_array_equal(limited, noise)
