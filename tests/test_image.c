@@ -612,6 +612,52 @@ START_TEST(resample_values)
 }
 END_TEST
 
+/* apf_resize takes its bilinear taps from per-row and per-column tables;
+ * wherever no edge clamp applies it must give the general warp's values
+ * with the same matrix to the bit, up- and downsampling, and its adjoint
+ * must scatter the same. */
+START_TEST(resize_matches_the_general_warp)
+{
+    const int sizes[][4] = {{112, 112, 224, 224}, {112, 112, 150, 150}, {150, 150, 112, 112}, {37, 53, 64, 29}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int sh = sizes[t][0], sw = sizes[t][1], dh = sizes[t][2], dw = sizes[t][3];
+        float *x = malloc((size_t)sh * sw * 3 * 4), *a = malloc((size_t)dh * dw * 3 * 4);
+        float *b = malloc((size_t)dh * dw * 3 * 4);
+        float *ga = calloc((size_t)sh * sw * 3, 4), *gb = calloc((size_t)sh * sw * 3, 4);
+        for (int i = 0; i < sh * sw * 3; i++)
+            x[i] = (float)((i * 7919) % 1009) * 0.25f;
+        double fx = (double)sw / dw, fy = (double)sh / dh;
+        const double m[6] = {fx, 0, 0.5 * fx - 0.5, 0, fy, 0.5 * fy - 0.5};
+        ck_assert_int_eq(apf_resize(x, sh, sw, 3, a, dh, dw, 0), APF_OK);
+        ck_assert_int_eq(apf_warp_affine(x, sh, sw, 3, b, dh, dw, m, 0), APF_OK);
+        int compared = 0;
+        for (int y = 0; y < dh; y++)
+            for (int xx = 0; xx < dw; xx++) {
+                double sx = m[0] * xx + m[2], sy = m[4] * y + m[5];
+                if (sx < 0 || sy < 0 || sx > sw - 1 || sy > sh - 1)
+                    continue;
+                compared++;
+                for (int c = 0; c < 3; c++)
+                    ck_assert_float_eq(a[((size_t)y * dw + xx) * 3 + c], b[((size_t)y * dw + xx) * 3 + c]);
+            }
+        ck_assert_int_gt(compared, dh * dw / 2);
+        /* adjoint of a gradient that is zero near the edges: no clamp touched */
+        for (int y = 0; y < dh; y++)
+            for (int xx = 0; xx < dw; xx++) {
+                double sx = m[0] * xx + m[2], sy = m[4] * y + m[5];
+                int inside = sx >= 0 && sy >= 0 && sx <= sw - 1 && sy <= sh - 1;
+                for (int c = 0; c < 3; c++)
+                    a[((size_t)y * dw + xx) * 3 + c] = inside ? (float)((y * 31 + xx * 17 + c) % 13) - 6.0f : 0.0f;
+            }
+        memcpy(b, a, (size_t)dh * dw * 3 * 4);
+        ck_assert_int_eq(apf_resize(ga, sh, sw, 3, a, dh, dw, 1), APF_OK);
+        ck_assert_int_eq(apf_warp_affine(gb, sh, sw, 3, b, dh, dw, m, 1), APF_OK);
+        ck_assert_mem_eq(ga, gb, (size_t)sh * sw * 3 * 4);
+        free(x), free(a), free(b), free(ga), free(gb);
+    }
+}
+END_TEST
+
 /* The face's noise fades out over the aligned square's outer
  * APF_FACE_FADE pixels: none at the edge, full strength inside, rising
  * monotonically in between, and nothing outside the square. */
@@ -677,6 +723,7 @@ Suite *image_suite(void)
     tcase_add_test(t, pixel_limit);
     tcase_add_test(t, resample_adjoints);
     tcase_add_test(t, resample_values);
+    tcase_add_test(t, resize_matches_the_general_warp);
     tcase_add_test(t, lfw_faces_load);
     suite_add_tcase(s, t);
     return s;

@@ -291,7 +291,7 @@ static void seed_face(rng *r, uint64_t seed, const uint8_t *px, size_t n)
 
 /* What one model's loss needs in one attack call. */
 typedef struct attack_ctx {
-    int n, dim;
+    int n, dim;          /* faces (a batch may hold several draws of each: row k is face k % n) */
     const float *target; /* n x dim: f(x_e) + delta */
     const float *away;   /* n x dim: a random unit direction per face, or NULL */
     float away_weight;
@@ -314,18 +314,19 @@ static int distance_grad(const float *e, int n, int dim, float *de, void *user)
 {
     attack_ctx *c = user;
     for (int k = 0; k < n; k++) {
-        const float *ek = e + (size_t)k * dim, *tk = c->target + (size_t)k * dim;
+        int face = k % c->n; /* the last draw of a face sets its pushed flag */
+        const float *ek = e + (size_t)k * dim, *tk = c->target + (size_t)face * dim;
         float *dk = de + (size_t)k * dim;
         double dot = 0, tt = 0;
         for (int d = 0; d < dim; d++)
             dot += (double)ek[d] * tk[d], tt += (double)tk[d] * tk[d];
         int away = (!c->away && c->models == 1) || dot > AWAY_MARGIN * sqrt(tt);
-        c->pushed[k] = (unsigned char)away;
+        c->pushed[face] = (unsigned char)away;
         for (int d = 0; d < dim; d++)
             dk[d] = away ? 2.0f * (ek[d] - tk[d]) : 0.0f;
         if (c->away)
             for (int d = 0; d < dim; d++)
-                dk[d] += 2.0f * c->away_weight * c->away[(size_t)k * dim + d];
+                dk[d] += 2.0f * c->away_weight * c->away[(size_t)face * dim + d];
     }
     return 0;
 }
@@ -463,8 +464,8 @@ static void accumulate(float *sum, const float *g, size_t per, int n, float weig
 typedef struct attack_bufs {
     float *x0, *x, *xin, *gin, *grad, *mom, *scratch, *bound, *back;
     float *xp, *dtmp; /* the face as placed in its photo; one face's scratch */
-    float *xin2;      /* a model's further input-diversity samples (NULL: none wanted) */
-    di_transform *tf2;
+    float *xin2, *gin2; /* all draws of a model with several samples, one batch (NULL: none wanted) */
+    di_transform *tf2;  /* the transforms of its further draws */
     float *target[APF_PROBE_MAX_MODELS], *away[APF_PROBE_MAX_MODELS];
     rng *r;
     di_transform *tf;
@@ -475,7 +476,7 @@ static void bufs_free(attack_bufs *b, int models)
 {
     free(b->x0), free(b->x), free(b->xin), free(b->gin), free(b->grad), free(b->mom);
     free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf), free(b->pushed);
-    free(b->xp), free(b->dtmp), free(b->xin2), free(b->tf2);
+    free(b->xp), free(b->dtmp), free(b->xin2), free(b->gin2), free(b->tf2);
     for (int m = 0; m < models; m++)
         free(b->target[m]), free(b->away[m]);
 }
@@ -492,11 +493,14 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
     b->pushed = malloc((size_t)n);
     int ok = b->x0 && b->x && b->xin && b->gin && b->grad && b->mom && b->scratch && b->bound &&
              b->back && b->xp && b->dtmp && b->r && b->tf && b->pushed;
-    for (int m = 0; m < p->count && !b->xin2; m++)
-        if (p->samples[m] > 1) {
-            b->xin2 = malloc(all * 4), b->tf2 = malloc((size_t)n * sizeof *b->tf2);
-            ok = ok && b->xin2 && b->tf2;
-        }
+    int most = 1;
+    for (int m = 0; m < p->count; m++)
+        most = p->samples[m] > most ? p->samples[m] : most;
+    if (most > 1) {
+        b->xin2 = malloc(all * most * 4), b->gin2 = malloc(all * most * 4);
+        b->tf2 = malloc((size_t)n * (most - 1) * sizeof *b->tf2);
+        ok = ok && b->xin2 && b->gin2 && b->tf2;
+    }
     for (int m = 0; m < p->count; m++) {
         size_t dim = (size_t)apf_model_embedding_dim(p->model[m]);
         b->target[m] = malloc(n * dim * 4);
@@ -570,33 +574,39 @@ static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face,
     }
 }
 
-/* Model m's further input-diversity samples (apf_probe_set_model_samples):
- * each draws a new transform per face of what the recognizer sees (the
- * face, or the face as placed in its photo: b->xp), runs the model and
- * adds its gradient to dst, the model's gradient of the first draw. */
-static apf_status extra_samples(apf_probe *p, int m, attack_bufs *b, const placement *pl, attack_ctx *ctx,
-                                int n, int size, int use_di, float *dst)
+/* Model m with several input-diversity samples (apf_probe_set_model_samples):
+ * the first draw is the one every model sees (b->xin, b->tf); each further
+ * draw takes a new transform per face of what the recognizer sees (the
+ * face, or the face as placed in its photo: b->xp). All draws go through
+ * the model as one batch, which costs far less than one pass per draw,
+ * and their gradients are summed into dst in draw order. */
+static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, const placement *pl,
+                                         attack_ctx *ctx, int n, int size, int use_di, float *dst)
 {
     const apf_probe_options *o = &p->opt;
-    size_t per = (size_t)size * size * 3;
-    for (int s = 1; s < p->samples[m]; s++) {
+    size_t per = (size_t)size * size * 3, all = per * n;
+    int draws = p->samples[m];
+    memcpy(b->xin2, b->xin, all * 4);
+    for (int s = 1; s < draws; s++)
         for (int k = 0; k < n; k++) {
-            di_transform none = {0};
-            b->tf2[k] = none;
+            di_transform none = {0}, *t = &b->tf2[(size_t)(s - 1) * n + k];
+            *t = none;
             if (use_di)
-                di_draw(&b->r[k], o->diversity_prob, size, &b->tf2[k]);
-            if (pl[k].active && !b->tf2[k].active)
-                di_draw_jitter(&b->r[k], size, &b->tf2[k]);
+                di_draw(&b->r[k], o->diversity_prob, size, t);
+            if (pl[k].active && !t->active)
+                di_draw_jitter(&b->r[k], size, t);
             const float *src = (pl[k].active ? b->xp : b->x) + k * per;
-            di_forward(&b->tf2[k], src, b->xin2 + k * per, size);
+            di_forward(t, src, b->xin2 + s * all + k * per, size);
         }
-        apf_status st = apf_model_embed_backward(p->model[m], b->xin2, n, size, NULL, distance_grad, NULL,
-                                                 ctx, b->gin);
-        if (st)
-            return st;
-        for (int k = 0; k < n; k++)
-            di_backward(&b->tf2[k], b->gin + k * per, dst + k * per, b->scratch, size);
-    }
+    apf_status st = apf_model_embed_backward(p->model[m], b->xin2, n * draws, size, NULL, distance_grad, NULL,
+                                             ctx, b->gin2);
+    if (st)
+        return st;
+    for (int s = 0; s < draws; s++)
+        for (int k = 0; k < n; k++) {
+            const di_transform *t = s ? &b->tf2[(size_t)(s - 1) * n + k] : &b->tf[k];
+            di_backward(t, b->gin2 + s * all + k * per, dst + k * per, b->scratch, size);
+        }
     return APF_OK;
 }
 
@@ -681,17 +691,19 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                 continue;
             attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b.target[m], b.away[m],
                               o->random_target, p->count, b.pushed};
-            if ((st = apf_model_embed_backward(p->model[m], b.xin, n, size, NULL, distance_grad, NULL,
-                                               &ctx, b.gin)))
-                goto out;
             float *dst = p->count > 1 ? b.back : b.grad;
             if (p->count > 1)
                 memset(b.back, 0, all * 4);
-            for (int k = 0; k < n; k++)
-                di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, size);
-            if (p->samples[m] > 1 && (use_di || any_placed) &&
-                (st = extra_samples(p, m, &b, pl, &ctx, n, size, use_di, dst)))
-                goto out;
+            if (p->samples[m] > 1 && (use_di || any_placed)) {
+                if ((st = model_samples_gradient(p, m, &b, pl, &ctx, n, size, use_di, dst)))
+                    goto out;
+            } else {
+                if ((st = apf_model_embed_backward(p->model[m], b.xin, n, size, NULL, distance_grad, NULL,
+                                                   &ctx, b.gin)))
+                    goto out;
+                for (int k = 0; k < n; k++)
+                    di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, size);
+            }
             if (p->count > 1)
                 accumulate(b.grad, b.back, per, n, p->weight[m], b.pushed, o->random_target);
         }
