@@ -56,6 +56,15 @@ for bad in "mobilefacenet,mobileface:1.5:0" "mobilefacenet,mobileface:1.5:17" "m
   [ ! -e "$tmp/bad-samples" ] || [ -z "$(ls -A "$tmp/bad-samples")" ] || fail "probe list $bad wrote photos"
 done
 
+# 1d. A JPEG quality for the diversity out of 0..100 is refused before any photo is read.
+for bad in 101 -1 x; do
+  set +e
+  err=$("$apf" protect "${common[@]}" --jpeg-diversity "$bad" --out "$tmp/bad-jpeg" "$tmp/photos" 2>&1); rc=$?
+  set -e
+  [ $rc -ne 0 ] && grep -qi "diversity_jpeg\|jpeg-diversity" <<<"$err" || fail "--jpeg-diversity $bad: rc $rc: $err"
+  [ ! -e "$tmp/bad-jpeg" ] || [ -z "$(ls -A "$tmp/bad-jpeg")" ] || fail "--jpeg-diversity $bad wrote photos"
+done
+
 # 2. Resume: a second run skips every photo that already has its output.
 out=$("$apf" protect "${common[@]}" --out "$tmp/local" "$tmp/photos")
 grep -q "4 skipped" <<<"$out" || fail "rerun did not skip existing outputs"

@@ -142,6 +142,9 @@ START_TEST(uninitialised_and_entry_points)
     /* a 1.3 caller: its struct ends at smooth_sigma */
     full = options_of_caller_ending_at(offsetof(apf_probe_options, reach_budget));
     ck_assert_int_eq(full.reach_budget, 0);
+    /* a 1.5 caller: its struct ends at reach_budget */
+    full = options_of_caller_ending_at(offsetof(apf_probe_options, diversity_jpeg));
+    ck_assert_int_eq(full.diversity_jpeg, 0);
     /* too small for init_size: nothing written */
     memset(&q, 0x5A, sizeof q);
     apf_probe_options_init_size(&q, 4);

@@ -287,7 +287,7 @@ class Probe(_Handle):
     _free = staticmethod(lambda p: _c_probe_free(p))
     _NAMES = ("attack", "eps", "step", "iterations", "momentum", "diversity_prob", "enrol_offset",
               "offset_fraction", "offset_range", "seed", "threads", "random_target", "schedule",
-              "texture_ssim", "g_flip", "g_drop", "smooth_sigma", "reach_budget")
+              "texture_ssim", "g_flip", "g_drop", "smooth_sigma", "reach_budget", "diversity_jpeg")
 
     @classmethod
     def _spec(cls, options):

@@ -34,7 +34,8 @@ class ProbeOptionsTest(unittest.TestCase):
             defaults = d.options
         self.assertEqual(set(defaults), set(apf.Probe._NAMES))
         want = dict(momentum=0.0, diversity_prob=0.0, enrol_offset=0, offset_fraction=0.25,
-                    random_target=0.0, texture_ssim=0.9, iterations=3, smooth_sigma=0.7, reach_budget=1)
+                    random_target=0.0, texture_ssim=0.9, iterations=3, smooth_sigma=0.7, reach_budget=1,
+                    diversity_jpeg=60)
         with apf.Probe(PROBE, schedule="rotate", **want) as p:
             got = p.options
         for k, v in want.items():

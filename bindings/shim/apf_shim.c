@@ -221,6 +221,7 @@ static const option_field option_fields[] = {
     {"g_drop", 'f', offsetof(apf_probe_options, g_drop)},
     {"smooth_sigma", 'f', offsetof(apf_probe_options, smooth_sigma)},
     {"reach_budget", 'i', offsetof(apf_probe_options, reach_budget)},
+    {"diversity_jpeg", 'i', offsetof(apf_probe_options, diversity_jpeg)},
 };
 
 static const option_field *option_find(const char *name, size_t len)

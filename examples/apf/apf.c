@@ -70,6 +70,9 @@ static int usage_protect(FILE *f)
         "                      transfers to other recognizers (0-8; default " PROBE_LIST_SMOOTH_S "; 0 = off)\n"
         "  --reach 0|1         1: move each pixel only as far as the attack moved it (higher SSIM,\n"
         "                      same protection); 0: the whole eps everywhere (default " PROBE_LIST_REACH_S ")\n"
+        "  --jpeg-diversity Q  half of a model's further samples see the face re-encoded at JPEG\n"
+        "                      quality Q, so the noise survives recompression (1-100; default\n"
+        "                      " PROBE_LIST_JPEG_S "; 0 = off)\n"
         "  --g-flip P          flip the sign of a share P of the gradient sent to --server, so it\n"
         "                      reveals less of the face (0-0.49; default 0; costs protection;\n"
         "                      docs/threat-model.md)\n"
@@ -642,6 +645,8 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.smooth_sigma = strtof(v, &end);
         else if (!strcmp(o, "--reach"))
             a.popt.probe.reach_budget = (int)strtol(v, &end, 10);
+        else if (!strcmp(o, "--jpeg-diversity"))
+            a.popt.probe.diversity_jpeg = (int)strtol(v, &end, 10);
         else if (!strcmp(o, "--g-flip"))
             a.popt.probe.g_flip = strtof(v, &end);
         else if (!strcmp(o, "--g-drop"))

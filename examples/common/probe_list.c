@@ -12,6 +12,7 @@ void probe_list_options_init(apf_probe_options *o)
     o->random_target = PROBE_LIST_RANDOM_TARGET;
     o->smooth_sigma = PROBE_LIST_SMOOTH;
     o->reach_budget = PROBE_LIST_REACH;
+    o->diversity_jpeg = PROBE_LIST_JPEG;
 }
 
 /* entry -> path: a bare name (no '/' and no ".apfm") is models_dir/NAME.apfm */

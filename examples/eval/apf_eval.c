@@ -57,6 +57,8 @@ static int usage(FILE *f)
         PROBE_LIST_SMOOTH_S ")\n"
         "  --reach 0|1            1: the device bounds each value by how far its attack moved it\n"
         "                         (apf_probe_gradient_reach); 0: eps * g whole (default " PROBE_LIST_REACH_S ")\n"
+        "  --jpeg-diversity Q     every second further sample of a model sees the face through a JPEG\n"
+        "                         stand-in at quality Q (default " PROBE_LIST_JPEG_S "; 0: off)\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
         "  --step S               step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ", the shipped\n"
@@ -373,7 +375,7 @@ int main(int argc, char **argv)
     const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;
     float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f, smooth = PROBE_LIST_SMOOTH;
-    int reach_budget = PROBE_LIST_REACH;
+    int reach_budget = PROBE_LIST_REACH, diversity_jpeg = PROBE_LIST_JPEG;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
@@ -438,6 +440,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--texture-ssim")) texture_ssim = strtof(v, &end);
         else if (!strcmp(a, "--smooth")) smooth = strtof(v, &end);
         else if (!strcmp(a, "--reach")) reach_budget = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--jpeg-diversity")) diversity_jpeg = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--schedule")) {
             if (!strcmp(v, "all")) schedule = APF_SCHEDULE_ALL;
             else if (!strcmp(v, "rotate")) schedule = APF_SCHEDULE_ROTATE;
@@ -608,6 +611,7 @@ int main(int argc, char **argv)
         o.texture_ssim = texture_ssim;
         o.smooth_sigma = smooth;
         o.reach_budget = reach_budget;
+        o.diversity_jpeg = diversity_jpeg;
         apf_probe *pr;
         char msg[512];
         if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
@@ -657,10 +661,10 @@ int main(int argc, char **argv)
 
     char probe_desc[2048];
     snprintf(probe_desc, sizeof probe_desc,
-             "step %g, schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s; "
-             "the original-accessible rows: %d iterations on each recognizer alone",
+             "step %g, schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s, "
+             "JPEG in the diversity %d; the original-accessible rows: %d iterations on each recognizer alone",
              step, schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
-             reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", acc_iters);
+             reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", diversity_jpeg, acc_iters);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,
         .n_pairs = npos, .calib_desc = calib_desc,

@@ -92,6 +92,15 @@ typedef struct apf_probe_options {
                                   (docs/protection.md). apf_photo_job honours it; other callers
                                   keep the reach and call apf_limit_noise_to_reach(). 0 or 1,
                                   default 0 (the paper's s = clip(T(g) + E(u)) applied whole). */
+    /* Fields since 1.6. */
+    int diversity_jpeg;      /**< JPEG re-encoding in the input diversity: of a model's further
+                                  samples (apf_probe_set_model_samples()), every second one sees
+                                  its transformed face through a stand-in for JPEG at this
+                                  quality (YCbCr, 4:2:0 chroma, the standard tables' 8x8 DCT
+                                  quantisation; the gradient passes straight through), so the
+                                  noise aimed at that recognizer survives a photo's
+                                  re-encoding (docs/protection.md). Models with one sample are
+                                  not affected. 1..100, or 0 = off (default). */
 } apf_probe_options;
 
 /** @brief The device-side gradient computer (opaque). */

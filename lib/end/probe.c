@@ -10,6 +10,7 @@
 #include "blur.h"
 #include "budget.h"
 #include "diversity.h"
+#include "jpeg_sim.h"
 #include "placement.h"
 
 struct apf_probe {
@@ -68,6 +69,7 @@ static void probe_defaults(apf_probe_options *o)
     o->g_drop = 0.0f;
     o->smooth_sigma = 0.0f;
     o->reach_budget = 0;
+    o->diversity_jpeg = 0;
 }
 
 void apf_probe_options_init_size(apf_probe_options *o, size_t size)
@@ -131,6 +133,8 @@ static apf_status check_options(const apf_probe_options *o)
         return apf_fail(APF_E_INVALID, "probe: smooth_sigma must be in [0, 8] pixels");
     if (o->reach_budget != 0 && o->reach_budget != 1)
         return apf_fail(APF_E_INVALID, "probe: reach_budget must be 0 or 1");
+    if (o->diversity_jpeg < 0 || o->diversity_jpeg > 100)
+        return apf_fail(APF_E_INVALID, "probe: diversity_jpeg must be 0 (off) or a JPEG quality 1..100");
     return APF_OK;
 }
 
@@ -577,7 +581,11 @@ static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face,
 /* Model m with several input-diversity samples (apf_probe_set_model_samples):
  * the first draw is the one every model sees (b->xin, b->tf); each further
  * draw takes a new transform per face of what the recognizer sees (the
- * face, or the face as placed in its photo: b->xp). All draws go through
+ * face, or the face as placed in its photo: b->xp), and with diversity_jpeg
+ * every second one also goes through the JPEG stand-in (its gradient taken
+ * as the identity, as BPDA does: the rounding's own is zero almost
+ * everywhere). Showing it to the other models' single draws cost their
+ * protection before re-encoding (docs/protection.md). All draws go through
  * the model as one batch, which costs far less than one pass per draw,
  * and their gradients are summed into dst in draw order. */
 static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, const placement *pl,
@@ -597,6 +605,9 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
                 di_draw_jitter(&b->r[k], size, t);
             const float *src = (pl[k].active ? b->xp : b->x) + k * per;
             di_forward(t, src, b->xin2 + s * all + k * per, size);
+            /* every second further draw as a re-encoded photo would show it */
+            if (o->diversity_jpeg > 0 && s % 2 == 1)
+                jpeg_sim(b->xin2 + s * all + k * per, size, o->diversity_jpeg, b->scratch);
         }
     apf_status st = apf_model_embed_backward(p->model[m], b->xin2, n * draws, size, NULL, distance_grad, NULL,
                                              ctx, b->gin2);
