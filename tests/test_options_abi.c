@@ -145,6 +145,9 @@ START_TEST(uninitialised_and_entry_points)
     /* a 1.5 caller: its struct ends at reach_budget */
     full = options_of_caller_ending_at(offsetof(apf_probe_options, diversity_jpeg));
     ck_assert_int_eq(full.diversity_jpeg, 0);
+    /* a caller of 1.6 before its SSIM floor: its struct ends at diversity_jpeg */
+    full = options_of_caller_ending_at(offsetof(apf_probe_options, ssim_floor));
+    ck_assert_float_eq(full.ssim_floor, 0.0f);
     /* too small for init_size: nothing written */
     memset(&q, 0x5A, sizeof q);
     apf_probe_options_init_size(&q, 4);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apf/apf_end.h"
+#include "apf/apf_eval.h"
 #include "apf/apf_photo.h"
 #include "testutil.h"
 
@@ -660,6 +661,75 @@ START_TEST(diversity_jpeg_survives_reencoding)
 }
 END_TEST
 
+/* SSIM of each face with its noise as the reach allows (the noise
+ * apf_photo_job and apf-eval apply) */
+static void ssim_with_reach(const int8_t *g, const uint8_t *reach, int n, float eps, double *s)
+{
+    int8_t *noise = malloc((size_t)n * PER);
+    uint8_t *adv = malloc((size_t)n * PER);
+    for (size_t i = 0; i < (size_t)n * PER; i++)
+        noise[i] = (int8_t)lrintf(g[i] * eps);
+    ck_assert_int_eq(apf_limit_noise_to_reach(noise, reach, (size_t)n * PER), APF_OK);
+    ck_assert_int_eq(apf_apply_perturbation(faces, noise, (size_t)n * PER, 1.0f, adv), APF_OK);
+    for (int k = 0; k < n; k++)
+        ck_assert_int_eq(apf_ssim(faces + k * PER, adv + k * PER, S, S, &s[k], NULL), APF_OK);
+    free(noise), free(adv);
+}
+
+/* ssim_floor: every face ends at or above it, by a smaller reach only (g,
+ * which goes to the cloud, is unchanged); faces already above it are left
+ * alone; without a reach the option does nothing; bad values refused. */
+START_TEST(ssim_floor_holds_for_every_face)
+{
+    load_faces();
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    ck_assert_float_eq(o.ssim_floor, 0.0f);
+    o.iterations = 5, o.threads = 2;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    enum { N = 4 };
+    int8_t *g0 = malloc(N * PER), *g1 = malloc(N * PER);
+    uint8_t *r0 = malloc(N * PER), *r1 = malloc(N * PER);
+    double s0[N], s1[N];
+    ck_assert_int_eq(apf_probe_gradient_reach(p, faces, NULL, N, S, NULL, g0, r0), APF_OK);
+    ssim_with_reach(g0, r0, N, o.eps, s0);
+    /* a floor between the faces' SSIMs: some must move, some not */
+    double lo = 1, hi = 0;
+    for (int k = 0; k < N; k++)
+        lo = fmin(lo, s0[k]), hi = fmax(hi, s0[k]);
+    ck_assert_double_lt(lo, hi);
+    o.ssim_floor = (float)((lo + hi) / 2);
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient_reach(p, faces, NULL, N, S, NULL, g1, r1), APF_OK);
+    ck_assert_mem_eq(g0, g1, N * PER);
+    ssim_with_reach(g1, r1, N, o.eps, s1);
+    int moved = 0;
+    for (int k = 0; k < N; k++) {
+        ck_assert_msg(s1[k] >= o.ssim_floor, "face %d: SSIM %.4f below the floor %.4f", k, s1[k], o.ssim_floor);
+        if (s0[k] >= o.ssim_floor) {
+            ck_assert_mem_eq(r0 + k * PER, r1 + k * PER, PER);
+        } else {
+            moved++;
+            for (int i = 0; i < PER; i++)
+                ck_assert_int_le(r1[k * PER + i], r0[k * PER + i]);
+        }
+    }
+    ck_assert_int_gt(moved, 0);
+    /* no reach asked: g as before */
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, g1), APF_OK);
+    ck_assert_mem_eq(g0, g1, N * PER);
+    o.ssim_floor = 1.0f;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_E_INVALID);
+    o.ssim_floor = 0.3f;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_E_INVALID);
+    o.ssim_floor = NAN;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_E_INVALID);
+    apf_probe_free(p);
+    free(g0), free(g1), free(r0), free(r1);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     apf_probe_options o;
@@ -752,6 +822,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, reach_is_the_attacks_own_move);
     tcase_add_test(t, model_samples_steady_the_gradient);
     tcase_add_test(t, diversity_jpeg_survives_reencoding);
+    tcase_add_test(t, ssim_floor_holds_for_every_face);
     tcase_add_test(t, set_options_changes_later_calls);
     tcase_add_test(t, g_flip_and_drop_change_the_share_asked);
     suite_add_tcase(s, t);

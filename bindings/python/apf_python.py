@@ -287,7 +287,8 @@ class Probe(_Handle):
     _free = staticmethod(lambda p: _c_probe_free(p))
     _NAMES = ("attack", "eps", "step", "iterations", "momentum", "diversity_prob", "enrol_offset",
               "offset_fraction", "offset_range", "seed", "threads", "random_target", "schedule",
-              "texture_ssim", "g_flip", "g_drop", "smooth_sigma", "reach_budget", "diversity_jpeg")
+              "texture_ssim", "g_flip", "g_drop", "smooth_sigma", "reach_budget", "diversity_jpeg",
+              "ssim_floor")
 
     @classmethod
     def _spec(cls, options):

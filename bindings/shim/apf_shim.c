@@ -222,6 +222,7 @@ static const option_field option_fields[] = {
     {"smooth_sigma", 'f', offsetof(apf_probe_options, smooth_sigma)},
     {"reach_budget", 'i', offsetof(apf_probe_options, reach_budget)},
     {"diversity_jpeg", 'i', offsetof(apf_probe_options, diversity_jpeg)},
+    {"ssim_floor", 'f', offsetof(apf_probe_options, ssim_floor)},
 };
 
 static const option_field *option_find(const char *name, size_t len)

@@ -73,6 +73,8 @@ static int usage_protect(FILE *f)
         "  --jpeg-diversity Q  half of a model's further samples see the face re-encoded at JPEG\n"
         "                      quality Q, so the noise survives recompression (1-100; default\n"
         "                      " PROBE_LIST_JPEG_S "; 0 = off)\n"
+        "  --ssim-floor S      with --reach 1, weaken the noise of a face whose SSIM to its original\n"
+        "                      would fall below S (0.5-0.99; default " PROBE_LIST_SSIM_FLOOR_S "; 0 = off)\n"
         "  --g-flip P          flip the sign of a share P of the gradient sent to --server, so it\n"
         "                      reveals less of the face (0-0.49; default 0; costs protection;\n"
         "                      docs/threat-model.md)\n"
@@ -647,6 +649,8 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.reach_budget = (int)strtol(v, &end, 10);
         else if (!strcmp(o, "--jpeg-diversity"))
             a.popt.probe.diversity_jpeg = (int)strtol(v, &end, 10);
+        else if (!strcmp(o, "--ssim-floor"))
+            a.popt.probe.ssim_floor = strtof(v, &end);
         else if (!strcmp(o, "--g-flip"))
             a.popt.probe.g_flip = strtof(v, &end);
         else if (!strcmp(o, "--g-drop"))

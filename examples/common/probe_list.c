@@ -13,6 +13,7 @@ void probe_list_options_init(apf_probe_options *o)
     o->smooth_sigma = PROBE_LIST_SMOOTH;
     o->reach_budget = PROBE_LIST_REACH;
     o->diversity_jpeg = PROBE_LIST_JPEG;
+    o->ssim_floor = PROBE_LIST_SSIM_FLOOR;
 }
 
 /* entry -> path: a bare name (no '/' and no ".apfm") is models_dir/NAME.apfm */

@@ -59,6 +59,8 @@ static int usage(FILE *f)
         "                         (apf_probe_gradient_reach); 0: eps * g whole (default " PROBE_LIST_REACH_S ")\n"
         "  --jpeg-diversity Q     every second further sample of a model sees the face through a JPEG\n"
         "                         stand-in at quality Q (default " PROBE_LIST_JPEG_S "; 0: off)\n"
+        "  --ssim-floor S         with the reach, scale down a face's reach until its SSIM is at least S\n"
+        "                         (default " PROBE_LIST_SSIM_FLOOR_S "; 0: off)\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
         "  --step S               step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ", the shipped\n"
@@ -376,6 +378,7 @@ int main(int argc, char **argv)
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;
     float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f, smooth = PROBE_LIST_SMOOTH;
     int reach_budget = PROBE_LIST_REACH, diversity_jpeg = PROBE_LIST_JPEG;
+    float ssim_floor = PROBE_LIST_SSIM_FLOOR;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
@@ -441,6 +444,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--smooth")) smooth = strtof(v, &end);
         else if (!strcmp(a, "--reach")) reach_budget = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--jpeg-diversity")) diversity_jpeg = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--ssim-floor")) ssim_floor = strtof(v, &end);
         else if (!strcmp(a, "--schedule")) {
             if (!strcmp(v, "all")) schedule = APF_SCHEDULE_ALL;
             else if (!strcmp(v, "rotate")) schedule = APF_SCHEDULE_ROTATE;
@@ -612,6 +616,7 @@ int main(int argc, char **argv)
         o.smooth_sigma = smooth;
         o.reach_budget = reach_budget;
         o.diversity_jpeg = diversity_jpeg;
+        o.ssim_floor = ssim_floor;
         apf_probe *pr;
         char msg[512];
         if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
@@ -662,9 +667,11 @@ int main(int argc, char **argv)
     char probe_desc[2048];
     snprintf(probe_desc, sizeof probe_desc,
              "step %g, schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s, "
-             "JPEG in the diversity %d; the original-accessible rows: %d iterations on each recognizer alone",
+             "JPEG in the diversity %d, SSIM floor %g; the original-accessible rows: %d iterations on each "
+             "recognizer alone",
              step, schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
-             reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", diversity_jpeg, acc_iters);
+             reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", diversity_jpeg, ssim_floor,
+             acc_iters);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,
         .n_pairs = npos, .calib_desc = calib_desc,

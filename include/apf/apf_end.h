@@ -101,6 +101,13 @@ typedef struct apf_probe_options {
                                   noise aimed at that recognizer survives a photo's
                                   re-encoding (docs/protection.md). Models with one sample are
                                   not affected. 1..100, or 0 = off (default). */
+    float ssim_floor;        /**< With the reach (apf_probe_gradient_reach()): a face whose
+                                  noise, applied as the reach allows, would leave its SSIM to
+                                  the original (apf_ssim(), on the face as given) below this
+                                  value gets its reach scaled down in steps of 15% until it
+                                  does not, so every protected face keeps the paper's utility
+                                  floor; the few faces whose noise shows most pay in protection.
+                                  Not applied without a reach. [0.5, 1), or 0 = off (default). */
 } apf_probe_options;
 
 /** @brief The device-side gradient computer (opaque). */

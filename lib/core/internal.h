@@ -61,6 +61,11 @@ APF_PRIVATE void apf_restore_threads(int previous);
  * pixels, 0 outside. One definition for the photo library, which applies
  * the noise, and the probe, which optimises through that step. */
 APF_PRIVATE double apf_edge_fade(double u, double v, int size, int band);
+#define apf_image_ssim apf__image_ssim
+/* SSIM of two w x h RGB images as apf_ssim() documents it (mean over the
+ * channels; per[3] may be NULL). */
+APF_PRIVATE apf_status apf_image_ssim(const uint8_t *a, const uint8_t *b, int w, int h, double *ssim,
+                                      double per[3]);
 #define apf_affine_invert apf__affine_invert
 #define apf_square_bounds apf__square_bounds
 /* inv = the inverse of the 2x3 affine m (m must not be singular). */

@@ -70,6 +70,7 @@ static void probe_defaults(apf_probe_options *o)
     o->smooth_sigma = 0.0f;
     o->reach_budget = 0;
     o->diversity_jpeg = 0;
+    o->ssim_floor = 0.0f;
 }
 
 void apf_probe_options_init_size(apf_probe_options *o, size_t size)
@@ -135,6 +136,8 @@ static apf_status check_options(const apf_probe_options *o)
         return apf_fail(APF_E_INVALID, "probe: reach_budget must be 0 or 1");
     if (o->diversity_jpeg < 0 || o->diversity_jpeg > 100)
         return apf_fail(APF_E_INVALID, "probe: diversity_jpeg must be 0 (off) or a JPEG quality 1..100");
+    if (!(o->ssim_floor == 0 || (o->ssim_floor >= 0.5f && o->ssim_floor < 1)))
+        return apf_fail(APF_E_INVALID, "probe: ssim_floor must be 0 (off) or in [0.5, 1)");
     return APF_OK;
 }
 
@@ -578,6 +581,32 @@ static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face,
     }
 }
 
+/* ssim_floor: while the face with its noise as the reach allows
+ * (clip(x + clamp(rint(eps * g), +-reach))), the very noise apf_photo_job
+ * and apf_limit_noise_to_reach give it, is below the floor, scale the
+ * reach down by 15%. Integer truncation shrinks every nonzero reach, so
+ * it ends by 0 at the latest (SSIM 1). tmp: one face. */
+static apf_status hold_ssim_floor(const apf_probe_options *o, const uint8_t *face, const int8_t *g,
+                                  uint8_t *reach, int size, uint8_t *tmp)
+{
+    size_t per = (size_t)size * size * 3;
+    int full = (int)lrintf(o->eps);
+    for (;;) {
+        int any = 0;
+        for (size_t i = 0; i < per; i++) {
+            int r = reach[i] < full ? reach[i] : full, v = face[i] + g[i] * r;
+            tmp[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            any |= r;
+        }
+        double s;
+        apf_status st = apf_image_ssim(face, tmp, size, size, &s, NULL);
+        if (st || !any || s >= o->ssim_floor)
+            return st;
+        for (size_t i = 0; i < per; i++)
+            reach[i] = (uint8_t)(reach[i] * 0.85f);
+    }
+}
+
 /* Model m with several input-diversity samples (apf_probe_set_model_samples):
  * the first draw is the one every model sees (b->xin, b->tf); each further
  * draw takes a new transform per face of what the recognizer sees (the
@@ -758,6 +787,16 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         g[i] = (int8_t)(d != 0.0f ? d : signf(b.grad[i]));
         if (reach)
             reach[i] = (uint8_t)lrintf(fabsf(moved));
+    }
+    if (reach && o->ssim_floor > 0) {
+        uint8_t *tmp = malloc(per);
+        if (!tmp)
+            st = apf_fail(APF_E_NOMEM, "probe: out of memory");
+        for (int k = 0; k < n && !st; k++)
+            st = hold_ssim_floor(o, faces + k * per, g + k * per, reach + k * per, size, tmp);
+        free(tmp);
+        if (st)
+            goto out;
     }
     if (o->g_flip > 0 || o->g_drop > 0)
         for (int k = 0; k < n; k++)
