@@ -58,20 +58,14 @@ done
 
 # 1d. A JPEG quality for the diversity out of 0..100, or an SSIM floor out of [0.5, 1), is refused
 # before any photo is read.
-for bad in 101 -1 x; do
+for case in "jpeg-diversity diversity_jpeg 101" "jpeg-diversity diversity_jpeg -1" "jpeg-diversity diversity_jpeg x" \
+            "ssim-floor ssim_floor 1" "ssim-floor ssim_floor 0.3" "ssim-floor ssim_floor nan"; do
+  read -r opt field bad <<<"$case"
   set +e
-  err=$("$apf" protect "${common[@]}" --jpeg-diversity "$bad" --out "$tmp/bad-jpeg" "$tmp/photos" 2>&1); rc=$?
+  err=$("$apf" protect "${common[@]}" "--$opt" "$bad" --out "$tmp/bad-$opt" "$tmp/photos" 2>&1); rc=$?
   set -e
-  [ $rc -ne 0 ] && grep -qi "diversity_jpeg\|jpeg-diversity" <<<"$err" || fail "--jpeg-diversity $bad: rc $rc: $err"
-  [ ! -e "$tmp/bad-jpeg" ] || [ -z "$(ls -A "$tmp/bad-jpeg")" ] || fail "--jpeg-diversity $bad wrote photos"
-done
-
-for bad in 1 0.3 nan; do
-  set +e
-  err=$("$apf" protect "${common[@]}" --ssim-floor "$bad" --out "$tmp/bad-floor" "$tmp/photos" 2>&1); rc=$?
-  set -e
-  [ $rc -ne 0 ] && grep -qi "ssim_floor\|ssim-floor" <<<"$err" || fail "--ssim-floor $bad: rc $rc: $err"
-  [ ! -e "$tmp/bad-floor" ] || [ -z "$(ls -A "$tmp/bad-floor")" ] || fail "--ssim-floor $bad wrote photos"
+  [ $rc -ne 0 ] && grep -qi "$field\|$opt" <<<"$err" || fail "--$opt $bad: rc $rc: $err"
+  [ ! -e "$tmp/bad-$opt" ] || [ -z "$(ls -A "$tmp/bad-$opt")" ] || fail "--$opt $bad wrote photos"
 done
 
 # 2. Resume: a second run skips every photo that already has its output.
