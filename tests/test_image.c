@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <jpeglib.h>
+#include <omp.h>
 #include <png.h>
 #include <zlib.h>
 
@@ -658,6 +659,53 @@ START_TEST(resize_matches_the_general_warp)
 }
 END_TEST
 
+/* The warps and resizes run on every core (the warp by destination rows,
+ * its adjoint by bands of source rows, each band taking its taps in the
+ * serial order): the result must be the same to the bit on 1, 2 and 3
+ * cores, for a turned warp and for up- and downsizing, forward and back. */
+static void resample_on(int threads, int sh, int sw, int dh, int dw, const double *m, const float *x,
+                        const float *y, float *fwd, float *adj)
+{
+    omp_set_num_threads(threads);
+    memset(adj, 0, (size_t)sh * sw * 3 * 4);
+    if (m) {
+        ck_assert_int_eq(apf_warp_affine((float *)x, sh, sw, 3, fwd, dh, dw, m, 0), APF_OK);
+        ck_assert_int_eq(apf_warp_affine(adj, sh, sw, 3, (float *)y, dh, dw, m, 1), APF_OK);
+    } else {
+        ck_assert_int_eq(apf_resize((float *)x, sh, sw, 3, fwd, dh, dw, 0), APF_OK);
+        ck_assert_int_eq(apf_resize(adj, sh, sw, 3, (float *)y, dh, dw, 1), APF_OK);
+    }
+}
+
+START_TEST(resampling_is_the_same_on_any_number_of_cores)
+{
+    const double turn[6] = {0.93, -0.17, 12.0, 0.17, 0.93, -6.0};
+    /* source and destination sides; the first two turned, the others resized */
+    const int sizes[][4] = {{112, 112, 112, 112}, {150, 150, 112, 112}, {112, 112, 224, 224}, {150, 150, 112, 112}};
+    for (int t = 0; t < 4; t++) {
+        const int *sz = sizes[t];
+        const double *m = t < 2 ? turn : NULL;
+        int sh = sz[0], sw = sz[1], dh = sz[2], dw = sz[3];
+        size_t ns = (size_t)sh * sw * 3, nd = (size_t)dh * dw * 3;
+        float *x = malloc(ns * 4), *y = malloc(nd * 4), *f1 = malloc(nd * 4), *a1 = malloc(ns * 4);
+        float *fn = malloc(nd * 4), *an = malloc(ns * 4);
+        for (size_t i = 0; i < ns; i++)
+            x[i] = fr() * 255.0f;
+        for (size_t i = 0; i < nd; i++)
+            y[i] = fr() - 0.5f;
+        int before = omp_get_max_threads();
+        resample_on(1, sh, sw, dh, dw, m, x, y, f1, a1);
+        for (int threads = 2; threads <= 3; threads++) {
+            resample_on(threads, sh, sw, dh, dw, m, x, y, fn, an);
+            ck_assert_mem_eq(f1, fn, nd * 4);
+            ck_assert_mem_eq(a1, an, ns * 4);
+        }
+        omp_set_num_threads(before);
+        free(x), free(y), free(f1), free(a1), free(fn), free(an);
+    }
+}
+END_TEST
+
 /* The face's noise fades out over the aligned square's outer
  * APF_FACE_FADE pixels: none at the edge, full strength inside, rising
  * monotonically in between, and nothing outside the square. */
@@ -724,6 +772,7 @@ Suite *image_suite(void)
     tcase_add_test(t, resample_adjoints);
     tcase_add_test(t, resample_values);
     tcase_add_test(t, resize_matches_the_general_warp);
+    tcase_add_test(t, resampling_is_the_same_on_any_number_of_cores);
     tcase_add_test(t, lfw_faces_load);
     suite_add_tcase(s, t);
     return s;

@@ -1,45 +1,124 @@
 /* Bilinear resampling (resize, affine warp) and the exact adjoints that carry
  * gradients from a recognizer's input size back to the face. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "internal.h"
 
-/* dst(x, y) = bilinear src at M (x, y); adjoint scatters dst into src.
- * clamp: sample the nearest edge pixel outside the source (resize), else 0. */
+/* Below this many output values a warp runs on one core: waking the
+ * others costs more than it saves. */
+#define WARP_PAR_MIN 16384
+
+/* One tap of a bilinear sample: d += w * s (adjoint: s += w * d) over c
+ * channels. A zero weight adds nothing, so it is skipped: the result is
+ * then the same whether or not the tap lies inside the source. */
+static inline void tap(float *s, float *d, float w, int c, int adjoint)
+{
+    if (w == 0.0f)
+        return;
+    if (adjoint)
+        for (int ch = 0; ch < c; ch++)
+            s[ch] += w * d[ch];
+    else
+        for (int ch = 0; ch < c; ch++)
+            d[ch] += w * s[ch];
+}
+
+/* Row y of dst (x, y) = bilinear src at M (x, y); adjoint scatters it into
+ * src, only into source rows [rlo, rhi) (the band one core owns). clamp:
+ * sample the nearest edge pixel outside the source (resize), else 0. A
+ * sample point at or beyond -1 / the far edge has no tap inside, so it is
+ * skipped before the integer conversion (a hostile matrix cannot overflow
+ * it); within the band all four taps are taken without per-tap checks. */
+static inline __attribute__((always_inline)) void sample_row_c(float *src, int sh, int sw, int c, float *dst,
+                                                               int dw, int y, const double m[6], int adjoint,
+                                                               int clamp, int rlo, int rhi)
+{
+    for (int x = 0; x < dw; x++) {
+        double sx = m[0] * x + m[1] * y + m[2];
+        double sy = m[3] * x + m[4] * y + m[5];
+        if (clamp) {
+            sx = fmin(fmax(sx, 0.0), sw - 1.0);
+            sy = fmin(fmax(sy, 0.0), sh - 1.0);
+        } else if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh)) {
+            continue;
+        }
+        int x0 = (int)sx, y0 = (int)sy; /* floor: sx > -1 here */
+        x0 -= sx < x0, y0 -= sy < y0;
+        float ax = (float)(sx - x0), ay = (float)(sy - y0);
+        float w0 = (1 - ax) * (1 - ay), w1 = ax * (1 - ay), w2 = (1 - ax) * ay, w3 = ax * ay;
+        float *d = dst + ((size_t)y * dw + x) * c;
+        if (x0 >= 0 && x0 + 1 < sw && y0 >= rlo && y0 + 1 < rhi) {
+            float *r0 = src + ((size_t)y0 * sw + x0) * c, *r1 = r0 + (size_t)sw * c;
+            tap(r0, d, w0, c, adjoint), tap(r0 + c, d, w1, c, adjoint);
+            tap(r1, d, w2, c, adjoint), tap(r1 + c, d, w3, c, adjoint);
+            continue;
+        }
+        const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+        const float ws[4] = {w0, w1, w2, w3};
+        for (int k = 0; k < 4; k++)
+            if (xs[k] >= 0 && xs[k] < sw && ys[k] >= rlo && ys[k] < rhi)
+                tap(src + ((size_t)ys[k] * sw + xs[k]) * c, d, ws[k], c, adjoint);
+    }
+}
+
+/* Colour images (c = 3) get a copy with the channel count known. */
+static void sample_row(float *src, int sh, int sw, int c, float *dst, int dw, int y, const double m[6],
+                       int adjoint, int clamp, int rlo, int rhi)
+{
+    if (c == 3)
+        sample_row_c(src, sh, sw, 3, dst, dw, y, m, adjoint, clamp, rlo, rhi);
+    else
+        sample_row_c(src, sh, sw, c, dst, dw, y, m, adjoint, clamp, rlo, rhi);
+}
+
+/* How many bands of source rows an adjoint of this size is split into:
+ * one per core, or 1 when small or already inside a parallel region. */
+static int adjoint_bands(size_t values)
+{
+    return values < WARP_PAR_MIN || omp_in_parallel() ? 1 : omp_get_max_threads();
+}
+
+/* Whether destination row y of an affine warp can tap source rows
+ * [rlo, rhi): its sample points' source y runs linearly along the row, so
+ * the two ends bound it (a row's taps lie within one row of them). */
+static int row_reaches_band(const double m[6], int y, int dw, int rlo, int rhi, int clamp)
+{
+    if (clamp)
+        return 1;
+    double a = m[4] * y + m[5], b = a + m[3] * (dw - 1);
+    double lo = fmin(a, b), hi = fmax(a, b);
+    return !(hi < rlo - 2.0 || lo > rhi + 1.0);
+}
+
+/* The warp writes each destination row on its own, so rows go to every
+ * core. The adjoint scatters into source pixels that several destination
+ * rows share, so each core owns a band of source rows instead and takes,
+ * in the serial order, only the taps that land in its band: every source
+ * value receives the same additions in the same order as on one core, so
+ * the result is the same to the bit on any number of cores. */
 static void sample(float *src, int sh, int sw, int c, float *dst, int dh, int dw, const double m[6],
                    int adjoint, int clamp)
 {
-    if (!adjoint)
-        memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
-    for (int y = 0; y < dh; y++) {
-        for (int x = 0; x < dw; x++) {
-            double sx = m[0] * x + m[1] * y + m[2];
-            double sy = m[3] * x + m[4] * y + m[5];
-            if (clamp) {
-                sx = fmin(fmax(sx, 0.0), sw - 1.0);
-                sy = fmin(fmax(sy, 0.0), sh - 1.0);
-            }
-            double fx = floor(sx), fy = floor(sy);
-            int x0 = (int)fx, y0 = (int)fy;
-            float ax = (float)(sx - fx), ay = (float)(sy - fy);
-            float wts[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
-            int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
-            float *d = dst + ((size_t)y * dw + x) * c;
-            for (int k = 0; k < 4; k++) {
-                if (xs[k] < 0 || xs[k] >= sw || ys[k] < 0 || ys[k] >= sh || wts[k] == 0.0f)
-                    continue;
-                float *s = src + ((size_t)ys[k] * sw + xs[k]) * c;
-                if (adjoint)
-                    for (int ch = 0; ch < c; ch++)
-                        s[ch] += wts[k] * d[ch];
-                else
-                    for (int ch = 0; ch < c; ch++)
-                        d[ch] += wts[k] * s[ch];
-            }
+    if (adjoint) {
+        int bands = adjoint_bands((size_t)dh * dw * c);
+#pragma omp parallel for schedule(static) num_threads(bands) if (bands > 1)
+        for (int band = 0; band < bands; band++) {
+            int rlo = (int)((long)sh * band / bands), rhi = (int)((long)sh * (band + 1) / bands);
+            for (int y = 0; y < dh; y++)
+                if (row_reaches_band(m, y, dw, rlo, rhi, clamp))
+                    sample_row(src, sh, sw, c, dst, dw, y, m, 1, clamp, rlo, rhi);
         }
+        return;
     }
+    memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
+#pragma omp parallel for schedule(static) if ((size_t)dh * dw * c >= WARP_PAR_MIN && !omp_in_parallel())
+    for (int y = 0; y < dh; y++)
+        sample_row(src, sh, sw, c, dst, dw, y, m, 0, clamp, 0, sh);
 }
 
 static int bad_dims(const float *src, int sh, int sw, int c, const float *dst, int dh, int dw)
@@ -85,32 +164,55 @@ static void axis_taps(int src_n, int dst_n, axis_tap *t)
  * and the order of the sums are those of sample(), so the result is the
  * same to the bit (a zero weight adds nothing), at a fraction of the
  * cost (recognizers' inputs are resized on every pass of an attack). */
-static void resize_separable(float *src, int sw, int c, float *dst, int dh, int dw, int adjoint,
+/* Row y of a resize, or its adjoint into source rows [rlo, rhi) only. */
+static inline __attribute__((always_inline)) void resize_row_c(float *src, int sw, int c, float *dst, int dw,
+                                                               int y, int adjoint, const axis_tap *tx,
+                                                               const axis_tap *ty, int rlo, int rhi)
+{
+    float ay = ty[y].frac;
+    const float *row0 = src + (size_t)ty[y].i0 * sw * c, *row1 = src + (size_t)ty[y].i1 * sw * c;
+    int in0 = ty[y].i0 >= rlo && ty[y].i0 < rhi, in1 = ty[y].i1 >= rlo && ty[y].i1 < rhi;
+    for (int x = 0; x < dw; x++) {
+        float ax = tx[x].frac;
+        float w[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
+        size_t o0 = (size_t)tx[x].i0 * c, o1 = (size_t)tx[x].i1 * c;
+        float *s4[4] = {(float *)row0 + o0, (float *)row0 + o1, (float *)row1 + o0, (float *)row1 + o1};
+        float *d = dst + ((size_t)y * dw + x) * c;
+        for (int k = 0; k < 4; k++)
+            if (k < 2 ? in0 : in1)
+                tap(s4[k], d, w[k], c, adjoint);
+    }
+}
+
+static inline __attribute__((always_inline)) void resize_separable_c(float *src, int sh, int sw, int c,
+                                                                     float *dst, int dh, int dw, int adjoint,
+                                                                     const axis_tap *tx, const axis_tap *ty)
+{
+    if (!adjoint) {
+        memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
+#pragma omp parallel for schedule(static) if ((size_t)dh * dw * c >= WARP_PAR_MIN && !omp_in_parallel())
+        for (int y = 0; y < dh; y++)
+            resize_row_c(src, sw, c, dst, dw, y, 0, tx, ty, 0, INT_MAX);
+        return;
+    }
+    /* the adjoint by bands of source rows, as sample() does */
+    int bands = adjoint_bands((size_t)dh * dw * c);
+#pragma omp parallel for schedule(static) num_threads(bands) if (bands > 1)
+    for (int band = 0; band < bands; band++) {
+        int rlo = (int)((long)sh * band / bands), rhi = (int)((long)sh * (band + 1) / bands);
+        for (int y = 0; y < dh; y++)
+            if (ty[y].i1 >= rlo && ty[y].i0 < rhi)
+                resize_row_c(src, sw, c, dst, dw, y, 1, tx, ty, rlo, rhi);
+    }
+}
+
+static void resize_separable(float *src, int sh, int sw, int c, float *dst, int dh, int dw, int adjoint,
                              const axis_tap *tx, const axis_tap *ty)
 {
-    if (!adjoint)
-        memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
-    for (int y = 0; y < dh; y++) {
-        float ay = ty[y].frac;
-        const float *row0 = src + (size_t)ty[y].i0 * sw * c, *row1 = src + (size_t)ty[y].i1 * sw * c;
-        for (int x = 0; x < dw; x++) {
-            float ax = tx[x].frac;
-            float w[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
-            size_t o0 = (size_t)tx[x].i0 * c, o1 = (size_t)tx[x].i1 * c;
-            float *s4[4] = {(float *)row0 + o0, (float *)row0 + o1, (float *)row1 + o0, (float *)row1 + o1};
-            float *d = dst + ((size_t)y * dw + x) * c;
-            for (int k = 0; k < 4; k++) {
-                if (w[k] == 0.0f)
-                    continue;
-                if (adjoint)
-                    for (int ch = 0; ch < c; ch++)
-                        s4[k][ch] += w[k] * d[ch];
-                else
-                    for (int ch = 0; ch < c; ch++)
-                        d[ch] += w[k] * s4[k][ch];
-            }
-        }
-    }
+    if (c == 3)
+        resize_separable_c(src, sh, sw, 3, dst, dh, dw, adjoint, tx, ty);
+    else
+        resize_separable_c(src, sh, sw, c, dst, dh, dw, adjoint, tx, ty);
 }
 
 apf_status apf_resize(float *src, int sh, int sw, int c, float *dst, int dh, int dw, int adjoint)
@@ -126,7 +228,7 @@ apf_status apf_resize(float *src, int sh, int sw, int c, float *dst, int dh, int
     }
     axis_taps(sw, dw, tx);
     axis_taps(sh, dh, tx + dw);
-    resize_separable(src, sw, c, dst, dh, dw, adjoint, tx, tx + dw);
+    resize_separable(src, sh, sw, c, dst, dh, dw, adjoint, tx, tx + dw);
     free(tx);
     return APF_OK;
 }
