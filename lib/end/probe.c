@@ -624,6 +624,9 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
     size_t per = (size_t)size * size * 3, all = per * n;
     int draws = p->samples[m];
     memcpy(b->xin2, b->xin, all * 4);
+    /* the transforms in each face's stream order, then their warps and
+     * stand-ins side by side: each draw writes only its own slot (its
+     * scratch is its slot of gin2, unused until the model's pass) */
     for (int s = 1; s < draws; s++)
         for (int k = 0; k < n; k++) {
             di_transform none = {0}, *t = &b->tf2[(size_t)(s - 1) * n + k];
@@ -632,21 +635,44 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
                 di_draw(&b->r[k], o->diversity_prob, size, t);
             if (pl[k].active && !t->active)
                 di_draw_jitter(&b->r[k], size, t);
-            const float *src = (pl[k].active ? b->xp : b->x) + k * per;
-            di_forward(t, src, b->xin2 + s * all + k * per, size);
-            /* every second further draw as a re-encoded photo would show it */
-            if (o->diversity_jpeg > 0 && s % 2 == 1)
-                jpeg_sim(b->xin2 + s * all + k * per, size, o->diversity_jpeg, b->scratch);
         }
+    int further = (draws - 1) * n;
+#pragma omp parallel for schedule(dynamic) if (further > 1)
+    for (int j = 0; j < further; j++) {
+        int s = 1 + j / n, k = j % n;
+        const float *src = (pl[k].active ? b->xp : b->x) + k * per;
+        float *slot = b->xin2 + s * all + k * per;
+        di_forward(&b->tf2[j], src, slot, size);
+        /* every second further draw as a re-encoded photo would show it */
+        if (o->diversity_jpeg > 0 && s % 2 == 1)
+            jpeg_sim(slot, size, o->diversity_jpeg, b->gin2 + s * all + k * per);
+    }
     apf_status st = apf_model_embed_backward(p->model[m], b->xin2, n * draws, size, NULL, distance_grad, NULL,
                                              ctx, b->gin2);
     if (st)
         return st;
-    for (int s = 0; s < draws; s++)
-        for (int k = 0; k < n; k++) {
-            const di_transform *t = s ? &b->tf2[(size_t)(s - 1) * n + k] : &b->tf[k];
-            di_backward(t, b->gin2 + s * all + k * per, dst + k * per, b->scratch, size);
+    /* each draw's adjoint into its own slot of xin2 (free now), side by
+     * side; then the slots are added in draw order, so the sum is the same
+     * on any number of cores */
+    int every = draws * n;
+#pragma omp parallel for schedule(dynamic) if (every > 1)
+    for (int j = 0; j < every; j++) {
+        int s = j / n, k = j % n;
+        const di_transform *t = s ? &b->tf2[(size_t)(s - 1) * n + k] : &b->tf[k];
+        float *slot = b->xin2 + s * all + k * per, *d = b->gin2 + s * all + k * per;
+        memset(slot, 0, per * 4);
+        di_backward(t, d, slot, d, size);
+    }
+    for (int k = 0; k < n; k++) {
+        float *dk = dst + k * per;
+#pragma omp parallel for schedule(static) if (per * draws >= 65536)
+        for (size_t i = 0; i < per; i++) {
+            float v = dk[i];
+            for (int s = 0; s < draws; s++)
+                v += b->xin2[s * all + k * per + i];
+            dk[i] = v;
         }
+    }
     return APF_OK;
 }
 
