@@ -74,6 +74,14 @@ static double b1_ms_at(apf_probe *p, const uint8_t *faces, int count, int S, con
     return (now_ms() - t0) / count;
 }
 
+/* Milliseconds of one face's attack at batch 1 (no warm-up). */
+static double one_ms(apf_probe *p, const uint8_t *face, int S, const double *m, int8_t *g)
+{
+    double t0 = now_ms();
+    apf_probe_gradient_placed(p, face, NULL, 1, S, m, g);
+    return now_ms() - t0;
+}
+
 static double b1_ms(apf_probe *p, const uint8_t *faces, int count, int S, int8_t *g)
 {
     return b1_ms_at(p, faces, count, S, NULL, g);
@@ -86,8 +94,8 @@ static const double PLACED[6] = {0.737, -0.064, 20.0, 0.064, 0.737, 25.0};
 /* The device setting's gradient smoothing (--smooth; apf protect's by default). */
 static float ens_smooth = PROBE_LIST_SMOOTH;
 
-/* Each ensemble setting against the paper's probe, alternating the two over
- * three rounds so that both see the same machine. */
+/* Each ensemble setting against the paper's probe, alternating the two
+ * face by face over three rounds so that both see the same machine. */
 static int time_ensembles(const char **ens, int n_ens, const char *models, int threads,
                           const uint8_t *faces, int nfaces, int S)
 {
@@ -129,12 +137,17 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
             fprintf(stderr, "%s\n", msg);
             return 1;
         }
+        /* face by face, the three side by side: a neighbour that slows the
+         * machine for a few seconds slows all three alike */
         double te = 0, tb = 0, tp = 0;
-        for (int round = 0; round < 3; round++) {
-            tb += b1_ms(base, faces, count, S, g);
-            te += b1_ms(p, faces, count, S, g);
-            tp += b1_ms_at(p, faces, count, S, PLACED, g);
-        }
+        b1_ms(base, faces, 1, S, g), b1_ms(p, faces, 1, S, g); /* warm-up */
+        for (int round = 0; round < 3; round++)
+            for (int k = 0; k < count; k++) {
+                const uint8_t *face = faces + (size_t)k * S * S * 3;
+                tb += one_ms(base, face, S, NULL, g) / count;
+                te += one_ms(p, face, S, NULL, g) / count;
+                tp += one_ms(p, face, S, PLACED, g) / count;
+            }
         size_t total = 0;
         for (int k = 0; k < count; k++) {
             void *blob;
@@ -193,64 +206,14 @@ static int time_under_load(const char *models, int threads, int neighbours, cons
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The five attacks of the paper on the probe alone: batch 1 and batch 16
+ * device time, wire bytes per face, peak memory. */
+static int attack_table(const char *model, int threads, const uint8_t *faces, int nfaces, int S, int8_t *g)
 {
-    program_wait_policy(argv);
-    const char *models = "models", *lfw = NULL;
-    int threads = 2, nfaces = 32, n_ens = 0, neighbours = 2;
-    const char *ens[8];
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--neighbours") && i + 1 < argc) {
-            neighbours = atoi(argv[++i]);
-            continue;
-        }
-        if (!strcmp(argv[i], "--ensemble") && i + 1 < argc && n_ens < 8) {
-            ens[n_ens++] = argv[++i];
-            continue;
-        }
-        if (!strcmp(argv[i], "--models") && i + 1 < argc)
-            models = argv[++i];
-        else if (!strcmp(argv[i], "--smooth") && i + 1 < argc)
-            ens_smooth = strtof(argv[++i], NULL);
-        else if (!strcmp(argv[i], "--lfw") && i + 1 < argc)
-            lfw = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--faces") && i + 1 < argc)
-            nfaces = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--models DIR] [--lfw DIR] [--threads T] [--faces N] "
-                            "[--ensemble LIST:ITERATIONS[:rotate]]... [--smooth SIGMA] [--neighbours N]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (nfaces < 16)
-        nfaces = 16;
-    char pairs[4096], root[4096], model[4096];
-    if (!(lfw = lfw_root(lfw, "apf-bench-probe")))
-        return 2;
-    snprintf(pairs, sizeof pairs, "%s/pairs.txt", lfw);
-    snprintf(root, sizeof root, "%s/aligned112", lfw);
-    snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);
-    lfw_set set;
-    if (lfw_load(pairs, root, 8, &set))
-        return 1;
-    if (nfaces > set.n_images)
-        nfaces = set.n_images;
-    const int S = 112;
     size_t per = (size_t)S * S * 3;
-    float *ff = malloc(nfaces * per * sizeof(float));
-    uint8_t *faces = malloc(nfaces * per);
-    if (lfw_read_faces(&set, 0, nfaces, S, ff))
-        return 1;
-    for (size_t i = 0; i < nfaces * per; i++)
-        faces[i] = (uint8_t)ff[i];
-    free(ff);
-    printf("end side: %d LFW fold-8 faces, %d threads, probe %s\n\n", nfaces, threads, model);
-    printf("| attack | iterations | b1 ms/face | b16 ms/face | wire bytes/face |\n|---|---|---|---|---|\n");
+    printf("\n| attack | iterations | b1 ms/face | b16 ms/face | wire bytes/face |\n|---|---|---|---|---|\n");
     double b1[APF_ATTACK_COUNT], bytes[APF_ATTACK_COUNT];
     apf_probe *pr[APF_ATTACK_COUNT];
-    int8_t *g = malloc(16 * per);
     for (int a = 0; a < APF_ATTACK_COUNT; a++) {
         apf_probe_options o;
         apf_probe_options_init(&o);
@@ -297,6 +260,71 @@ int main(int argc, char **argv)
     }
     printf("\npeak RSS after batch-1 runs: %.1f MB; after batch-16 runs: %.1f MB\n", rss1 / 1024.0,
            peak_rss_kb() / 1024.0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    program_wait_policy(argv);
+    const char *models = "models", *lfw = NULL;
+    int threads = 2, nfaces = 32, n_ens = 0, neighbours = 2, table = 1;
+    const char *ens[8];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--neighbours") && i + 1 < argc) {
+            neighbours = atoi(argv[++i]);
+            continue;
+        }
+        if (!strcmp(argv[i], "--ensembles-only")) { /* skip the five attacks' table */
+            table = 0;
+            continue;
+        }
+        if (!strcmp(argv[i], "--ensemble") && i + 1 < argc && n_ens < 8) {
+            ens[n_ens++] = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--models") && i + 1 < argc)
+            models = argv[++i];
+        else if (!strcmp(argv[i], "--smooth") && i + 1 < argc)
+            ens_smooth = strtof(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--lfw") && i + 1 < argc)
+            lfw = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--faces") && i + 1 < argc)
+            nfaces = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--models DIR] [--lfw DIR] [--threads T] [--faces N] "
+                            "[--ensemble LIST:ITERATIONS[:rotate]]... [--ensembles-only] [--smooth SIGMA] "
+                            "[--neighbours N]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (nfaces < 16)
+        nfaces = 16;
+    char pairs[4096], root[4096], model[4096];
+    if (!(lfw = lfw_root(lfw, "apf-bench-probe")))
+        return 2;
+    snprintf(pairs, sizeof pairs, "%s/pairs.txt", lfw);
+    snprintf(root, sizeof root, "%s/aligned112", lfw);
+    snprintf(model, sizeof model, "%s/mobilefacenet.apfm", models);
+    lfw_set set;
+    if (lfw_load(pairs, root, 8, &set))
+        return 1;
+    if (nfaces > set.n_images)
+        nfaces = set.n_images;
+    const int S = 112;
+    size_t per = (size_t)S * S * 3;
+    float *ff = malloc(nfaces * per * sizeof(float));
+    uint8_t *faces = malloc(nfaces * per);
+    if (lfw_read_faces(&set, 0, nfaces, S, ff))
+        return 1;
+    for (size_t i = 0; i < nfaces * per; i++)
+        faces[i] = (uint8_t)ff[i];
+    free(ff);
+    printf("end side: %d LFW fold-8 faces, %d threads, probe %s\n", nfaces, threads, model);
+    int8_t *g = malloc(16 * per);
+    if (table && attack_table(model, threads, faces, nfaces, S, g))
+        return 1;
     if (!n_ens)
         ens[n_ens++] = PROBE_LIST_DEFAULT ":" PROBE_LIST_ITERATIONS_S;
     if (time_ensembles(ens, n_ens, models, threads, faces, nfaces, S))
