@@ -288,6 +288,8 @@ APF_API apf_status apf_model_forward_outputs(apf_model *model, const float *inpu
  * coordinates; samples outside the source read 0. With @p adjoint nonzero
  * the call instead accumulates the transpose: gradients w.r.t. the
  * destination (@p dst) are scattered back into @p src (added, not assigned).
+ * Large images use the calling thread's OpenMP thread count; the result is
+ * the same to the bit on any count (docs/architecture.md).
  * @param src     Source image, sh*sw*c floats (adjoint: accumulates into it).
  * @param sh      Source height.
  * @param sw      Source width.
