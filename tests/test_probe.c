@@ -1,6 +1,7 @@
 /* apf_probe: invariants for every attack, agreement with the golden
  * gradient, determinism, effectiveness against the probe itself. */
 #include <check.h>
+#include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,6 +533,35 @@ static void gradient_with_seed(apf_probe *p, uint64_t seed, int n, int8_t *g)
     ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, n, S, g), APF_OK);
 }
 
+/* A model's further draws are warped, re-encoded and carried back side by
+ * side on the handle's cores and added in draw order: the same g on 1 and
+ * 3 cores, and the caller's own OpenMP thread count is kept. */
+START_TEST(samples_give_the_same_g_on_any_number_of_cores)
+{
+    load_faces();
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.iterations = 3, o.random_target = 0, o.diversity_jpeg = 75, o.threads = 1;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobileface.apfm"), &o, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_set_model_samples(p, 0, 6), APF_OK);
+    enum { N = 2 };
+    int8_t *one = malloc(N * PER), *three = malloc(N * PER);
+    int before = omp_get_max_threads();
+    omp_set_num_threads(2);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, one), APF_OK);
+    ck_assert_int_eq(omp_get_max_threads(), 2);
+    o.threads = 3;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, three), APF_OK);
+    ck_assert_int_eq(omp_get_max_threads(), 2);
+    ck_assert_mem_eq(one, three, N * PER);
+    omp_set_num_threads(before);
+    apf_probe_free(p);
+    free(one), free(three);
+}
+END_TEST
+
 /* Several input-diversity draws per iteration give a steadier direction:
  * two seeds agree on more of g's signs (on two LFW faces, mobileface:
  * 58% with one draw, 66% with eight). One draw is the default and
@@ -821,6 +851,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, smoothing_makes_noise_vary_slowly);
     tcase_add_test(t, reach_is_the_attacks_own_move);
     tcase_add_test(t, model_samples_steady_the_gradient);
+    tcase_add_test(t, samples_give_the_same_g_on_any_number_of_cores);
     tcase_add_test(t, diversity_jpeg_survives_reencoding);
     tcase_add_test(t, ssim_floor_holds_for_every_face);
     tcase_add_test(t, set_options_changes_later_calls);
