@@ -585,25 +585,29 @@ static void blur_what_g_reveals(const apf_probe_options *o, const uint8_t *face,
     }
 }
 
-/* ssim_floor: while the face with its noise as the reach allows
- * (clip(x + clamp(rint(eps * g), +-reach))), the very noise apf_photo_job
- * and apf_limit_noise_to_reach give it, is below the floor, scale the
- * reach down by 15%. Integer truncation shrinks every nonzero reach, so
- * it ends by 0 at the latest (SSIM 1). tmp: one face. */
+/* ssim_floor: while the face with its noise as the reach allows, the very
+ * noise apf_photo_job applies (rint(eps) * g limited by
+ * apf_limit_noise_to_reach, added by apf_apply_perturbation), is below
+ * the floor, scale the reach down by 15%. Integer truncation shrinks every
+ * nonzero reach, so it ends by 0 at the latest (SSIM 1). noise, tmp: one
+ * face each. */
 static apf_status hold_ssim_floor(const apf_probe_options *o, const uint8_t *face, const int8_t *g,
-                                  uint8_t *reach, int size, uint8_t *tmp)
+                                  uint8_t *reach, int size, int8_t *noise, uint8_t *tmp)
 {
     size_t per = (size_t)size * size * 3;
     int full = (int)lrintf(o->eps);
     for (;;) {
         int any = 0;
         for (size_t i = 0; i < per; i++) {
-            int r = reach[i] < full ? reach[i] : full, v = face[i] + g[i] * r;
-            tmp[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-            any |= r;
+            noise[i] = (int8_t)(g[i] * full);
+            any |= reach[i] && full;
         }
-        double s;
-        apf_status st = apf_image_ssim(face, tmp, size, size, &s, NULL);
+        double s = 0;
+        apf_status st = apf_limit_noise_to_reach(noise, reach, per);
+        if (!st)
+            st = apf_apply_perturbation(face, noise, per, 1.0f, tmp);
+        if (!st)
+            st = apf_image_ssim(face, tmp, size, size, &s, NULL);
         if (st || !any || s >= o->ssim_floor)
             return st;
         for (size_t i = 0; i < per; i++)
@@ -819,11 +823,12 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
             reach[i] = (uint8_t)lrintf(fabsf(moved));
     }
     if (reach && o->ssim_floor > 0) {
-        uint8_t *tmp = malloc(per);
+        uint8_t *tmp = malloc(2 * per);
         if (!tmp)
             st = apf_fail(APF_E_NOMEM, "probe: out of memory");
         for (int k = 0; k < n && !st; k++)
-            st = hold_ssim_floor(o, faces + k * per, g + k * per, reach + k * per, size, tmp);
+            st = hold_ssim_floor(o, faces + k * per, g + k * per, reach + k * per, size, (int8_t *)(tmp + per),
+                                 tmp);
         free(tmp);
         if (st)
             goto out;
