@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 
 #include "internal.h"
 
@@ -80,7 +82,12 @@ static void sample_row(float *src, int sh, int sw, int c, float *dst, int dw, in
  * one per core, or 1 when small or already inside a parallel region. */
 static int adjoint_bands(size_t values)
 {
+#ifdef _OPENMP
     return values < WARP_PAR_MIN || omp_in_parallel() ? 1 : omp_get_max_threads();
+#else /* the fuzzers' build */
+    (void)values;
+    return 1;
+#endif
 }
 
 /* Whether destination row y of an affine warp can tap source rows
