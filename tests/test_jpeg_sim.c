@@ -11,6 +11,7 @@
 #include "../lib/end/jpeg_sim.h"
 #include "apf/apf_photo.h"
 #include "testutil.h"
+#include "tu_jpeg.h"
 
 #define S 112
 #define PER (S * S * 3)
@@ -23,21 +24,6 @@ static void load(int k, apf_image **im)
     char rel[256];
     snprintf(rel, sizeof rel, "data/lfw/aligned112/%s", FACES[k]);
     ck_assert_int_eq(apf_image_load(tu_path(tu_shared_dir(), rel), im), APF_OK);
-}
-
-/* libjpeg's round trip of im at quality q */
-static void real_round_trip(const apf_image *im, int q, float *out)
-{
-    void *buf;
-    size_t len;
-    apf_image *back;
-    ck_assert_int_eq(apf_image_encode_jpeg(im, q, &buf, &len), APF_OK);
-    ck_assert_int_eq(apf_image_decode(buf, len, &back), APF_OK);
-    const uint8_t *px = apf_image_pixels(back);
-    for (int i = 0; i < PER; i++)
-        out[i] = px[i];
-    apf_image_free(back);
-    free(buf);
 }
 
 static double mean_abs(const float *a, const float *b)
@@ -59,7 +45,7 @@ START_TEST(close_to_libjpeg)
             for (int i = 0; i < PER; i++)
                 x[i] = sim[i] = px[i];
             jpeg_sim(sim, S, q, scratch);
-            real_round_trip(im, q, real);
+            tu_jpeg_round_trip(px, S, q, real);
             double lost = mean_abs(x, real), off = mean_abs(sim, real);
             if (getenv("APF_TEST_VERBOSE")) printf("face %d q%d: libjpeg moved %.3f, stand-in off by %.3f\n", k, q, lost, off);
             ck_assert_msg(lost > 0.5, "face %d q%d: libjpeg changed only %.3f", k, q, lost);
