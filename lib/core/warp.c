@@ -78,9 +78,10 @@ static void sample_row(float *src, int sh, int sw, int c, float *dst, int dw, in
         sample_row_c(src, sh, sw, c, dst, dw, y, m, adjoint, clamp, rlo, rhi);
 }
 
-/* How many bands of source rows an adjoint of this size is split into:
- * one per core, or 1 when small or already inside a parallel region. */
-static int adjoint_bands(size_t values)
+/* How many cores a resampling of this many output values runs on (the
+ * warp's rows, or the adjoint's bands of source rows): the calling
+ * thread's count, or 1 when small or already inside a parallel region. */
+static int resample_cores(size_t values)
 {
 #ifdef _OPENMP
     return values < WARP_PAR_MIN || omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -112,7 +113,7 @@ static void sample(float *src, int sh, int sw, int c, float *dst, int dh, int dw
                    int adjoint, int clamp)
 {
     if (adjoint) {
-        int bands = adjoint_bands((size_t)dh * dw * c);
+        int bands = resample_cores((size_t)dh * dw * c);
 #pragma omp parallel for schedule(static) num_threads(bands) if (bands > 1)
         for (int band = 0; band < bands; band++) {
             int rlo = (int)((long)sh * band / bands), rhi = (int)((long)sh * (band + 1) / bands);
@@ -123,7 +124,8 @@ static void sample(float *src, int sh, int sw, int c, float *dst, int dh, int dw
         return;
     }
     memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
-#pragma omp parallel for schedule(static) if ((size_t)dh * dw * c >= WARP_PAR_MIN && !omp_in_parallel())
+    int cores = resample_cores((size_t)dh * dw * c);
+#pragma omp parallel for schedule(static) num_threads(cores) if (cores > 1)
     for (int y = 0; y < dh; y++)
         sample_row(src, sh, sw, c, dst, dw, y, m, 0, clamp, 0, sh);
 }
@@ -197,13 +199,14 @@ static inline __attribute__((always_inline)) void resize_separable_c(float *src,
 {
     if (!adjoint) {
         memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
-#pragma omp parallel for schedule(static) if ((size_t)dh * dw * c >= WARP_PAR_MIN && !omp_in_parallel())
+        int cores = resample_cores((size_t)dh * dw * c);
+#pragma omp parallel for schedule(static) num_threads(cores) if (cores > 1)
         for (int y = 0; y < dh; y++)
             resize_row_c(src, sw, c, dst, dw, y, 0, tx, ty, 0, INT_MAX);
         return;
     }
     /* the adjoint by bands of source rows, as sample() does */
-    int bands = adjoint_bands((size_t)dh * dw * c);
+    int bands = resample_cores((size_t)dh * dw * c);
 #pragma omp parallel for schedule(static) num_threads(bands) if (bands > 1)
     for (int band = 0; band < bands; band++) {
         int rlo = (int)((long)sh * band / bands), rhi = (int)((long)sh * (band + 1) / bands);
