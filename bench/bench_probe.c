@@ -140,7 +140,7 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         /* face by face, the three side by side: a neighbour that slows the
          * machine for a few seconds slows all three alike */
         double te = 0, tb = 0, tp = 0;
-        b1_ms(base, faces, 1, S, g), b1_ms(p, faces, 1, S, g); /* warm-up */
+        one_ms(base, faces, S, NULL, g), one_ms(p, faces, S, NULL, g); /* warm-up */
         for (int round = 0; round < 3; round++)
             for (int k = 0; k < count; k++) {
                 const uint8_t *face = faces + (size_t)k * S * S * 3;
