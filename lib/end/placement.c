@@ -32,6 +32,7 @@ apf_status placement_init(placement *pl, const double *m, int size)
     apf_status st = placement_check(m);
     if (st)
         return st;
+    pl->placed = 1;
     double det = m[0] * m[4] - m[1] * m[3];
     if (sqrt(fabs(det)) >= PLACEMENT_MIN_SCALE)
         return APF_OK;
@@ -67,7 +68,7 @@ void placement_free(placement *pl)
     free(pl->fade);
     free(pl->patch);
     pl->fade = pl->patch = NULL;
-    pl->active = 0;
+    pl->active = pl->placed = 0;
 }
 
 static void apply_fade(placement *pl)

@@ -15,7 +15,8 @@
 #include "apf/apf_core.h"
 
 typedef struct placement {
-    int active;        /* 0: the identity (no matrix, or the face is as large in the photo as aligned) */
+    int placed;        /* 1: the face sits in a photo (a matrix was given): a recognizer re-detects it */
+    int active;        /* 0: R is the identity (no matrix, or the face is as large in the photo as aligned) */
     int size;          /* aligned side */
     int pw, ph;        /* photo patch holding the aligned square */
     double to_patch[6];   /* aligned (u, v) -> patch (x, y) */

@@ -641,7 +641,7 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
             *t = none;
             if (use_di)
                 di_draw(&b->r[k], o->diversity_prob, size, t);
-            if (pl[k].active && !t->active)
+            if (pl[k].placed && !t->active)
                 di_draw_jitter(&b->r[k], size, t);
         }
     int further = (draws - 1) * n;
@@ -701,7 +701,7 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
     int any_placed = 0;
     for (int k = 0; k < n && !st; k++) {
         st = placement_init(&pl[k], to_image ? to_image + 6 * k : NULL, size);
-        any_placed |= pl[k].active;
+        any_placed |= pl[k].placed;
     }
     if (st)
         goto out;
@@ -743,7 +743,7 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
             else
                 b.tf[k] = t0;
             /* a face in a photo is seen re-aligned, never exactly as placed */
-            if (pl[k].active && !b.tf[k].active)
+            if (pl[k].placed && !b.tf[k].active)
                 di_draw_jitter(&b.r[k], size, &b.tf[k]);
             /* what a recognizer will see: the noise after its round trip
              * through the photo (the identity without a placement) */
