@@ -398,12 +398,16 @@ class PhotoTest(unittest.TestCase):
                     self.assertGreater(float(e[0] @ e[2]), 0.7)
             with apf.Probe(PROBE, attack="i-fgsm", iterations=3, seed=1) as probe:
                 # placed in its photo: a ternary g of the same shape; the identity
-                # placement is the plain attack; a wrong matrix count is refused
+                # placement (re-detected like any photo) is attacked through
+                # re-alignment jitter, not as the plain attack, and the same twice;
+                # a wrong matrix count is refused
                 gp = probe.gradient(crop, to_image=m)
                 self.assertEqual(gp.shape, (1, 112, 112, 3))
                 self.assertTrue(set(np.unique(gp)) <= {-1, 0, 1})
                 ident = np.array([1, 0, 0, 0, 1, 0], dtype=np.float64)
-                self.assertTrue((probe.gradient(crop, to_image=ident) == probe.gradient(crop)).all())
+                gi = probe.gradient(crop, to_image=ident)
+                self.assertTrue((gi == probe.gradient(crop, to_image=ident)).all())
+                self.assertFalse((gi == probe.gradient(crop)).all())
                 with self.assertRaises(ValueError):
                     probe.gradient(crop, to_image=np.zeros(12))
                 with self.assertRaises(TypeError):
