@@ -75,6 +75,13 @@ static int usage(FILE *f)
         "  --accessible-iterations N  its iterations (default 30, the paper's)\n"
         "  --no-adv-adv           skip protected-vs-protected matching (halves the device work)\n"
         "  --jpeg Q               JPEG quality of the re-encoded rows (default 75)\n"
+        "  --realign PX           score each protected face re-aligned as a recognizer's own detector\n"
+        "                         would: shifted by up to PX pixels, turned by up to PX degrees and\n"
+        "                         rescaled by up to PX%% (per face, fixed; SSIM stays on the face as\n"
+        "                         protected; default 0: scored as the device aligned it)\n"
+        "  --placed 0|1           1: the device attacks each face as placed in a photo at the identity\n"
+        "                         (apf_probe_gradient_placed: re-alignment jitter on every draw, as\n"
+        "                         apf protect does); default 0\n"
         "  --threads T            CPU threads (default 2)\n"
         "  --seed S               probe seed\n"
         "output:\n"
@@ -189,6 +196,47 @@ static void calibrate(recognizer *rec, int nm, const char *pairs, const char *fa
     free(same);
 }
 
+/* --placed: the faces attacked as placed in a photo at the identity, as
+ * apf protect places an aligned face (re-alignment jitter on every draw). */
+static int attack_placed;
+
+/* --realign: how far a recognizer's own alignment of a protected face may
+ * be from the device's (pixels, degrees, percent); 0: not re-aligned. */
+static float realign_px;
+
+/* Each face re-aligned by a similarity of its own (a fixed stream per face
+ * index and side, so every row and setting sees the same re-alignments):
+ * what a recognizer that detects the protected photo itself scores. */
+static void realign(const uint8_t *in, int n, int side, uint8_t *out)
+{
+    float *src = malloc(PER * sizeof *src), *dst = malloc(PER * sizeof *dst);
+    if (!src || !dst)
+        die("out of memory");
+    for (int i = 0; i < n; i++) {
+        uint64_t st = 0x9e3779b97f4a7c15ull * (uint64_t)(2 * i + side + 1);
+        double u[4];
+        for (int k = 0; k < 4; k++) { /* splitmix64 */
+            uint64_t z = (st += 0x9e3779b97f4a7c15ull);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            u[k] = (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0 * 2 - 1; /* [-1, 1) */
+        }
+        double sc = 1 + realign_px / 100 * u[0], th = realign_px * u[1] * M_PI / 180;
+        double tx = realign_px * u[2], ty = realign_px * u[3], h = (S - 1) / 2.0;
+        double cs = cos(th) / sc, sn = sin(th) / sc;
+        /* destination -> source: source = centre + R(-th)/sc (dest - centre - shift) */
+        double m[6] = {cs, sn, h - cs * (h + tx) - sn * (h + ty), -sn, cs, h + sn * (h + tx) - cs * (h + ty)};
+        const uint8_t *fi = in + (size_t)i * PER;
+        for (size_t q = 0; q < PER; q++)
+            src[q] = fi[q];
+        if (apf_warp_affine(src, S, S, 3, dst, S, S, m, 0))
+            die("realign");
+        for (size_t q = 0; q < PER; q++)
+            out[(size_t)i * PER + q] = (uint8_t)fminf(fmaxf(roundf(dst[q]), 0.0f), 255.0f);
+    }
+    free(src), free(dst);
+}
+
 /* The probe's reach_budget: the device bounds the noise by its attack's reach. */
 static int uses_reach(const apf_probe *p)
 {
@@ -212,7 +260,12 @@ static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps
         int8_t *gi = g ? g + (size_t)i * PER : gl;
         uint8_t *ri = reach ? reach + (size_t)i * PER : rl;
         double t1 = now_s();
-        if (apf_probe_gradient_reach(p, faces + (size_t)i * PER, NULL, c, S, NULL, gi, ri))
+        double ident[16 * 6];
+        for (int k = 0; k < c; k++) {
+            double one[6] = {1, 0, 0, 0, 1, 0};
+            memcpy(ident + 6 * k, one, sizeof one);
+        }
+        if (apf_probe_gradient_reach(p, faces + (size_t)i * PER, NULL, c, S, attack_placed ? ident : NULL, gi, ri))
             die(label);
         busy += now_s() - t1;
         /* the device applies eps * g within its per-pixel budget */
@@ -362,9 +415,18 @@ static void add_rows(ctx *c, const char *attack, const char *label, const uint8_
             w->device_ms = isnan(w->device_ms) ? device_ms / (only >= 0 ? c->nm : 1)
                                                : w->device_ms + device_ms / c->nm;
         w->server_ms = server_ms;
+        uint8_t *ra = NULL, *rb = NULL;
+        if (realign_px > 0) { /* scored as a recognizer re-aligns them */
+            ra = malloc((size_t)n * PER), rb = pb ? malloc((size_t)n * PER) : NULL;
+            realign(pa, n, 0, ra);
+            if (pb)
+                realign(pb, n, 1, rb);
+            pa = ra, pb = rb;
+        }
         for (int m = 0; m < c->nm; m++)
             if ((only < 0 || only == m) && ev_score(&c->rec[m], pa, pb, n, &w->score[m]))
                 die("score");
+        free(ra), free(rb);
     }
     free(JA);
     free(JB);
@@ -437,6 +499,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--accessible-pairs")) acc_pairs = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--accessible-iterations")) acc_iters = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--jpeg")) jpeg_q = (int)strtol(v, &end, 10);
+        else if (!strcmp(a, "--realign")) realign_px = strtof(v, &end);
+        else if (!strcmp(a, "--placed")) attack_placed = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--threads")) threads = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, &end, 0);
         else if (!strcmp(a, "--random-target")) random_target = strtof(v, &end);
@@ -464,7 +528,8 @@ int main(int argc, char **argv)
         }
     }
     if (fold < 1 || iters < 1 || acc_iters < 1 || jpeg_q < 1 || jpeg_q > 100 || threads < 1 || acc_pairs < 1 ||
-        !(eps > 0 && eps <= APF_EPS_MAX) || max_pairs < 0) {
+        !(eps > 0 && eps <= APF_EPS_MAX) || max_pairs < 0 || !(realign_px >= 0 && realign_px <= 10) ||
+        (attack_placed != 0 && attack_placed != 1)) {
         fprintf(stderr, "apf-eval: an option is out of range (see --help)\n");
         return 2;
     }
@@ -664,14 +729,19 @@ int main(int argc, char **argv)
         }
     }
 
+    char realign_note[160] = "";
+    if (realign_px > 0)
+        snprintf(realign_note, sizeof realign_note,
+                 "; protected faces scored re-aligned (up to %g px, %g degrees, %g%% scale)", realign_px, realign_px,
+                 realign_px);
     char probe_desc[2048];
     snprintf(probe_desc, sizeof probe_desc,
              "step %g, schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s, "
-             "JPEG in the diversity %d, SSIM floor %g; the original-accessible rows: %d iterations on each "
-             "recognizer alone",
+             "JPEG in the diversity %d, SSIM floor %g, %s; the original-accessible rows: %d iterations on each "
+             "recognizer alone%s",
              step, schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
              reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", diversity_jpeg, ssim_floor,
-             acc_iters);
+             attack_placed ? "placed at the identity (re-alignment jitter)" : "not placed", acc_iters, realign_note);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,
         .n_pairs = npos, .calib_desc = calib_desc,
