@@ -56,6 +56,25 @@ for w in r["rows"]:
 print("pairs.csv agrees with results.json on", len(pairs), "lines")
 PY
 grep -q "faces/s" "$work/stderr.txt" || fail "no progress shown"
+# --realign scores re-aligned faces but keeps SSIM on the faces as protected;
+# --placed attacks through re-alignment jitter; both are stated in the table
+common=(--faces "$work/faces" --pairs "$work/pairs.txt" --fold 1 --models "$models/mobilefacenet.apfm"
+        --probe "$models/mobilefacenet.apfm" --attacks fgsm --no-adv-adv)
+"$exe" "${common[@]}" --realign 3 --out "$work/out/realign" 2> /dev/null > /dev/null || fail "apf-eval --realign"
+"$exe" "${common[@]}" --placed 1 --out "$work/out/placed" 2> /dev/null > /dev/null || fail "apf-eval --placed"
+grep -q "scored re-aligned (up to 3 px" "$work/out/realign/table.md" || fail "re-alignment not stated"
+grep -q "placed at the identity" "$work/out/placed/table.md" || fail "placement not stated"
+/usr/bin/python3 - "$out" "$work/out/realign" "$work/out/placed" <<'PY'
+import json, sys
+row = lambda d: {(w["attack"], w["row"]): w for w in json.load(open(d + "/results.json"))["rows"]}[("fgsm", "APF_g")]
+plain, realigned, placed = (row(d) for d in sys.argv[1:])
+assert realigned["ssim_mean"] == plain["ssim_mean"], (realigned["ssim_mean"], plain["ssim_mean"])
+assert placed["ssim_mean"] != plain["ssim_mean"], "the placed attack is the plain one"
+PY
+set +e
+err=$("$exe" --realign 11 2>&1); rc=$?
+set -e
+[ $rc -eq 2 ] || fail "--realign 11 accepted: rc $rc: $err"
 # conventions: --help (0), --version (0), unknown option named (2), no data (2)
 "$exe" --help | grep -q "usage: apf-eval" || fail "--help"
 "$exe" --version | grep -q "libapf" || fail "--version"
