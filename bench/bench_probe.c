@@ -92,7 +92,7 @@ static double b1_ms(apf_probe *p, const uint8_t *faces, int count, int S, int8_t
 static const double PLACED[6] = {0.737, -0.064, 20.0, 0.064, 0.737, 25.0};
 /* A face larger in its photo than the crop, as in most camera photos
  * (1.48 photo pixels per aligned pixel): no round trip, but re-alignment
- * jitter on every draw. */
+ * jitter on every draw the input diversity leaves as it is. */
 static const double PLACED_LARGE[6] = {1.474, -0.128, 40.0, 0.128, 1.474, 50.0};
 
 /* The device setting's gradient smoothing (--smooth; apf protect's by default). */
@@ -142,8 +142,8 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
             fprintf(stderr, "%s\n", msg);
             return 1;
         }
-        /* face by face, the three side by side: a neighbour that slows the
-         * machine for a few seconds slows all three alike */
+        /* face by face, the four side by side: a neighbour that slows the
+         * machine for a few seconds slows all four alike */
         double te = 0, tb = 0, tp = 0, tl = 0;
         one_ms(base, faces, S, NULL, g), one_ms(p, faces, S, NULL, g); /* warm-up */
         for (int round = 0; round < 3; round++)

@@ -80,8 +80,8 @@ static int usage(FILE *f)
         "                         rescaled by up to PX%% (per face, fixed; SSIM stays on the face as\n"
         "                         protected; default 0: scored as the device aligned it)\n"
         "  --placed 0|1           1: the device attacks each face as placed in a photo at the identity\n"
-        "                         (apf_probe_gradient_placed: re-alignment jitter on every draw, as\n"
-        "                         apf protect does); default 0\n"
+        "                         (apf_probe_gradient_placed: re-alignment jitter on the draws\n"
+        "                         input diversity leaves as they are, as apf protect does); default 0\n"
         "  --threads T            CPU threads (default 2)\n"
         "  --seed S               probe seed\n"
         "output:\n"
@@ -197,7 +197,8 @@ static void calibrate(recognizer *rec, int nm, const char *pairs, const char *fa
 }
 
 /* --placed: the faces attacked as placed in a photo at the identity, as
- * apf protect places an aligned face (re-alignment jitter on every draw). */
+ * apf protect places an aligned face (re-alignment jitter where the input
+ * diversity leaves a draw as it is). */
 static int attack_placed;
 
 /* --realign: how far a recognizer's own alignment of a protected face may

@@ -293,10 +293,10 @@ APF_API apf_status apf_probe_gradient_blob(apf_probe *probe, const uint8_t *face
  * bilinear resamplings). Faces as large in the photo as aligned (a scale
  * of 1 or more) keep their noise through the round trip, which is then
  * left out. At every scale a recognizer re-detects the protected photo
- * and aligns it a little differently from the device, so every draw of
- * the input diversity is also shifted, turned and rescaled by up to 2
- * pixels, 2 degrees and 2% (a face given the identity matrix, an aligned
- * crop as its own photo, is attacked that way too). The noise still lives
+ * and aligns it a little differently from the device, so every draw that
+ * the input diversity leaves untransformed is instead shifted, turned and
+ * rescaled by up to 2 pixels, 2 degrees and 2% (a face given the identity
+ * matrix, an aligned crop as its own photo, is attacked that way too). The noise still lives
  * on the aligned grid, so g, the wire and the cloud are unchanged.
  * @param probe    A probe.
  * @param faces    As apf_probe_gradient().
