@@ -12,7 +12,10 @@
 set -euo pipefail
 train=$1 models=$2 shared=$3
 command -v mpirun >/dev/null || { echo "SKIP: mpirun not installed (tools/install-deps.sh installs openmpi-bin)"; exit 77; }
-ldd "$train" | grep -q libmpi || { echo "SKIP: apf-train was built without MPI (-Dmpi)"; exit 77; }
+# outputs captured first: `cmd | grep -q` under pipefail fails when grep
+# exits before cmd has written everything (SIGPIPE), which skipped this test
+libs=$(ldd "$train")
+grep -q libmpi <<<"$libs" || { echo "SKIP: apf-train was built without MPI (-Dmpi)"; exit 77; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -93,7 +96,8 @@ job=$!
 rank1=""
 for _ in $(seq 300); do
   for p in $(pgrep -f "apf-train.*$work/killed" || true); do
-    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && rank1=$p
+    env_of=$(tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null || true)
+    grep -qx "OMPI_COMM_WORLD_RANK=1" <<<"$env_of" && rank1=$p
   done
   [ -n "$rank1" ] && grep -q "stage 1 epoch" "$work/killed.out" 2>/dev/null && break
   sleep 0.2
