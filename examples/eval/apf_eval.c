@@ -196,19 +196,11 @@ static void calibrate(recognizer *rec, int nm, const char *pairs, const char *fa
     free(same);
 }
 
-/* --placed: the faces attacked as placed in a photo at the identity, as
- * apf protect places an aligned face (re-alignment jitter where the input
- * diversity leaves a draw as it is). */
-static int attack_placed;
-
-/* --realign: how far a recognizer's own alignment of a protected face may
- * be from the device's (pixels, degrees, percent); 0: not re-aligned. */
-static float realign_px;
-
-/* Each face re-aligned by a similarity of its own (a fixed stream per face
- * index and side, so every row and setting sees the same re-alignments):
- * what a recognizer that detects the protected photo itself scores. */
-static void realign(const uint8_t *in, int n, int side, uint8_t *out)
+/* Each face re-aligned by a similarity of its own, of up to px pixels,
+ * degrees and percent (a fixed stream per face index and side, so every
+ * row and setting sees the same re-alignments): what a recognizer that
+ * detects the protected photo itself scores. */
+static void realign(const uint8_t *in, int n, int side, float px, uint8_t *out)
 {
     float *src = malloc(PER * sizeof *src), *dst = malloc(PER * sizeof *dst);
     if (!src || !dst)
@@ -222,8 +214,8 @@ static void realign(const uint8_t *in, int n, int side, uint8_t *out)
             z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
             u[k] = (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0 * 2 - 1; /* [-1, 1) */
         }
-        double sc = 1 + realign_px / 100 * u[0], th = realign_px * u[1] * M_PI / 180;
-        double tx = realign_px * u[2], ty = realign_px * u[3], h = (S - 1) / 2.0;
+        double sc = 1 + px / 100 * u[0], th = px * u[1] * M_PI / 180;
+        double tx = px * u[2], ty = px * u[3], h = (S - 1) / 2.0;
         double cs = cos(th) / sc, sn = sin(th) / sc;
         /* destination -> source: source = centre + R(-th)/sc (dest - centre - shift) */
         double m[6] = {cs, sn, h - cs * (h + tx) - sn * (h + ty), -sn, cs, h + sn * (h + tx) - cs * (h + ty)};
@@ -248,9 +240,11 @@ static int uses_reach(const apf_probe *p)
 
 /* Protect n faces with a probe in chunks of 16; returns ms per face. The
  * gradients and reaches are kept in g and reach (when not NULL) for the
- * cloud rows. */
-static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps, uint8_t *out, int8_t *g,
-                            uint8_t *reach, const char *label)
+ * cloud rows. placed: each face attacked as placed in a photo at the
+ * identity, as apf protect places an aligned face (re-alignment jitter
+ * where the input diversity leaves a draw as it is). */
+static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps, int placed, uint8_t *out,
+                            int8_t *g, uint8_t *reach, const char *label)
 {
     int8_t *gl = g ? NULL : malloc(16 * PER), *noise = malloc(16 * PER);
     uint8_t *rl = reach ? NULL : malloc(16 * PER);
@@ -266,7 +260,7 @@ static double probe_protect(apf_probe *p, const uint8_t *faces, int n, float eps
             double one[6] = {1, 0, 0, 0, 1, 0};
             memcpy(ident + 6 * k, one, sizeof one);
         }
-        if (apf_probe_gradient_reach(p, faces + (size_t)i * PER, NULL, c, S, attack_placed ? ident : NULL, gi, ri))
+        if (apf_probe_gradient_reach(p, faces + (size_t)i * PER, NULL, c, S, placed ? ident : NULL, gi, ri))
             die(label);
         busy += now_s() - t1;
         /* the device applies eps * g within its per-pixel budget */
@@ -374,6 +368,7 @@ static void write_grid(const uint8_t *orig, const uint8_t *prot, int n, const ch
 typedef struct ctx {
     recognizer *rec;
     int nm, jpeg_q;
+    float realign_px; /* a recognizer's own alignment of a protected face up to this far off (0: none) */
     const uint8_t *A, *B;
     eval_row rows[MAX_ROWS];
     int n_rows;
@@ -417,11 +412,11 @@ static void add_rows(ctx *c, const char *attack, const char *label, const uint8_
                                                : w->device_ms + device_ms / c->nm;
         w->server_ms = server_ms;
         uint8_t *ra = NULL, *rb = NULL;
-        if (realign_px > 0) { /* scored as a recognizer re-aligns them */
+        if (c->realign_px > 0) { /* scored as a recognizer re-aligns them */
             ra = malloc((size_t)n * PER), rb = pb ? malloc((size_t)n * PER) : NULL;
-            realign(pa, n, 0, ra);
+            realign(pa, n, 0, c->realign_px, ra);
             if (pb)
-                realign(pb, n, 1, rb);
+                realign(pb, n, 1, c->realign_px, rb);
             pa = ra, pb = rb;
         }
         for (int m = 0; m < c->nm; m++)
@@ -440,7 +435,8 @@ int main(int argc, char **argv)
     const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;
     float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f, smooth = PROBE_LIST_SMOOTH;
-    int reach_budget = PROBE_LIST_REACH, diversity_jpeg = PROBE_LIST_JPEG;
+    int reach_budget = PROBE_LIST_REACH, diversity_jpeg = PROBE_LIST_JPEG, attack_placed = 0;
+    float realign_px = 0; /* --realign: 0, scored as the device aligned each face */
     float ssim_floor = PROBE_LIST_SSIM_FLOOR;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
@@ -661,7 +657,7 @@ int main(int argc, char **argv)
     if (TS != T)
         apf_transfer_set_threads(TS, threads);
 
-    ctx c = {.rec = rec, .nm = nm, .jpeg_q = jpeg_q, .A = A, .B = B};
+    ctx c = {.rec = rec, .nm = nm, .jpeg_q = jpeg_q, .realign_px = realign_px, .A = A, .B = B};
     uint8_t *PA = malloc((size_t)npos * PER), *PB = malloc((size_t)npos * PER);
     int8_t *gA = malloc((size_t)npos * PER), *gB = malloc((size_t)npos * PER);
     uint8_t *rA = malloc((size_t)npos * PER), *rB = malloc((size_t)npos * PER);
@@ -691,10 +687,10 @@ int main(int argc, char **argv)
         }
         char label[96];
         snprintf(label, sizeof label, "APF_g %s (A)", an);
-        double ms = probe_protect(pr, A, npos, eps, PA, gA, rA, label);
+        double ms = probe_protect(pr, A, npos, eps, attack_placed, PA, gA, rA, label);
         if (adv_adv) {
             snprintf(label, sizeof label, "APF_g %s (B)", an);
-            ms = (ms + probe_protect(pr, B, npos, eps, PB, gB, rB, label)) / 2;
+            ms = (ms + probe_protect(pr, B, npos, eps, attack_placed, PB, gB, rB, label)) / 2;
         }
         add_rows(&c, an, "APF_g", PA, adv_adv ? PB : NULL, npos, -1, ms, NAN);
         if (a == 0)
@@ -720,10 +716,10 @@ int main(int argc, char **argv)
             if (apf_probe_create(model_paths[m], &ao, &q))
                 die(model_paths[m]);
             snprintf(label, sizeof label, "accessible %s on %s (A)", an, rec[m].name);
-            double ams = probe_protect(q, A, acc_pairs, eps, PA, NULL, NULL, label);
+            double ams = probe_protect(q, A, acc_pairs, eps, attack_placed, PA, NULL, NULL, label);
             if (adv_adv) {
                 snprintf(label, sizeof label, "accessible %s on %s (B)", an, rec[m].name);
-                ams = (ams + probe_protect(q, B, acc_pairs, eps, PB, NULL, NULL, label)) / 2;
+                ams = (ams + probe_protect(q, B, acc_pairs, eps, attack_placed, PB, NULL, NULL, label)) / 2;
             }
             add_rows(&c, an, "original accessible", PA, adv_adv ? PB : NULL, acc_pairs, m, ams, NAN);
             apf_probe_free(q);
