@@ -252,6 +252,14 @@ START_TEST(end_nulls)
     ck_assert_int_eq(apf_probe_model_samples(NULL, 0), 0);
     ck_assert_int_eq(apf_probe_model_samples(p, 1), 0);
     ck_assert_int_eq(apf_probe_model_samples(p, 0), 1);
+    ERR(apf_probe_set_decoys(NULL, px, 1, 112));
+    ERR(apf_probe_set_decoys(p, NULL, 1, 112));
+    ERR(apf_probe_set_decoys(p, px, -1, 112));
+    ERR(apf_probe_set_decoys(p, px, APF_PROBE_MAX_DECOYS + 1, 112));
+    ERR(apf_probe_set_decoys(p, px, 1, 15));
+    ERR(apf_probe_set_decoys(p, px, 1, APF_WIRE_MAX_SIDE + 1));
+    ck_assert_int_eq(apf_probe_decoy_count(NULL), 0);
+    ck_assert_int_eq(apf_probe_decoy_count(p), 0); /* refused calls left none */
     ERR(apf_probe_limit_noise(NULL, px, 1, 112, g));
     ERR(apf_probe_limit_noise(p, NULL, 1, 112, g));
     ERR(apf_probe_limit_noise(p, px, 1, 112, NULL));

@@ -318,6 +318,54 @@ START_TEST(random_target_separates_two_photos)
 }
 END_TEST
 
+/* Decoys: the random target pulls the face toward the decoy's embedding
+ * (one decoy, so every face gets it), the embedding is computed once and
+ * reused (the same g again), a model added after the decoys gets them
+ * too, and removing them gives back the random directions exactly. */
+START_TEST(decoys_pull_toward_the_decoy)
+{
+    load_faces(); /* face 0: Aaron Peirsol; face 3 (Akhmed Zakayev) is the decoy */
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.attack = APF_ATTACK_IFGSM;
+    o.iterations = 10;
+    o.seed = 3;
+    o.threads = 2;
+    o.random_target = 1.0f;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    int8_t *g = malloc(4 * PER);
+    uint8_t *adv = malloc(PER);
+    const uint8_t *decoy = faces + 3 * PER;
+    float toward[2];
+    for (int pass = 0; pass < 2; pass++) { /* 0: random directions, 1: the decoy */
+        if (pass)
+            ck_assert_int_eq(apf_probe_set_decoys(p, decoy, 1, S), APF_OK);
+        ck_assert_int_eq(apf_probe_decoy_count(p), pass);
+        ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g + pass * PER), APF_OK);
+        apf_apply_perturbation(faces, g + pass * PER, PER, 8.0f, adv);
+        cosines(apf_probe_model(p), adv, decoy, 1, &toward[pass]);
+    }
+    ck_assert_msg(toward[1] > toward[0] + 0.1f, "cosine to the decoy: %.3f with it, %.3f without", toward[1],
+                  toward[0]);
+    /* its embedding kept: the same g again */
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g + 2 * PER), APF_OK);
+    ck_assert_int_eq(memcmp(g + PER, g + 2 * PER, PER), 0);
+    /* gone: random directions, as before the decoys */
+    ck_assert_int_eq(apf_probe_set_decoys(p, NULL, 0, 0), APF_OK);
+    ck_assert_int_eq(apf_probe_decoy_count(p), 0);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g + 2 * PER), APF_OK);
+    ck_assert_int_eq(memcmp(g, g + 2 * PER, PER), 0);
+    /* a model added after the decoys embeds them too */
+    ck_assert_int_eq(apf_probe_set_decoys(p, decoy, 1, S), APF_OK);
+    ck_assert_int_eq(apf_probe_add_model(p, tu_path(tu_models_dir(), "mobileface.apfm"), 1.0f), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 1, S, g + 3 * PER), APF_OK);
+    ck_assert_int_ne(memcmp(g + PER, g + 3 * PER, PER), 0);
+    free(g), free(adv);
+    apf_probe_free(p);
+}
+END_TEST
+
 /* g_flip and g_drop: the share of g's values changed is the one asked
  * for, the rest is the unmitigated g, and a photo always sends the same g. */
 START_TEST(g_flip_and_drop_change_the_share_asked)
@@ -841,6 +889,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, ensemble_members);
     tcase_add_test(t, ensemble_protects_every_member);
     tcase_add_test(t, random_target_separates_two_photos);
+    tcase_add_test(t, decoys_pull_toward_the_decoy);
     tcase_add_test(t, texture_budget_limits_noise);
     tcase_add_test(t, smoothing_makes_noise_vary_slowly);
     tcase_add_test(t, reach_is_the_attacks_own_move);

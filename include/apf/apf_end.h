@@ -64,7 +64,8 @@ typedef struct apf_probe_options {
     float random_target;     /**< Weight of a per-face random direction in each model's
                                   embedding space that the face is also pushed toward, so that
                                   two protected photos of one person land apart; 0 = off.
-                                  Default 1. */
+                                  With decoys (apf_probe_set_decoys()) the direction is a
+                                  decoy face's. Default 1. */
     apf_probe_schedule schedule; /**< With several models; default ::APF_SCHEDULE_ALL. */
     float texture_ssim;      /**< Per-pixel budget from local texture: each value's bound is
                                   chosen so that SSIM's contrast term stays near this value
@@ -225,6 +226,43 @@ APF_API apf_status apf_probe_set_model_samples(apf_probe *probe, int index, int 
  * @return 1..#APF_PROBE_MAX_SAMPLES, or 0 for NULL or a bad index.
  */
 APF_API int apf_probe_model_samples(const apf_probe *probe, int index);
+
+/** @brief Most decoy faces one probe holds (apf_probe_set_decoys()). */
+#define APF_PROBE_MAX_DECOYS 1024
+
+/**
+ * @brief Give the probe faces of other people to pull protected faces toward.
+ *
+ * With apf_probe_options::random_target > 0, each protected face is pulled,
+ * with that weight, toward a direction in each model's embedding space.
+ * Without decoys the direction is random. With decoys, each face gets one
+ * decoy (drawn from its own random stream: the seed and its pixels) and,
+ * in every model, the direction of that decoy's embedding (its part
+ * orthogonal to the face's own): two protected photos of one person are
+ * then pulled toward two different people and match each other less
+ * (docs/protection.md measures it). The decoys should be aligned like the
+ * faces the probe protects; the `apf` command ships 64 LFW faces of people
+ * in no LFW pair (`weights/decoys.jpg`).
+ *
+ * The faces are copied. Each decoy's embedding by each model is computed
+ * the first time a face gets that decoy (one forward pass) and kept.
+ * Adding a model later is fine. Safe while the probe runs on another
+ * thread (the call waits for it).
+ * @param probe A probe.
+ * @param faces @p n faces, @p size x @p size x 3 RGB bytes each; NULL with @p n = 0.
+ * @param n     0 (remove the decoys: random directions again) .. #APF_PROBE_MAX_DECOYS.
+ * @param size  Face side, 16 .. #APF_WIRE_MAX_SIDE (ignored for @p n = 0).
+ * @return ::APF_OK, ::APF_E_INVALID (NULL probe, NULL faces with n > 0, n
+ *         or size out of range; the decoys unchanged) or ::APF_E_NOMEM.
+ */
+APF_API apf_status apf_probe_set_decoys(apf_probe *probe, const uint8_t *faces, int n, int size);
+
+/**
+ * @brief Number of decoy faces the probe holds (apf_probe_set_decoys()).
+ * @param probe A probe.
+ * @return 0 .. #APF_PROBE_MAX_DECOYS, or 0 for NULL.
+ */
+APF_API int apf_probe_decoy_count(const apf_probe *probe);
 
 /**
  * @brief Model @p i of the probe (0 is the probe model proper, as

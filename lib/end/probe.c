@@ -9,6 +9,7 @@
 #include "../core/internal.h"
 #include "blur.h"
 #include "budget.h"
+#include "decoys.h"
 #include "diversity.h"
 #include "jpeg_sim.h"
 #include "placement.h"
@@ -19,6 +20,7 @@ struct apf_probe {
     int samples[APF_PROBE_MAX_MODELS]; /* input-diversity draws per iteration */
     int count;
     apf_probe_options opt;
+    decoy_set decoys; /* empty unless apf_probe_set_decoys */
     pthread_mutex_t lock;
 };
 
@@ -184,6 +186,7 @@ void apf_probe_free(apf_probe *p)
         return;
     for (int m = 0; m < p->count; m++)
         apf_model_free(p->model[m]);
+    decoys_free(&p->decoys);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -238,6 +241,26 @@ apf_status apf_probe_set_model_samples(apf_probe *p, int index, int samples)
 int apf_probe_model_samples(const apf_probe *p, int index)
 {
     return p && index >= 0 && index < p->count ? p->samples[index] : 0;
+}
+
+apf_status apf_probe_set_decoys(apf_probe *p, const uint8_t *faces, int n, int size)
+{
+    if (!p)
+        return apf_fail(APF_E_INVALID, "probe: NULL argument");
+    pthread_mutex_lock(&p->lock);
+    apf_status st = decoys_replace(&p->decoys, faces, n, size);
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
+int apf_probe_decoy_count(const apf_probe *p)
+{
+    if (!p)
+        return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+    int n = p->decoys.n;
+    pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+    return n;
 }
 
 apf_model *apf_probe_model_at(apf_probe *p, int i)
@@ -342,9 +365,11 @@ static float signf(float v) { return (float)((v > 0) - (v < 0)); }
 
 /* One model's targets for a batch: t = f(x_e) + delta (Eq. 13), and with
  * random_target a unit direction per face orthogonal to the clean
- * embedding. Each face's directions come from its own stream r. */
+ * embedding: toward the face's decoy (decoy[k], with decoys) or random.
+ * Each face's directions come from its own stream r. */
 static apf_status model_targets(apf_probe *p, int m, const float *x0, const float *xe, int n,
-                                int size, rng *r, float *target, float *away, int *any_offset)
+                                int size, rng *r, const int *decoy, float *target, float *away,
+                                int *any_offset)
 {
     const apf_probe_options *o = &p->opt;
     int dim = apf_model_embedding_dim(p->model[m]);
@@ -370,15 +395,26 @@ static apf_status model_targets(apf_probe *p, int m, const float *x0, const floa
         }
         if (!away)
             continue;
-        /* Gaussian by Box-Muller, minus its component along the clean
-         * embedding (which is in `away` now), normalised. */
+        /* The decoy's embedding, or a Gaussian by Box-Muller; minus its
+         * component along the clean embedding (which is in `away` now),
+         * normalised. */
         float *a = away + (size_t)k * dim;
         double dot = 0, norm = 0;
-        for (int d = 0; d < dim; d++) {
-            float u1 = rng_uniform(&r[k], 1e-7f, 1.0f), u2 = rng_uniform(&r[k], 0.0f, 1.0f);
-            tmp[d] = sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
-            dot += (double)tmp[d] * a[d];
+        if (decoy) {
+            const float *e;
+            if ((st = decoys_embedding(&p->decoys, m, p->model[m], decoy[k], &e))) {
+                free(tmp);
+                return st;
+            }
+            memcpy(tmp, e, (size_t)dim * sizeof *tmp);
+        } else {
+            for (int d = 0; d < dim; d++) {
+                float u1 = rng_uniform(&r[k], 1e-7f, 1.0f), u2 = rng_uniform(&r[k], 0.0f, 1.0f);
+                tmp[d] = sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+            }
         }
+        for (int d = 0; d < dim; d++)
+            dot += (double)tmp[d] * a[d];
         for (int d = 0; d < dim; d++) {
             tmp[d] -= (float)dot * a[d];
             norm += (double)tmp[d] * tmp[d];
@@ -709,6 +745,10 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         b.x0[i] = faces[i];
     for (int k = 0; k < n; k++)
         seed_face(&b.r[k], o->seed, faces + k * per, per);
+    /* each face's decoy, the same person for every model */
+    int decoy[PROBE_CHUNK], with_decoys = p->decoys.n > 0 && o->random_target > 0;
+    for (int k = 0; k < n && with_decoys; k++)
+        decoy[k] = decoys_pick(&p->decoys, rng_next(&b.r[k]));
     if ((st = face_bounds(o, faces, n, size, b.bound)))
         goto out;
     /* every model's targets; x_e goes through xin, free until the attack */
@@ -717,8 +757,8 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
             b.xin[i] = enrolled[i];
     int any_offset = 0;
     for (int m = 0; m < p->count && !st; m++)
-        st = model_targets(p, m, b.x0, enrolled ? b.xin : NULL, n, size, b.r, b.target[m], b.away[m],
-                           &any_offset);
+        st = model_targets(p, m, b.x0, enrolled ? b.xin : NULL, n, size, b.r, with_decoys ? decoy : NULL,
+                           b.target[m], b.away[m], &any_offset);
     if (st)
         goto out;
     memcpy(b.x, b.x0, all * 4);
