@@ -473,6 +473,30 @@ func (p *Probe) ModelSamples(index int) int {
 	return n
 }
 
+// SetDecoys gives the probe faces of other people (n faces of size x size
+// RGB, aligned like the protected faces): the random target pulls each
+// protected face toward one decoy's embedding instead of a random
+// direction (apf_probe_set_decoys). Empty faces: random directions again.
+func (p *Probe) SetDecoys(faces []byte, size int) error {
+	n := 0
+	if len(faces) > 0 {
+		var err error
+		if n, err = faceCount(faces, size); err != nil {
+			return err
+		}
+	}
+	return p.use(func() error {
+		return call(func() int { return capi.Apfs_probe_set_decoys(p.p, faces, n, size) })
+	})
+}
+
+// DecoyCount is the number of decoy faces the probe holds (SetDecoys).
+func (p *Probe) DecoyCount() int {
+	n := 0
+	p.use(func() error { n = capi.Apfs_probe_decoy_count(p.p); return nil })
+	return n
+}
+
 // ModelCount is the number of recognizers the probe attacks.
 func (p *Probe) ModelCount() int {
 	n := 0

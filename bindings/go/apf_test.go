@@ -235,6 +235,47 @@ func TestProbeEnsemble(t *testing.T) {
 	}
 }
 
+func TestProbeDecoys(t *testing.T) {
+	x, decoy := sampleFace(t, 0).Pix, sampleFace(t, 3).Pix
+	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "i-fgsm", Iterations: 3, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	gRandom, err := p.Gradient(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetDecoys(decoy, 112); err != nil || p.DecoyCount() != 1 {
+		t.Fatalf("set decoys: %v, count %d", err, p.DecoyCount())
+	}
+	if err := p.SetDecoys(decoy[:100], 112); err == nil || p.DecoyCount() != 1 {
+		t.Fatalf("a partial face accepted (%v) or the decoys lost (%d)", err, p.DecoyCount())
+	}
+	gDecoy, err := p.Gradient(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetDecoys(nil, 0); err != nil || p.DecoyCount() != 0 {
+		t.Fatalf("remove decoys: %v, count %d", err, p.DecoyCount())
+	}
+	gAgain, err := p.Gradient(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b []int8) bool {
+		for i := range a {
+			if a[i] != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	if same(gRandom, gDecoy) || !same(gRandom, gAgain) {
+		t.Fatal("decoys changed nothing, or removing them did not give random directions back")
+	}
+}
+
 func TestSplitProtects(t *testing.T) {
 	x := sampleFace(t, 2)
 	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Seed: 5})

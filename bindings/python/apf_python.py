@@ -413,6 +413,22 @@ class Probe(_Handle):
             raise Error(E_INVALID, "probe: no model %d" % index)
         return v
 
+    def set_decoys(self, faces):
+        """Faces of other people (uint8, n x size x size x 3, aligned like
+        the protected faces) whose embeddings the random target pulls each
+        protected face toward, one decoy per face (apf_probe_set_decoys);
+        None or an empty array: random directions again."""
+        if faces is None or _np.asarray(faces).size == 0:
+            _check(_c_probe_set_decoys(self._live(), _np.zeros(0, dtype=_np.uint8), 0, 0))
+            return
+        f, n, size = _faces_u8(faces, "decoys")
+        _check(_c_probe_set_decoys(self._live(), f, n, size))
+
+    @property
+    def decoy_count(self):
+        """Decoy faces the probe holds (set_decoys)."""
+        return _c_probe_decoy_count(self._live())
+
     @property
     def model_count(self):
         """Recognizers the probe attacks (1 + those added)."""

@@ -170,6 +170,25 @@ class ProbeTest(unittest.TestCase):
         self.assertLessEqual(np.abs(diff).max(), 8)
         self.assertGreater(np.abs(diff).mean(), 4)
 
+    def test_decoys_change_the_pull_and_can_be_removed(self):
+        decoy = face(3)
+        with apf.Probe(PROBE, attack="i-fgsm", iterations=3, seed=5, random_target=1.0) as p:
+            self.assertEqual(p.decoy_count, 0)
+            g_random = p.gradient(self.x)
+            p.set_decoys(decoy)
+            self.assertEqual(p.decoy_count, 1)
+            g_decoy = p.gradient(self.x)
+            with self.assertRaises(ValueError):
+                p.set_decoys(np.zeros((2, 8, 9, 3), np.uint8))
+            with self.assertRaises(TypeError):
+                p.set_decoys(decoy.astype(np.float32))
+            self.assertEqual(p.decoy_count, 1)  # refused calls keep the decoys
+            p.set_decoys(None)
+            self.assertEqual(p.decoy_count, 0)
+            g_again = p.gradient(self.x)
+        self.assertFalse(np.array_equal(g_random, g_decoy))
+        np.testing.assert_array_equal(g_random, g_again)
+
     def test_reach_bounds_the_noise(self):
         x = face(0)
         opts = dict(attack="i-fgsm", iterations=4, step=2, seed=5)

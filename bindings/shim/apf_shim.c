@@ -364,6 +364,18 @@ int apfs_probe_set_model_samples(apf_probe *p, int index, int samples)
 
 int apfs_probe_model_samples(apf_probe *p, int index) { return apf_probe_model_samples(p, index); }
 
+int apfs_probe_set_decoys(apf_probe *p, const unsigned char *faces, int faces_len, int n, int size)
+{
+    if (!p)
+        return shim_fail(APF_E_INVALID, "closed probe");
+    if (n == 0)
+        return lib(apf_probe_set_decoys(p, NULL, 0, 0));
+    int st = check_len("decoys", faces_len, face_elems(n, size));
+    return st ? st : lib(apf_probe_set_decoys(p, faces, n, size));
+}
+
+int apfs_probe_decoy_count(apf_probe *p) { return apf_probe_decoy_count(p); }
+
 static int probe_inputs(apf_probe *p, int faces_len, int enrolled_len, int n, int size)
 {
     if (!p)
