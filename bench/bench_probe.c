@@ -3,6 +3,7 @@
  *
  *   apf-bench-probe [--models DIR] [--lfw DIR] [--threads T] [--faces N]
  *                   [--ensemble LIST:ITERATIONS[:rotate]]... [--neighbours N]
+ *                   [--smooth SIGMA] [--decoys FILE|none]
  *
  * Then the paper's DI2-FGSM at batch 1 on a quiet machine and beside
  * --neighbours N (default 2) CPU-bound processes this program starts, as a
@@ -28,6 +29,7 @@
 
 #include "apf/apf_end.h"
 #include "lfw.h"
+#include "decoy_file.h"
 #include "probe_list.h"
 #include "clock.h"
 #include "wait_policy.h"
@@ -97,6 +99,23 @@ static const double PLACED_LARGE[6] = {1.474, -0.128, 40.0, 0.128, 1.474, 50.0};
 
 /* The device setting's gradient smoothing (--smooth; apf protect's by default). */
 static float ens_smooth = PROBE_LIST_SMOOTH;
+/* Its decoy faces (--decoys FILE|none; apf protect's by default). */
+static const char *ens_decoys = DECOY_FILE_DEFAULT;
+
+/* Give the probe its decoys afresh: their embeddings are computed when a
+ * face first needs one, and a single-photo run of apf protect starts with
+ * none, so every timed face pays for its decoy's. */
+static int fresh_decoys(apf_probe *p)
+{
+    char msg[4400];
+    if (PROBE_LIST_RANDOM_TARGET <= 0 || !strcmp(ens_decoys, "none"))
+        return 0;
+    if (decoy_file_load(p, ens_decoys, msg, sizeof msg)) {
+        fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    return 0;
+}
 
 /* Each ensemble setting against the paper's probe, alternating the two
  * face by face over three rounds so that both see the same machine. */
@@ -145,13 +164,21 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         /* face by face, the four side by side: a neighbour that slows the
          * machine for a few seconds slows all four alike */
         double te = 0, tb = 0, tp = 0, tl = 0;
+        if (fresh_decoys(p))
+            return 1;
         one_ms(base, faces, S, NULL, g), one_ms(p, faces, S, NULL, g); /* warm-up */
         for (int round = 0; round < 3; round++)
             for (int k = 0; k < count; k++) {
                 const uint8_t *face = faces + (size_t)k * S * S * 3;
                 tb += one_ms(base, face, S, NULL, g) / count;
+                if (fresh_decoys(p))
+                    return 1;
                 te += one_ms(p, face, S, NULL, g) / count;
+                if (fresh_decoys(p))
+                    return 1;
                 tp += one_ms(p, face, S, PLACED, g) / count;
+                if (fresh_decoys(p))
+                    return 1;
                 tl += one_ms(p, face, S, PLACED_LARGE, g) / count;
             }
         size_t total = 0;
@@ -292,6 +319,8 @@ int main(int argc, char **argv)
             models = argv[++i];
         else if (!strcmp(argv[i], "--smooth") && i + 1 < argc)
             ens_smooth = strtof(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--decoys") && i + 1 < argc)
+            ens_decoys = argv[++i];
         else if (!strcmp(argv[i], "--lfw") && i + 1 < argc)
             lfw = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -300,7 +329,7 @@ int main(int argc, char **argv)
             nfaces = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--models DIR] [--lfw DIR] [--threads T] [--faces N] "
-                            "[--ensemble LIST:ITERATIONS[:rotate]]... [--ensembles-only] [--smooth SIGMA] "
+                            "[--ensemble LIST:ITERATIONS[:rotate]]... [--ensembles-only] [--smooth SIGMA] [--decoys FILE|none] "
                             "[--neighbours N]\n", argv[0]);
             return 2;
         }

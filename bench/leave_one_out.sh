@@ -32,7 +32,7 @@ for r in "${rows[@]}"; do
   held=${r%%|*} probe=${r#*|}
   out=out/loo/$tag/$held
   mkdir -p "$out"
-  "$build/examples/apf-eval" --lfw "$lfw" --fold "$fold" --probe "$probe" --iterations 8 --random-target 0 \
+  "$build/examples/apf-eval" --lfw "$lfw" --fold "$fold" --probe "$probe" --iterations 8 \
     --no-adv-adv "${extra[@]}" --out "$out" > /dev/null 2> "$out.log" || { echo "$held: failed (see $out.log)" >&2; exit 1; }
   awk -F'|' -v held="$held" -v probe="$probe" '
     /^\| row \| SSIM/ { done = 1 }

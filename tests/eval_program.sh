@@ -71,6 +71,19 @@ plain, realigned, placed = (row(d) for d in sys.argv[1:])
 assert realigned["ssim_mean"] == plain["ssim_mean"], (realigned["ssim_mean"], plain["ssim_mean"])
 assert placed["ssim_mean"] != plain["ssim_mean"], "the placed attack is the plain one"
 PY
+# decoys: the shipped mosaic beside the models folder by default, random
+# directions with --decoys none, the choice stated; a bad mosaic refused
+"$exe" "${common[@]}" --random-target 1 --out "$work/out/decoys" 2> /dev/null > /dev/null || fail "apf-eval decoys"
+"$exe" "${common[@]}" --random-target 1 --decoys none --out "$work/out/random" 2> /dev/null > /dev/null \
+  || fail "apf-eval --decoys none"
+grep -q "random target 1 toward decoys .*decoys.jpg" "$work/out/decoys/table.md" || fail "decoys not stated"
+grep -q "random target 1 toward random directions" "$work/out/random/table.md" || fail "random directions not stated"
+cmp -s "$work/out/decoys/pairs.csv" "$work/out/random/pairs.csv" && fail "the decoys changed nothing"
+head -c 5000 "$models/mobileface.apfm" > "$work/not-a-mosaic.jpg"
+set +e
+err=$("$exe" "${common[@]}" --random-target 1 --decoys "$work/not-a-mosaic.jpg" --out "$work/out/bad" 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "decoys .*not-a-mosaic.jpg" <<<"$err" || fail "a bad decoy file: rc $rc: $err"
 set +e
 err=$("$exe" --realign 11 2>&1); rc=$?
 set -e

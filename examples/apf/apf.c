@@ -28,6 +28,7 @@
 
 #include "cloud_client.h"
 #include "data_dir.h"
+#include "decoy_file.h"
 #include "progress.h"
 #include "protect.h"
 #include "probe_list.h"
@@ -35,7 +36,7 @@
 
 typedef struct args {
     protect_options popt;
-    const char *weights, *server, *out_dir, *suffix, *format, *landmarks, *boxes;
+    const char *weights, *decoys, *server, *out_dir, *suffix, *format, *landmarks, *boxes;
     long timeout;
     double max_megapixels;
     int quality, quiet, recurse, strict, json;
@@ -62,8 +63,11 @@ static int usage_protect(FILE *f)
         "  --step N            step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ")\n"
         "  --probe LIST        recognizers the device attacks, NAME-or-FILE[:WEIGHT[:SAMPLES]],...\n"
         "                      (default " PROBE_LIST_DEFAULT ")\n"
-        "  --random-target W   pull toward a random direction per photo, so two protected photos\n"
-        "                      of one person do not match each other (default " PROBE_LIST_RANDOM_TARGET_S "; 0 = off)\n"
+        "  --random-target W   pull each face toward another person's face (a decoy, drawn per\n"
+        "                      photo), so two protected photos of one person do not match each\n"
+        "                      other (default " PROBE_LIST_RANDOM_TARGET_S "; 0 = off)\n"
+        "  --decoys FILE|none  the decoy faces: a mosaic of 112-pixel aligned faces (default the\n"
+        "                      shipped " DECOY_FILE_DEFAULT "); none: random directions instead\n"
         "  --texture-ssim S    weaker noise on smooth areas, aiming at local SSIM S (0.5-0.99;\n"
         "                      default 0 = uniform strength)\n"
         "  --smooth SIGMA      blur each step's gradient by a Gaussian of SIGMA pixels, so the noise\n"
@@ -641,6 +645,8 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe_models = v;
         else if (!strcmp(o, "--random-target"))
             a.popt.probe.random_target = strtof(v, &end);
+        else if (!strcmp(o, "--decoys"))
+            a.decoys = v;
         else if (!strcmp(o, "--texture-ssim"))
             a.popt.probe.texture_ssim = strtof(v, &end);
         else if (!strcmp(o, "--smooth"))
@@ -752,6 +758,16 @@ static int cmd_protect(int argc, char **argv)
         a.weights = weights_found;
     }
     a.popt.models_dir = a.popt.models_dir ? a.popt.models_dir : models_found;
+    static char decoys_found[4096];
+    if (!a.decoys) {
+        if (data_dir_find("weights", "decoys.jpg", decoys_found, sizeof decoys_found) == 0) {
+            snprintf(decoys_found + strlen(decoys_found), sizeof decoys_found - strlen(decoys_found), "/decoys.jpg");
+            a.popt.decoys = decoys_found;
+        } else if (a.popt.probe.random_target > 0)
+            fprintf(stderr, "apf: warning: no decoy faces (weights/decoys.jpg) found; pulling toward random "
+                            "directions (give --decoys)\n");
+    } else if (strcmp(a.decoys, "none"))
+        a.popt.decoys = a.decoys;
 
     if (a.out_dir && make_out_dir(a.out_dir)) {
         rc = 1;

@@ -1,5 +1,6 @@
 /* Whole-photo protection (protect.h). */
 #include "protect.h"
+#include "decoy_file.h"
 #include "probe_list.h"
 
 _Static_assert(PROTECT_MAX_CHECK == BUNDLED_RECOGNIZERS, "the self-check covers each bundled recognizer");
@@ -68,7 +69,9 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
     p->cloud = cloud;
     char path[4096];
     apf_status st = probe_list_create(o->probe_models, o->models_dir, &o->probe, &p->probe, msg, msg_size);
-    int listed = st != APF_OK; /* msg says which entry */
+    if (!st && o->decoys && o->probe.random_target > 0)
+        st = decoy_file_load(p->probe, o->decoys, msg, msg_size);
+    int listed = st != APF_OK; /* msg says which entry or file */
     if (!st) {
         snprintf(path, sizeof path, "%s/blazeface.apfm", o->models_dir);
         st = apf_detector_create(path, &p->det);

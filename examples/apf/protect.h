@@ -19,6 +19,8 @@ typedef struct protect_options {
     const char *models_dir;     /* mobilefacenet, blazeface and the check recognizers */
     apf_probe_options probe;    /* attack, eps, iterations, seed, threads... */
     const char *probe_models;   /* device ensemble, probe_list.h syntax (default PROBE_LIST_DEFAULT) */
+    const char *decoys;         /* decoy mosaic (decoy_file.h) for the random target; NULL: random
+                                   directions */
     float min_score;            /* detector threshold */
     int check;                  /* 0 none, 1 probe only, 2 probe + bundled recognizers */
     unsigned keep_metadata;     /* APF_METADATA_KEEP_* bits; 0 = the privacy policy */

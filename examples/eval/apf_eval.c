@@ -21,6 +21,7 @@
 #include "apf/apf_photo.h"
 #include "apf/apf_eval.h"
 #include "eval_report.h"
+#include "decoy_file.h"
 #include "probe_list.h"
 #include "lfw.h"
 #include "wait_policy.h"
@@ -51,7 +52,10 @@ static int usage(FILE *f)
         "  --probe LIST           device probe models, NAME-or-FILE[:WEIGHT[:SAMPLES]],... (default\n"
         "                         " PROBE_LIST_DEFAULT ")\n"
         "  --schedule S           all (every probe model each iteration) or rotate\n"
-        "  --random-target W      weight of the per-face random target direction (default " PROBE_LIST_RANDOM_TARGET_S ")\n"
+        "  --random-target W      weight of the per-face target direction (default " PROBE_LIST_RANDOM_TARGET_S ")\n"
+        "  --decoys FILE|none     mosaic of 112-pixel faces whose embeddings are the target directions\n"
+        "                         (apf_probe_set_decoys; default " DECOY_FILE_DEFAULT " beside the folder\n"
+        "                         of the probe's first model); none: random directions\n"
         "  --texture-ssim S       per-pixel budget from texture aiming at local SSIM S (default 0: off)\n"
         "  --smooth SIGMA         blur each step's gradient by a Gaussian of SIGMA pixels (TI; default "
         PROBE_LIST_SMOOTH_S ")\n"
@@ -433,6 +437,8 @@ int main(int argc, char **argv)
     program_wait_policy(argv);
     const char *lfw = NULL, *faces_dir = NULL, *pairs = NULL;
     const char *probe_path = PROBE_LIST_DEFAULT, *out_dir = "out/eval", *models_dir = "models";
+    const char *decoys_path = NULL; /* default: decoy_file_beside(models); none: random directions */
+    char decoys_found[4096];
     apf_probe_schedule schedule = APF_SCHEDULE_ALL;
     float random_target = PROBE_LIST_RANDOM_TARGET, texture_ssim = 0.0f, smooth = PROBE_LIST_SMOOTH;
     int reach_budget = PROBE_LIST_REACH, diversity_jpeg = PROBE_LIST_JPEG, attack_placed = 0;
@@ -488,6 +494,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--calib-folds")) snprintf(calib_arg, sizeof calib_arg, "%s", v);
         else if (!strcmp(a, "--models")) snprintf(models_arg, sizeof models_arg, "%s", v);
         else if (!strcmp(a, "--probe")) probe_path = v;
+        else if (!strcmp(a, "--decoys")) decoys_path = v;
         else if (!strcmp(a, "--attacks")) snprintf(attacks_arg, sizeof attacks_arg, "%s", v);
         else if (!strcmp(a, "--eps")) eps = strtof(v, &end);
         else if (!strcmp(a, "--step")) step = strtof(v, &end);
@@ -540,6 +547,17 @@ int main(int argc, char **argv)
             fprintf(stderr, "apf-eval: --attacks: %s\n", apf_last_error());
             return 2;
         }
+    /* decoys only matter with a random target; "none" keeps random directions */
+    if (!decoys_path) { /* beside the folder of the probe's first model */
+        char first[4096];
+        probe_list_first_path(probe_path, models_dir, first, sizeof first);
+        char *slash = strrchr(first, '/');
+        if (slash)
+            *slash = 0;
+        decoy_file_beside(slash ? first : ".", decoys_found, sizeof decoys_found);
+        decoys_path = decoys_found;
+    }
+    int with_decoys = random_target > 0 && strcmp(decoys_path, "none") != 0;
     if (enhancer_path && !transfer_path) {
         fprintf(stderr, "apf-eval: --enhancer needs --transfer\n");
         return 2;
@@ -681,7 +699,8 @@ int main(int argc, char **argv)
         o.ssim_floor = ssim_floor;
         apf_probe *pr;
         char msg[512];
-        if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
+        if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg) ||
+            (with_decoys && decoy_file_load(pr, decoys_path, msg, sizeof msg))) {
             fprintf(stderr, "apf-eval: %s\n", msg);
             return 1;
         }
@@ -715,6 +734,10 @@ int main(int argc, char **argv)
             ao.iterations = acc_iters;
             if (apf_probe_create(model_paths[m], &ao, &q))
                 die(model_paths[m]);
+            if (with_decoys && decoy_file_load(q, decoys_path, msg, sizeof msg)) {
+                fprintf(stderr, "apf-eval: %s\n", msg);
+                return 1;
+            }
             snprintf(label, sizeof label, "accessible %s on %s (A)", an, rec[m].name);
             double ams = probe_protect(q, A, acc_pairs, eps, attack_placed, PA, NULL, NULL, label);
             if (adv_adv) {
@@ -731,12 +754,17 @@ int main(int argc, char **argv)
         snprintf(realign_note, sizeof realign_note,
                  "; protected faces scored re-aligned (up to %g px, %g degrees, %g%% scale)", realign_px, realign_px,
                  realign_px);
-    char probe_desc[2048];
+    char decoy_note[4200] = "";
+    if (with_decoys)
+        snprintf(decoy_note, sizeof decoy_note, " toward decoys `%s`", decoys_path);
+    else if (random_target > 0)
+        snprintf(decoy_note, sizeof decoy_note, " toward random directions");
+    char probe_desc[8192];
     snprintf(probe_desc, sizeof probe_desc,
-             "step %g, schedule %s, random target %g, texture SSIM %g, gradient smoothing %g px, %s, "
+             "step %g, schedule %s, random target %g%s, texture SSIM %g, gradient smoothing %g px, %s, "
              "JPEG in the diversity %d, SSIM floor %g, %s; the original-accessible rows: %d iterations on each "
              "recognizer alone%s",
-             step, schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, texture_ssim, smooth,
+             step, schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, decoy_note, texture_ssim, smooth,
              reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", diversity_jpeg, ssim_floor,
              attack_placed ? "placed at the identity (re-alignment jitter)" : "not placed", acc_iters, realign_note);
     eval_report rep = {
