@@ -30,6 +30,7 @@
 
 #include "apf/apf.h"
 #include "cloud_client.h"
+#include "decoy_file.h"
 #include "probe_list.h"
 #include "lfw.h"
 #include "protect.h"
@@ -312,6 +313,9 @@ int main(int argc, char **argv)
     protect_options po;
     protect_options_init(&po);
     po.models_dir = models;
+    char decoys[4096]; /* as apf protect: the shipped decoys beside the models */
+    decoy_file_beside(models, decoys, sizeof decoys);
+    po.decoys = decoys;
     if (retry >= 0)
         po.retry_factor = retry;
     /* the self-check only where the retry needs it */

@@ -36,6 +36,7 @@
 #include "apf/apf_eval.h"
 #include "lfw.h"
 #include "dist.h"
+#include "decoy_file.h"
 #include "probe_list.h"
 #include "wait_policy.h"
 
@@ -518,7 +519,10 @@ static int train(int argc, char **argv)
     po.random_target = random_target;
     apf_probe *probe;
     char msg[512];
-    if (probe_list_create(probe_spec, "models", &po, &probe, msg, sizeof msg)) {
+    char decoys[4096];
+    decoy_file_for_list(probe_spec, "models", decoys, sizeof decoys);
+    if (probe_list_create(probe_spec, "models", &po, &probe, msg, sizeof msg) ||
+        (random_target > 0 && decoy_file_load(probe, decoys, msg, sizeof msg))) {
         fprintf(stderr, "apf-train: %s\n", msg);
         return 1;
     }
@@ -527,8 +531,9 @@ static int train(int argc, char **argv)
      * with several probe models g takes about an hour for 9.8k faces, and
      * a run stopped half-way resumes where it was. Validation g first. */
     unsigned long long spec_hash = probe_list_hash(probe_spec);
-    snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu-%016llx-rt%g-ti%g.bin", out_dir, attack, iters, ntrain,
-             seed, (unsigned long long)spec_hash, random_target, po.smooth_sigma);
+    snprintf(path, sizeof path, "%s/g-%s-%d-%d-%llu-%016llx-rt%g%s-ti%g.bin", out_dir, attack, iters, ntrain,
+             seed, (unsigned long long)spec_hash, random_target, random_target > 0 ? "-decoys" : "",
+             po.smooth_sigma);
     /* Rank 0 reads the cache and shares what it holds; each rank computes
      * its rows of each further batch, every rank receives all of them, and
      * rank 0 appends them to the cache. */

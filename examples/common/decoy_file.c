@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "apf/apf_photo.h"
+#include "probe_list.h"
 
 void decoy_file_beside(const char *models_dir, char *out, size_t size)
 {
@@ -23,6 +24,16 @@ void decoy_file_beside(const char *models_dir, char *out, size_t size)
     snprintf(out, size, "%s%s", dir, DECOY_FILE_DEFAULT);
     if (access(out, R_OK))
         snprintf(out, size, "%s", DECOY_FILE_DEFAULT);
+}
+
+void decoy_file_for_list(const char *list, const char *models_dir, char *out, size_t size)
+{
+    char first[4096];
+    probe_list_first_path(list, models_dir, first, sizeof first);
+    char *slash = strrchr(first, '/');
+    if (slash)
+        *slash = 0;
+    decoy_file_beside(slash ? first : ".", out, size);
 }
 
 apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t msg_size)

@@ -20,6 +20,10 @@
  * Writes the path to out. */
 void decoy_file_beside(const char *models_dir, char *out, size_t size);
 
+/* The same for a probe list (probe_list.h): beside the folder of its first
+ * model's file. */
+void decoy_file_for_list(const char *list, const char *models_dir, char *out, size_t size);
+
 /* Give `probe` the faces of the mosaic at `path`. A mosaic whose sides are
  * not multiples of DECOY_SIDE, or holds more than APF_PROBE_MAX_DECOYS
  * faces, is refused. On failure *msg says why; returns the status. */

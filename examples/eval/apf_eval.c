@@ -548,13 +548,8 @@ int main(int argc, char **argv)
             return 2;
         }
     /* decoys only matter with a random target; "none" keeps random directions */
-    if (!decoys_path) { /* beside the folder of the probe's first model */
-        char first[4096];
-        probe_list_first_path(probe_path, models_dir, first, sizeof first);
-        char *slash = strrchr(first, '/');
-        if (slash)
-            *slash = 0;
-        decoy_file_beside(slash ? first : ".", decoys_found, sizeof decoys_found);
+    if (!decoys_path) {
+        decoy_file_for_list(probe_path, models_dir, decoys_found, sizeof decoys_found);
         decoys_path = decoys_found;
     }
     int with_decoys = random_target > 0 && strcmp(decoys_path, "none") != 0;

@@ -30,6 +30,7 @@
 #include "apf/apf_eval.h"
 #include "apf/apf_photo.h"
 #include "lfw.h"
+#include "decoy_file.h"
 #include "probe_list.h"
 #include "wait_policy.h"
 
@@ -336,7 +337,10 @@ int main(int argc, char **argv)
     po.iterations = iters, po.threads = threads, po.seed = seed;
     apf_probe *probe;
     char msg[512];
-    if (probe_list_create(probe_spec, models, &po, &probe, msg, sizeof msg)) {
+    char decoys[4096];
+    decoy_file_for_list(probe_spec, models, decoys, sizeof decoys);
+    if (probe_list_create(probe_spec, models, &po, &probe, msg, sizeof msg) ||
+        decoy_file_load(probe, decoys, msg, sizeof msg)) {
         fprintf(stderr, "apf-leakage: %s\n", msg);
         return 1;
     }
@@ -345,11 +349,11 @@ int main(int argc, char **argv)
     /* the device's g before the mitigation, shared by every setting's run;
      * the names hold everything g depends on, so a cache made with another
      * device setting is not reused */
-    snprintf(path, sizeof path, "%s/g-train-%016llx-%d-%d-%llu-ti%g.bin", cache_dir, h, iters, ntrain, seed,
-             po.smooth_sigma);
+    snprintf(path, sizeof path, "%s/g-train-%016llx-%d-%d-%llu-ti%g-rt%g-decoys.bin", cache_dir, h, iters, ntrain,
+             seed, po.smooth_sigma, po.random_target);
     gradients(probe, X, ntrain, path, G);
-    snprintf(path, sizeof path, "%s/g-fold%d-%016llx-%d-%llu-ti%g.bin", cache_dir, fold, h, iters, seed,
-             po.smooth_sigma);
+    snprintf(path, sizeof path, "%s/g-fold%d-%016llx-%d-%llu-ti%g-rt%g-decoys.bin", cache_dir, fold, h, iters, seed,
+             po.smooth_sigma, po.random_target);
     gradients(probe, R, rs.n_images, path, GR);
     apf_probe_free(probe);
     size_t bytes = 0;
