@@ -99,8 +99,9 @@ static const double PLACED_LARGE[6] = {1.474, -0.128, 40.0, 0.128, 1.474, 50.0};
 
 /* The device setting's gradient smoothing (--smooth; apf protect's by default). */
 static float ens_smooth = PROBE_LIST_SMOOTH;
-/* Its decoy faces (--decoys FILE|none; apf protect's by default). */
-static const char *ens_decoys = DECOY_FILE_DEFAULT;
+/* Its decoy faces (--decoys FILE|none; by default apf protect's, beside
+ * the models folder). */
+static const char *ens_decoys;
 
 /* Give the probe its decoys afresh: their embeddings are computed when a
  * face first needs one, and a single-photo run of apf protect starts with
@@ -362,6 +363,11 @@ int main(int argc, char **argv)
         return 1;
     if (!n_ens)
         ens[n_ens++] = PROBE_LIST_DEFAULT ":" PROBE_LIST_ITERATIONS_S;
+    static char decoys_beside[4096];
+    if (!ens_decoys) {
+        decoy_file_beside(models, decoys_beside, sizeof decoys_beside);
+        ens_decoys = decoys_beside;
+    }
     if (time_ensembles(ens, n_ens, models, threads, faces, nfaces, S))
         return 1;
     if (neighbours > 0 && time_under_load(models, threads, neighbours, faces, nfaces, S))
