@@ -36,9 +36,12 @@ void decoy_file_for_list(const char *list, const char *models_dir, char *out, si
     decoy_file_beside(slash ? first : ".", out, size);
 }
 
-apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t msg_size)
+/* The mosaic's faces, cut out row by row; *faces is the caller's to free. */
+static apf_status read_mosaic(const char *path, uint8_t **faces, int *n, char *msg, size_t msg_size)
 {
     msg[0] = 0;
+    *faces = NULL;
+    *n = 0;
     apf_image *img = NULL;
     apf_status st = apf_image_load(path, &img);
     if (st) {
@@ -54,8 +57,7 @@ apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t
         return APF_E_FORMAT;
     }
     size_t per = (size_t)DECOY_SIDE * DECOY_SIDE * 3, row = (size_t)DECOY_SIDE * 3;
-    uint8_t *faces = malloc(per * cols * rows);
-    if (!faces) {
+    if (!(*faces = malloc(per * cols * rows))) {
         snprintf(msg, msg_size, "decoys %s: out of memory", path);
         apf_image_free(img);
         return APF_E_NOMEM;
@@ -64,11 +66,28 @@ apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++)
             for (int y = 0; y < DECOY_SIDE; y++)
-                memcpy(faces + (size_t)(r * cols + c) * per + y * row,
+                memcpy(*faces + (size_t)(r * cols + c) * per + y * row,
                        px + ((size_t)(r * DECOY_SIDE + y) * w + (size_t)c * DECOY_SIDE) * 3, row);
     apf_image_free(img);
-    st = apf_probe_set_decoys(probe, faces, cols * rows, DECOY_SIDE);
-    if (st)
+    *n = cols * rows;
+    return APF_OK;
+}
+
+apf_status decoy_file_check(const char *path, char *msg, size_t msg_size)
+{
+    uint8_t *faces;
+    int n;
+    apf_status st = read_mosaic(path, &faces, &n, msg, msg_size);
+    free(faces);
+    return st;
+}
+
+apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t msg_size)
+{
+    uint8_t *faces;
+    int n;
+    apf_status st = read_mosaic(path, &faces, &n, msg, msg_size);
+    if (!st && (st = apf_probe_set_decoys(probe, faces, n, DECOY_SIDE)))
         snprintf(msg, msg_size, "decoys %s: %s", path, apf_last_error());
     free(faces);
     return st;

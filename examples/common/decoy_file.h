@@ -29,4 +29,8 @@ void decoy_file_for_list(const char *list, const char *models_dir, char *out, si
  * faces, is refused. On failure *msg says why; returns the status. */
 apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t msg_size);
 
+/* Only read and check the mosaic at `path` (a program checks it before it
+ * allocates its work); the same refusals and *msg as decoy_file_load. */
+apf_status decoy_file_check(const char *path, char *msg, size_t msg_size);
+
 #endif

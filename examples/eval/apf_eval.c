@@ -553,6 +553,11 @@ int main(int argc, char **argv)
         decoys_path = decoys_found;
     }
     int with_decoys = random_target > 0 && strcmp(decoys_path, "none") != 0;
+    char decoy_msg[4400];
+    if (with_decoys && decoy_file_check(decoys_path, decoy_msg, sizeof decoy_msg)) {
+        fprintf(stderr, "apf-eval: %s\n", decoy_msg);
+        return 1;
+    }
     if (enhancer_path && !transfer_path) {
         fprintf(stderr, "apf-eval: --enhancer needs --transfer\n");
         return 2;
