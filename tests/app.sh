@@ -276,7 +276,7 @@ set +e
 "$apf" protect --bogus "$one" >/dev/null 2>"$tmp/err"; rc=$?
 set -e
 [ $rc -eq 2 ] && grep -q -- "--bogus" "$tmp/err" || fail "unknown option: rc $rc"
-"$apf" protect -h | grep -q "exit status" || fail "-h"
+out=$("$apf" protect -h); grep -q "exit status" <<<"$out" || fail "-h" # captured first (SIGPIPE under pipefail)
 "$apf" protect --version | grep -q "^apf (libapf [0-9]" || fail "apf protect --version"
 "$apf" --version | grep -q "^apf (libapf [0-9]" || fail "apf --version"
 "$server" --version | grep -q "^apf-server (libapf [0-9]" || fail "apf-server --version"

@@ -89,7 +89,9 @@ err=$("$exe" --realign 11 2>&1); rc=$?
 set -e
 [ $rc -eq 2 ] || fail "--realign 11 accepted: rc $rc: $err"
 # conventions: --help (0), --version (0), unknown option named (2), no data (2)
-"$exe" --help | grep -q "usage: apf-eval" || fail "--help"
+# outputs captured first: `cmd | grep -q` under pipefail fails when grep
+# exits at the first line while the program still writes (SIGPIPE)
+help=$("$exe" --help); grep -q "usage: apf-eval" <<<"$help" || fail "--help"
 "$exe" --version | grep -q "libapf" || fail "--version"
 set +e
 err=$("$exe" --bogus 2>&1); rc=$?

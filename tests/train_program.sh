@@ -55,7 +55,7 @@ truncate -s $((6 * per + 100)) "$cache"
   --stage2-epochs 0 --out "$work/train3" > /dev/null 2> "$work/train4.err" || { cat "$work/train4.err"; fail "resume g"; }
 grep -q "3 of 8 training faces, resuming" "$work/train4.err" || fail "g cache not resumed: $(head -c 300 "$work/train4.err")"
 cmp -s "$cache" "$work/g-full.bin" || fail "resumed g cache differs from the uninterrupted one"
-"$train" --help | grep -q "usage: apf-train" || fail "--help"
+help=$("$train" --help); grep -q "usage: apf-train" <<<"$help" || fail "--help" # captured first (SIGPIPE under pipefail)
 set +e
 "$train" --bogus > /dev/null 2> "$work/bad.err"; rc=$?
 set -e
