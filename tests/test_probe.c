@@ -325,15 +325,7 @@ END_TEST
 START_TEST(decoys_pull_toward_the_decoy)
 {
     load_faces(); /* face 0: Aaron Peirsol; face 3 (Akhmed Zakayev) is the decoy */
-    apf_probe_options o;
-    apf_probe_options_init(&o);
-    o.attack = APF_ATTACK_IFGSM;
-    o.iterations = 10;
-    o.seed = 3;
-    o.threads = 2;
-    o.random_target = 1.0f;
-    apf_probe *p;
-    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobilefacenet.apfm"), &o, &p), APF_OK);
+    apf_probe *p = make(APF_ATTACK_IFGSM, 10, 3, 1); /* the library's random target, 1 */
     int8_t *g = malloc(4 * PER);
     uint8_t *adv = malloc(PER);
     const uint8_t *decoy = faces + 3 * PER;
