@@ -100,19 +100,20 @@ static const double PLACED_LARGE[6] = {1.474, -0.128, 40.0, 0.128, 1.474, 50.0};
 /* The device setting's gradient smoothing (--smooth; apf protect's by default). */
 static float ens_smooth = PROBE_LIST_SMOOTH;
 /* Its decoy faces (--decoys FILE|none; by default apf protect's, beside
- * the models folder). */
+ * the models folder), read once by main. */
 static const char *ens_decoys;
+static uint8_t *decoy_faces;
+static int n_decoys;
 
 /* Give the probe its decoys afresh: their embeddings are computed when a
  * face first needs one, and a single-photo run of apf protect starts with
  * none, so every timed face pays for its decoy's. */
 static int fresh_decoys(apf_probe *p)
 {
-    char msg[4400];
-    if (PROBE_LIST_RANDOM_TARGET <= 0 || !strcmp(ens_decoys, "none"))
+    if (!decoy_faces)
         return 0;
-    if (decoy_file_load(p, ens_decoys, msg, sizeof msg)) {
-        fprintf(stderr, "%s\n", msg);
+    if (apf_probe_set_decoys(p, decoy_faces, n_decoys, DECOY_SIDE)) {
+        fprintf(stderr, "decoys: %s\n", apf_last_error());
         return 1;
     }
     return 0;
@@ -368,11 +369,17 @@ int main(int argc, char **argv)
         decoy_file_beside(models, decoys_beside, sizeof decoys_beside);
         ens_decoys = decoys_beside;
     }
+    char msg[4400];
+    if (PROBE_LIST_RANDOM_TARGET > 0 && strcmp(ens_decoys, "none") &&
+        decoy_file_read(ens_decoys, &decoy_faces, &n_decoys, msg, sizeof msg)) {
+        fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
     if (time_ensembles(ens, n_ens, models, threads, faces, nfaces, S))
         return 1;
     if (neighbours > 0 && time_under_load(models, threads, neighbours, faces, nfaces, S))
         return 1;
-    free(g);
+    free(g), free(decoy_faces);
     free(faces);
     lfw_free(&set);
     return 0;

@@ -36,8 +36,7 @@ void decoy_file_for_list(const char *list, const char *models_dir, char *out, si
     decoy_file_beside(slash ? first : ".", out, size);
 }
 
-/* The mosaic's faces, cut out row by row; *faces is the caller's to free. */
-static apf_status read_mosaic(const char *path, uint8_t **faces, int *n, char *msg, size_t msg_size)
+apf_status decoy_file_read(const char *path, uint8_t **faces, int *n, char *msg, size_t msg_size)
 {
     msg[0] = 0;
     *faces = NULL;
@@ -73,20 +72,11 @@ static apf_status read_mosaic(const char *path, uint8_t **faces, int *n, char *m
     return APF_OK;
 }
 
-apf_status decoy_file_check(const char *path, char *msg, size_t msg_size)
-{
-    uint8_t *faces;
-    int n;
-    apf_status st = read_mosaic(path, &faces, &n, msg, msg_size);
-    free(faces);
-    return st;
-}
-
 apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t msg_size)
 {
     uint8_t *faces;
     int n;
-    apf_status st = read_mosaic(path, &faces, &n, msg, msg_size);
+    apf_status st = decoy_file_read(path, &faces, &n, msg, msg_size);
     if (!st && (st = apf_probe_set_decoys(probe, faces, n, DECOY_SIDE)))
         snprintf(msg, msg_size, "decoys %s: %s", path, apf_last_error());
     free(faces);

@@ -5,6 +5,7 @@
 #define APF_DECOY_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apf/apf_end.h"
 
@@ -29,8 +30,10 @@ void decoy_file_for_list(const char *list, const char *models_dir, char *out, si
  * faces, is refused. On failure *msg says why; returns the status. */
 apf_status decoy_file_load(apf_probe *probe, const char *path, char *msg, size_t msg_size);
 
-/* Only read and check the mosaic at `path` (a program checks it before it
- * allocates its work); the same refusals and *msg as decoy_file_load. */
-apf_status decoy_file_check(const char *path, char *msg, size_t msg_size);
+/* Only read the mosaic at `path`: *n faces of DECOY_SIDE pixels in *faces
+ * (the caller's to free), for a program that gives the same decoys to
+ * several probes, or to one probe again (apf_probe_set_decoys); the same
+ * refusals and *msg as decoy_file_load. */
+apf_status decoy_file_read(const char *path, uint8_t **faces, int *n, char *msg, size_t msg_size);
 
 #endif

@@ -553,8 +553,11 @@ int main(int argc, char **argv)
         decoys_path = decoys_found;
     }
     int with_decoys = random_target > 0 && strcmp(decoys_path, "none") != 0;
+    /* read once, before the run allocates its work; every probe gets them */
+    uint8_t *decoys = NULL;
+    int n_decoys = 0;
     char decoy_msg[4400];
-    if (with_decoys && decoy_file_check(decoys_path, decoy_msg, sizeof decoy_msg)) {
+    if (with_decoys && decoy_file_read(decoys_path, &decoys, &n_decoys, decoy_msg, sizeof decoy_msg)) {
         fprintf(stderr, "apf-eval: %s\n", decoy_msg);
         return 1;
     }
@@ -699,11 +702,12 @@ int main(int argc, char **argv)
         o.ssim_floor = ssim_floor;
         apf_probe *pr;
         char msg[512];
-        if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg) ||
-            (with_decoys && decoy_file_load(pr, decoys_path, msg, sizeof msg))) {
+        if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
             fprintf(stderr, "apf-eval: %s\n", msg);
             return 1;
         }
+        if (with_decoys && apf_probe_set_decoys(pr, decoys, n_decoys, DECOY_SIDE))
+            die("decoys");
         char label[96];
         snprintf(label, sizeof label, "APF_g %s (A)", an);
         double ms = probe_protect(pr, A, npos, eps, attack_placed, PA, gA, rA, label);
@@ -734,10 +738,8 @@ int main(int argc, char **argv)
             ao.iterations = acc_iters;
             if (apf_probe_create(model_paths[m], &ao, &q))
                 die(model_paths[m]);
-            if (with_decoys && decoy_file_load(q, decoys_path, msg, sizeof msg)) {
-                fprintf(stderr, "apf-eval: %s\n", msg);
-                return 1;
-            }
+            if (with_decoys && apf_probe_set_decoys(q, decoys, n_decoys, DECOY_SIDE))
+                die("decoys");
             snprintf(label, sizeof label, "accessible %s on %s (A)", an, rec[m].name);
             double ams = probe_protect(q, A, acc_pairs, eps, attack_placed, PA, NULL, NULL, label);
             if (adv_adv) {
@@ -803,6 +805,6 @@ int main(int argc, char **argv)
     apf_transfer_free(T);
     apf_enhancer_free(EN);
     lfw_free(&set);
-    free(A), free(B), free(PA), free(PB), free(gA), free(gB), free(rA), free(rB), free(names);
+    free(A), free(B), free(PA), free(PB), free(gA), free(gB), free(rA), free(rB), free(names), free(decoys);
     return 0;
 }
