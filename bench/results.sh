@@ -3,7 +3,8 @@
 # pipeline on LFW fold 8 (all 300 positive and 300 negative pairs), with
 # thresholds calibrated on folds 1-7, every row (APF_g, APF_ĝ, APF_s,
 # original accessible; each after JPEG q75 too), adv-adv, SSIM and device
-# time. Usage: bench/results.sh [LFW_DIR] [BUILD_DIR]  (about 35 min on 2 cores)
+# time; leave one out; and what each lever of the device setting adds.
+# Usage: bench/results.sh [LFW_DIR] [BUILD_DIR]  (about 60 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
@@ -17,6 +18,9 @@ out=out/results-fold8
 # Leave one out (device side): each recognizer scored when the device attacks
 # only the other three.
 loo=$(bench/leave_one_out.sh "$lfw" "$build")
+# Each lever of the shipped device setting taken out in turn; the shipped
+# row is the APF_g of the run above.
+levers=$(bench/lever_ablation.sh "$lfw" "$build" "$out")
 mkdir -p docs/results
 cp "$out/broken.png" "$out/ssim_hist.png" "$out/examples.png" docs/results/
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
@@ -36,6 +40,15 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "eps * g through). Same fold, pairs and thresholds; \`bench/leave_one_out.sh\`."
   echo
   echo "$loo"
+  echo
+  echo "## What each lever of the device setting adds"
+  echo
+  echo "The shipped device attack with one lever taken out at a time, on the same pairs and"
+  echo "thresholds (\`bench/lever_ablation.sh\`). Each cell: APF_g broken share adv-orig / after"
+  echo "JPEG q75 / adv-adv. Device ms per face as apf-eval timed it over its whole run: rougher"
+  echo "than \`apf-bench-probe\`'s figures (docs/protection.md); each row was timed at its own moment."
+  echo
+  echo "$levers"
   echo
   echo "![broken share per recognizer](results/broken.png)"
   echo
