@@ -9,8 +9,8 @@
 # three: what the device's 8 iterations, or a cloud trained on these three,
 # is measured against). docs/results.md holds the table this printed.
 #   bench/leave_one_out.sh [LFW_DIR] [BUILD_DIR] [FOLD [APF-EVAL ARGS...]]
-# (about 8 min a row on 2 cores; LOO_ACCESSIBLE=0 leaves out the 30-iteration
-# run and its columns, about 3 min a row). A fold other than 8 with further apf-eval
+# (about 6-7 min a row on 2 cores; LOO_ACCESSIBLE=0 leaves out the 30-iteration
+# run and its column, about 2.5 min a row). A fold other than 8 with further apf-eval
 # arguments is how settings are compared on validation pairs, e.g.
 #   bench/leave_one_out.sh ../shared/data/lfw build 7 --calib-folds 6 --max-pairs 100 --smooth 0
 set -euo pipefail
