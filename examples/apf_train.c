@@ -97,7 +97,7 @@ static int usage(FILE *f)
         "  --exclude-fold K       report fold, neither trained nor validated on (default 8; 0: none)\n"
         "  --train N              training photos (default 0: all)\n"
         "  --val N                validation positive pairs (default 64)\n"
-        "  --probe LIST           device probe for g: NAME-or-FILE[:WEIGHT[:SAMPLES]],... (default\n"
+        "  --probe LIST           device probe for g: NAME-or-FILE[:WEIGHT[:SAMPLES[:PERIOD]]],... (default\n"
         "                         models/mobilefacenet.apfm; the shipped device: " PROBE_LIST_DEFAULT ")\n"
         "  --random-target W      the probe's random target weight (default " PROBE_LIST_RANDOM_TARGET_S ")\n"
         "  --servers A,B,...      server ensemble, weights 1/K (default the four recognizers)\n"

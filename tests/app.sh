@@ -55,6 +55,14 @@ for bad in "mobilefacenet,mobileface:1.5:0" "mobilefacenet,mobileface:1.5:17" "m
   [ $rc -ne 0 ] && grep -q "bad samples in 'mobileface:1.5:" <<<"$err" || fail "probe list $bad: rc $rc: $err"
   [ ! -e "$tmp/bad-samples" ] || [ -z "$(ls -A "$tmp/bad-samples")" ] || fail "probe list $bad wrote photos"
 done
+# ... and so is one with a bad refresh period.
+for bad in "mobilefacenet,faceres:1:1:0" "mobilefacenet,faceres:1:1:9" "mobilefacenet,faceres:1:1:2x"; do
+  set +e
+  err=$("$apf" protect "${common[@]}" --probe "$bad" --out "$tmp/bad-period" "$tmp/photos" 2>&1); rc=$?
+  set -e
+  [ $rc -ne 0 ] && grep -q "bad period in 'faceres:1:1:" <<<"$err" || fail "probe list $bad: rc $rc: $err"
+  [ ! -e "$tmp/bad-period" ] || [ -z "$(ls -A "$tmp/bad-period")" ] || fail "probe list $bad wrote photos"
+done
 
 # 1d. A JPEG quality for the diversity out of 0..100, or an SSIM floor out of [0.5, 1), is refused
 # before any photo is read.

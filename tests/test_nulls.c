@@ -252,6 +252,14 @@ START_TEST(end_nulls)
     ck_assert_int_eq(apf_probe_model_samples(NULL, 0), 0);
     ck_assert_int_eq(apf_probe_model_samples(p, 1), 0);
     ck_assert_int_eq(apf_probe_model_samples(p, 0), 1);
+    ERR(apf_probe_set_model_period(NULL, 0, 2));
+    ERR(apf_probe_set_model_period(p, 1, 2)); /* one model: no index 1 */
+    ERR(apf_probe_set_model_period(p, -1, 2));
+    ERR(apf_probe_set_model_period(p, 0, 0));
+    ERR(apf_probe_set_model_period(p, 0, APF_PROBE_MAX_PERIOD + 1));
+    ck_assert_int_eq(apf_probe_model_period(NULL, 0), 0);
+    ck_assert_int_eq(apf_probe_model_period(p, 1), 0);
+    ck_assert_int_eq(apf_probe_model_period(p, 0), 1);
     ERR(apf_probe_set_decoys(NULL, px, 1, 112));
     ERR(apf_probe_set_decoys(p, NULL, 1, 112));
     ERR(apf_probe_set_decoys(p, px, -1, 112));

@@ -654,6 +654,110 @@ START_TEST(model_samples_steady_the_gradient)
 }
 END_TEST
 
+/* g of probe p at `iters` iterations and schedule `sched` on N faces */
+static void gradient_at(apf_probe *p, int iters, apf_probe_schedule sched, int n, int8_t *g)
+{
+    apf_probe_options o;
+    o.struct_size = sizeof o;
+    ck_assert_int_eq(apf_probe_get_options(p, &o), APF_OK);
+    o.iterations = iters, o.schedule = sched;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, n, S, g), APF_OK);
+}
+
+/* A model with a refresh period runs on the first iteration and then on
+ * iterations i with (i + index) % period == 0, its last contribution
+ * reused in between: with 2 iterations, period 2 changes nothing for
+ * model 1 (it runs at 0 and 1) and changes g for model 2 (it skips 1).
+ * Period 1 is what a probe that never set it computes; a model alone and
+ * the rotate schedule ignore it. */
+START_TEST(model_period_reuses_a_models_gradient)
+{
+    load_faces();
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    o.threads = 2, o.random_target = 0;
+    const char *mf = tu_path(tu_models_dir(), "mobileface.apfm");
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(mf, &o, &p), APF_OK);
+    enum { N = 2 };
+    int8_t *ref = malloc(N * PER), *g = malloc(N * PER), *ref1 = malloc(N * PER), *ref2 = malloc(N * PER);
+    /* a model alone: the period is ignored */
+    gradient_at(p, 3, APF_SCHEDULE_ALL, N, ref);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 0, 2), APF_OK);
+    ck_assert_int_eq(apf_probe_model_period(p, 0), 2);
+    gradient_at(p, 3, APF_SCHEDULE_ALL, N, g);
+    ck_assert_mem_eq(ref, g, N * PER);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 0, 1), APF_OK);
+    ck_assert_int_eq(apf_probe_add_model(p, mf, 1.0f), APF_OK);
+    ck_assert_int_eq(apf_probe_add_model(p, mf, 1.0f), APF_OK);
+    ck_assert_int_eq(apf_probe_model_period(p, 1), 1);
+    ck_assert_int_eq(apf_probe_model_period(p, 2), 1);
+    gradient_at(p, 2, APF_SCHEDULE_ALL, N, ref);
+    memcpy(ref2, ref, N * PER);
+    gradient_at(p, 1, APF_SCHEDULE_ALL, N, ref1);
+    /* model 1 every second iteration: still runs at 0 and 1 */
+    ck_assert_int_eq(apf_probe_set_model_period(p, 1, 2), APF_OK);
+    gradient_at(p, 2, APF_SCHEDULE_ALL, N, g);
+    ck_assert_mem_eq(ref, g, N * PER);
+    /* model 2 every second iteration: skips iteration 1 */
+    ck_assert_int_eq(apf_probe_set_model_period(p, 1, 1), APF_OK);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 2, 2), APF_OK);
+    gradient_at(p, 2, APF_SCHEDULE_ALL, N, g);
+    ck_assert_msg(memcmp(ref, g, N * PER) != 0, "a reused gradient changed nothing");
+    /* the first iteration always runs every model */
+    ck_assert_int_eq(apf_probe_set_model_period(p, 2, APF_PROBE_MAX_PERIOD), APF_OK);
+    gradient_at(p, 1, APF_SCHEDULE_ALL, N, g);
+    ck_assert_mem_eq(ref1, g, N * PER);
+    /* the rotate schedule runs one model per iteration already */
+    gradient_at(p, 3, APF_SCHEDULE_ROTATE, N, g);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 2, 1), APF_OK);
+    gradient_at(p, 3, APF_SCHEDULE_ROTATE, N, ref);
+    ck_assert_mem_eq(ref, g, N * PER);
+    /* back to period 1: what the probe computed before */
+    gradient_at(p, 2, APF_SCHEDULE_ALL, N, g);
+    ck_assert_mem_eq(ref2, g, N * PER);
+    /* bad arguments change nothing */
+    ck_assert_int_eq(apf_probe_set_model_period(p, 2, 3), APF_OK);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 2, 0), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 2, APF_PROBE_MAX_PERIOD + 1), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 3, 2), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_set_model_period(p, -1, 2), APF_E_INVALID);
+    ck_assert_int_eq(apf_probe_model_period(p, 2), 3);
+    ck_assert_int_eq(apf_probe_model_period(p, 3), 0);
+    apf_probe_free(p);
+    free(ref), free(g), free(ref1), free(ref2);
+}
+END_TEST
+
+/* MobileFaceNet + mobileface run every second iteration: both still stop
+ * matching at their LFW thresholds (as in ensemble_protects_every_member,
+ * whose attack runs mobileface every iteration). */
+START_TEST(model_period_still_protects)
+{
+    load_faces();
+    apf_probe *p = make(APF_ATTACK_DI2FGSM, 10, 7, 1);
+    ck_assert_int_eq(apf_probe_add_model(p, tu_path(tu_models_dir(), "mobileface.apfm"), 1.0f), APF_OK);
+    ck_assert_int_eq(apf_probe_set_model_period(p, 1, 2), APF_OK);
+    apf_model *mf;
+    ck_assert_int_eq(apf_model_load(tu_path(tu_models_dir(), "mobileface.apfm"), &mf), APF_OK);
+    int8_t *g = malloc(4 * PER);
+    uint8_t *adv = malloc(4 * PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, 4, S, g), APF_OK);
+    ck_assert_int_eq(apf_apply_perturbation(faces, g, 4 * PER, 8.0f, adv), APF_OK);
+    float c0[4], c1[4];
+    cosines(apf_probe_model(p), faces, adv, 4, c0);
+    cosines(mf, faces, adv, 4, c1);
+    for (int k = 0; k < 4; k++) {
+        ck_assert_msg(c0[k] < 0.369f, "face %d: MobileFaceNet cosine %.3f", k, c0[k]);
+        ck_assert_msg(c1[k] < 0.214f, "face %d: mobileface cosine %.3f", k, c1[k]);
+    }
+    free(g), free(adv);
+    apf_model_free(mf);
+    apf_probe_free(p);
+}
+END_TEST
+
 /* mobileface's cosine to its clean embedding of each protected face after
  * a JPEG q75 round trip (libjpeg's, as a photo's re-encoding), averaged */
 static double cosine_after_jpeg(const int8_t *g, int n)
@@ -887,6 +991,8 @@ Suite *probe_suite(void)
     tcase_add_test(t, reach_is_the_attacks_own_move);
     tcase_add_test(t, model_samples_steady_the_gradient);
     tcase_add_test(t, samples_give_the_same_g_on_any_number_of_cores);
+    tcase_add_test(t, model_period_reuses_a_models_gradient);
+    tcase_add_test(t, model_period_still_protects);
     tcase_add_test(t, diversity_jpeg_survives_reencoding);
     tcase_add_test(t, ssim_floor_holds_for_every_face);
     tcase_add_test(t, set_options_changes_later_calls);

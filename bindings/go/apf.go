@@ -473,6 +473,22 @@ func (p *Probe) ModelSamples(index int) int {
 	return n
 }
 
+// SetModelPeriod makes model index (0: the probe model) run on the first
+// iteration and then every period-th (1..8), its last gradient reused in
+// between (apf_probe_set_model_period); ensembles only.
+func (p *Probe) SetModelPeriod(index, period int) error {
+	return p.use(func() error {
+		return call(func() int { return capi.Apfs_probe_set_model_period(p.p, index, period) })
+	})
+}
+
+// ModelPeriod is the refresh period of model index (0 for a bad index).
+func (p *Probe) ModelPeriod(index int) int {
+	n := 0
+	p.use(func() error { n = capi.Apfs_probe_model_period(p.p, index); return nil })
+	return n
+}
+
 // SetDecoys gives the probe faces of other people (n faces of size x size
 // RGB, aligned like the protected faces): the random target pulls each
 // protected face toward one decoy's embedding instead of a random

@@ -233,6 +233,27 @@ func TestProbeEnsemble(t *testing.T) {
 			t.Fatalf("value %d: samples changed an attack without input diversity", i)
 		}
 	}
+	if p.ModelPeriod(1) != 1 || p.ModelPeriod(2) != 0 {
+		t.Fatalf("period %d, %d; want 1 and 0 (no model 2)", p.ModelPeriod(1), p.ModelPeriod(2))
+	}
+	if err := p.SetModelPeriod(1, 2); err != nil || p.ModelPeriod(1) != 2 {
+		t.Fatalf("set period: %v, now %d", err, p.ModelPeriod(1))
+	}
+	for _, bad := range [][2]int{{2, 2}, {1, 0}, {1, 9}, {-1, 2}} {
+		if err := p.SetModelPeriod(bad[0], bad[1]); err == nil {
+			t.Fatalf("period %v accepted", bad)
+		}
+	}
+	// FGSM runs one iteration, and the first one runs every model
+	g2, err := p.Gradient(x, nil, 112)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range g1 {
+		if g1[i] != g2[i] {
+			t.Fatalf("value %d: a period changed a one-iteration attack", i)
+		}
+	}
 }
 
 func TestProbeDecoys(t *testing.T) {

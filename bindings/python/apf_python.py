@@ -389,16 +389,21 @@ class Probe(_Handle):
                                                          n, size, reach.reshape(-1)))
         return blob, reach
 
-    def add_model(self, model_path, weight=1.0, samples=1):
+    def add_model(self, model_path, weight=1.0, samples=1, period=1):
         """Attack another recognizer too (a device ensemble, as `apf protect`
         does with the four bundled ones); weight in (0, 100]; samples:
-        input-diversity draws it sees per iteration (set_model_samples),
-        checked before the model is added."""
+        input-diversity draws it sees per iteration (set_model_samples);
+        period: it runs every period-th iteration (set_model_period). Both
+        are checked before the model is added."""
         if not 1 <= int(samples) <= 16:  # APF_PROBE_MAX_SAMPLES
             raise ValueError("samples must be in 1..16, got %r" % (samples,))
+        if not 1 <= int(period) <= 8:  # APF_PROBE_MAX_PERIOD
+            raise ValueError("period must be in 1..8, got %r" % (period,))
         _check(_c_probe_add_model(self._live(), str(model_path), float(weight)))
         if samples != 1:
             self.set_model_samples(self.model_count - 1, samples)
+        if period != 1:
+            self.set_model_period(self.model_count - 1, period)
 
     def set_model_samples(self, index, samples):
         """Model ``index`` (0: the probe model) sees ``samples`` (1..16)
@@ -409,6 +414,19 @@ class Probe(_Handle):
     def model_samples(self, index):
         """Samples per iteration of model ``index``."""
         v = _c_probe_model_samples(self._live(), int(index))
+        if v < 1:
+            raise Error(E_INVALID, "probe: no model %d" % index)
+        return v
+
+    def set_model_period(self, index, period):
+        """Model ``index`` runs on the first iteration and then every
+        ``period``-th (1..8), its last gradient reused in between
+        (apf_probe_set_model_period); ensembles only."""
+        _check(_c_probe_set_model_period(self._live(), int(index), int(period)))
+
+    def model_period(self, index):
+        """Refresh period of model ``index``."""
+        v = _c_probe_model_period(self._live(), int(index))
         if v < 1:
             raise Error(E_INVALID, "probe: no model %d" % index)
         return v

@@ -246,7 +246,21 @@ class ProbeTest(unittest.TestCase):
                 p.model_samples(2)
             with self.assertRaises(ValueError):  # checked before the model is added
                 p.add_model(os.path.join(MODELS, "mobileface.apfm"), 1.0, samples=0)
+            with self.assertRaises(ValueError):
+                p.add_model(os.path.join(MODELS, "mobileface.apfm"), 1.0, period=9)
             self.assertEqual(p.model_count, 2)
+            self.assertEqual(p.model_period(1), 1)
+            p.set_model_period(1, 2)
+            self.assertEqual(p.model_period(1), 2)
+            # FGSM runs one iteration, and the first runs every model
+            np.testing.assert_array_equal(p.gradient(x), g)
+            for index, period in ((2, 2), (1, 0), (1, 9)):
+                with self.assertRaises(apf.Error):
+                    p.set_model_period(index, period)
+            with self.assertRaises(apf.Error):
+                p.model_period(2)
+            p.add_model(os.path.join(MODELS, "mobileface.apfm"), 1.0, period=3)
+            self.assertEqual((p.model_count, p.model_period(2)), (3, 3))
             noise = (g * 8).astype(np.int8)
             limited = p.limit_noise(x, noise)  # uniform budget: eps 8, unchanged
             np.testing.assert_array_equal(limited, noise)

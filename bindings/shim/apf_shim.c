@@ -364,6 +364,13 @@ int apfs_probe_set_model_samples(apf_probe *p, int index, int samples)
 
 int apfs_probe_model_samples(apf_probe *p, int index) { return apf_probe_model_samples(p, index); }
 
+int apfs_probe_set_model_period(apf_probe *p, int index, int period)
+{
+    return lib(apf_probe_set_model_period(p, index, period));
+}
+
+int apfs_probe_model_period(apf_probe *p, int index) { return apf_probe_model_period(p, index); }
+
 int apfs_probe_set_decoys(apf_probe *p, const unsigned char *faces, int faces_len, int n, int size)
 {
     if (!p)

@@ -74,6 +74,9 @@ int apfs_probe_model_count(apf_probe *p);
 /* apf_probe_set_model_samples / apf_probe_model_samples (0: bad index). */
 int apfs_probe_set_model_samples(apf_probe *p, int index, int samples);
 int apfs_probe_model_samples(apf_probe *p, int index);
+/* apf_probe_set_model_period / apf_probe_model_period (0: bad index). */
+int apfs_probe_set_model_period(apf_probe *p, int index, int period);
+int apfs_probe_model_period(apf_probe *p, int index);
 /* apf_probe_set_decoys: n faces of size x size x 3 (n = 0: none) / apf_probe_decoy_count. */
 int apfs_probe_set_decoys(apf_probe *p, const unsigned char *faces, int faces_len, int n, int size);
 int apfs_probe_decoy_count(apf_probe *p);

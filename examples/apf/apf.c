@@ -61,7 +61,7 @@ static int usage_protect(FILE *f)
         "  --eps N             strength: L-inf budget in 0..255 units (default 8)\n"
         "  --iterations N      attack iterations (default " PROBE_LIST_ITERATIONS_S ")\n"
         "  --step N            step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ")\n"
-        "  --probe LIST        recognizers the device attacks, NAME-or-FILE[:WEIGHT[:SAMPLES]],...\n"
+        "  --probe LIST        recognizers the device attacks, NAME-or-FILE[:WEIGHT[:SAMPLES[:PERIOD]]],...\n"
         "                      (default " PROBE_LIST_DEFAULT ")\n"
         "  --random-target W   pull each face toward another person's face (a decoy, drawn per\n"
         "                      photo), so two protected photos of one person do not match each\n"

@@ -51,7 +51,7 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
     char *save = NULL;
     for (char *e = strtok_r(buf, ",", &save); e && !st; e = strtok_r(NULL, ",", &save)) {
         float w = 1.0f;
-        long samples = 1;
+        long samples = 1, period = 1;
         char *colon = suffix_colon(e);
         if (colon) {
             char *end;
@@ -59,13 +59,25 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
             if (*end == ':') {
                 char *s_end;
                 samples = strtol(end + 1, &s_end, 10);
-                if (s_end == end + 1 || *s_end || samples < 1 || samples > APF_PROBE_MAX_SAMPLES) {
+                if (s_end == end + 1 || (*s_end && *s_end != ':') || samples < 1 ||
+                    samples > APF_PROBE_MAX_SAMPLES) {
                     snprintf(msg, msg_size, "probe models: bad samples in '%s' (1..%d)", e,
                              APF_PROBE_MAX_SAMPLES);
                     st = APF_E_INVALID;
                     break;
                 }
                 end = s_end;
+            }
+            if (*end == ':') {
+                char *p_end;
+                period = strtol(end + 1, &p_end, 10);
+                if (p_end == end + 1 || *p_end || period < 1 || period > APF_PROBE_MAX_PERIOD) {
+                    snprintf(msg, msg_size, "probe models: bad period in '%s' (1..%d)", e,
+                             APF_PROBE_MAX_PERIOD);
+                    st = APF_E_INVALID;
+                    break;
+                }
+                end = p_end;
             }
             if (end == colon + 1 || *end) {
                 snprintf(msg, msg_size, "probe models: bad weight in '%s'", e);
@@ -88,6 +100,8 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
         }
         if (!st && samples > 1)
             st = apf_probe_set_model_samples(p, apf_probe_model_count(p) - 1, (int)samples);
+        if (!st && period > 1)
+            st = apf_probe_set_model_period(p, apf_probe_model_count(p) - 1, (int)period);
         if (st && !*msg)
             snprintf(msg, msg_size, "%s: %s", path, apf_last_error());
     }

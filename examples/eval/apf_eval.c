@@ -49,7 +49,7 @@ static int usage(FILE *f)
         "recognizers and protection:\n"
         "  --models A,B,...       recognizers (default models/{mobilefacenet,faceres,mobileface,\n"
         "                         faceapi-recognition}.apfm)\n"
-        "  --probe LIST           device probe models, NAME-or-FILE[:WEIGHT[:SAMPLES]],... (default\n"
+        "  --probe LIST           device probe models, NAME-or-FILE[:WEIGHT[:SAMPLES[:PERIOD]]],... (default\n"
         "                         " PROBE_LIST_DEFAULT ")\n"
         "  --schedule S           all (every probe model each iteration) or rotate\n"
         "  --random-target W      weight of the per-face target direction (default " PROBE_LIST_RANDOM_TARGET_S ")\n"

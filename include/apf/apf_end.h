@@ -227,6 +227,42 @@ APF_API apf_status apf_probe_set_model_samples(apf_probe *probe, int index, int 
  */
 APF_API int apf_probe_model_samples(const apf_probe *probe, int index);
 
+/** @brief Longest refresh period of one model (apf_probe_set_model_period()). */
+#define APF_PROBE_MAX_PERIOD 8
+
+/**
+ * @brief Compute one of the probe's models' gradient only every
+ *        @p period iterations, reusing it in between.
+ *
+ * With period 1 (every model's default) each iteration runs every model
+ * of the ensemble. With @p period > 1, model @p index runs on the first
+ * iteration and then on the iterations i with (i + index) % period == 0;
+ * on the others its last weighted contribution to the summed gradient is
+ * added again. The offset by the index staggers two slow models of one
+ * period, so they take turns. A stale gradient of a slow recognizer moves
+ * the face almost as well as a fresh one, while the time it frees buys
+ * more iterations for all models: the shipped setting refreshes faceres
+ * and the dlib ResNet every second iteration and runs 11 iterations in
+ * the device time of 8 (docs/protection.md). It applies to ensembles
+ * (apf_probe_model_count() > 1) under ::APF_SCHEDULE_ALL; a model alone
+ * runs every iteration (reusing its gradient would only repeat the last
+ * step), and ::APF_SCHEDULE_ROTATE already runs one model per iteration.
+ * Safe while the probe runs on another thread (the call waits for it).
+ * @param probe  A probe.
+ * @param index  0..apf_probe_model_count() - 1 (0 is the probe model proper).
+ * @param period 1 .. #APF_PROBE_MAX_PERIOD.
+ * @return ::APF_OK or ::APF_E_INVALID (NULL, bad index or period).
+ */
+APF_API apf_status apf_probe_set_model_period(apf_probe *probe, int index, int period);
+
+/**
+ * @brief The refresh period of model @p index (apf_probe_set_model_period()).
+ * @param probe A probe.
+ * @param index 0..apf_probe_model_count() - 1.
+ * @return 1..#APF_PROBE_MAX_PERIOD, or 0 for NULL or a bad index.
+ */
+APF_API int apf_probe_model_period(const apf_probe *probe, int index);
+
 /** @brief Most decoy faces one probe holds (apf_probe_set_decoys()). */
 #define APF_PROBE_MAX_DECOYS 1024
 

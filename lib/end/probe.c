@@ -18,6 +18,7 @@ struct apf_probe {
     apf_model *model[APF_PROBE_MAX_MODELS]; /* [0] is the probe model proper */
     float weight[APF_PROBE_MAX_MODELS];
     int samples[APF_PROBE_MAX_MODELS]; /* input-diversity draws per iteration */
+    int period[APF_PROBE_MAX_MODELS];  /* iterations between two runs of a model */
     int count;
     apf_probe_options opt;
     decoy_set decoys; /* empty unless apf_probe_set_decoys */
@@ -173,6 +174,7 @@ apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt
         apf_model_set_threads(p->model[0], o.threads);
     p->weight[0] = 1.0f;
     p->samples[0] = 1;
+    p->period[0] = 1;
     p->count = 1;
     p->opt = o;
     pthread_mutex_init(&p->lock, NULL);
@@ -211,6 +213,7 @@ apf_status apf_probe_add_model(apf_probe *p, const char *model_path, float weigh
             apf_model_set_threads(m, p->opt.threads);
         p->model[p->count] = m;
         p->samples[p->count] = 1;
+        p->period[p->count] = 1;
         p->weight[p->count++] = weight;
     }
     pthread_mutex_unlock(&p->lock);
@@ -241,6 +244,27 @@ apf_status apf_probe_set_model_samples(apf_probe *p, int index, int samples)
 int apf_probe_model_samples(const apf_probe *p, int index)
 {
     return p && index >= 0 && index < p->count ? p->samples[index] : 0;
+}
+
+apf_status apf_probe_set_model_period(apf_probe *p, int index, int period)
+{
+    if (!p)
+        return apf_fail(APF_E_INVALID, "probe: NULL argument");
+    if (period < 1 || period > APF_PROBE_MAX_PERIOD)
+        return apf_fail(APF_E_INVALID, "probe: period must be in 1..%d", APF_PROBE_MAX_PERIOD);
+    pthread_mutex_lock(&p->lock);
+    apf_status st = APF_OK;
+    if (index < 0 || index >= p->count)
+        st = apf_fail(APF_E_INVALID, "probe: no model %d", index);
+    else
+        p->period[index] = period;
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
+int apf_probe_model_period(const apf_probe *p, int index)
+{
+    return p && index >= 0 && index < p->count ? p->period[index] : 0;
 }
 
 apf_status apf_probe_set_decoys(apf_probe *p, const uint8_t *faces, int n, int size)
@@ -503,6 +527,27 @@ static void accumulate(float *sum, const float *g, size_t per, int n, float weig
     }
 }
 
+/* sum += v, element by element */
+static void add_to(float *sum, const float *v, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        sum[i] += v[i];
+}
+
+/* Whether model m skips iterations (apf_probe_set_model_period): only in
+ * an ensemble that runs every model each iteration. */
+static int reuses_gradient(const apf_probe *p, int m)
+{
+    return p->count > 1 && p->opt.schedule == APF_SCHEDULE_ALL && p->period[m] > 1;
+}
+
+/* Whether model m runs at iteration it: always on the first, then every
+ * period-th, staggered by its index so that slow models take turns. */
+static int runs_at(const apf_probe *p, int m, int it)
+{
+    return !reuses_gradient(p, m) || it == 0 || (it + m) % p->period[m] == 0;
+}
+
 /* Buffers of one apf_probe_gradient call. */
 typedef struct attack_bufs {
     float *x0, *x, *xin, *gin, *grad, *mom, *scratch, *bound, *back;
@@ -510,6 +555,7 @@ typedef struct attack_bufs {
     float *xin2, *gin2; /* all draws of a model with several samples, one batch (NULL: none wanted) */
     di_transform *tf2;  /* the transforms of its further draws */
     float *target[APF_PROBE_MAX_MODELS], *away[APF_PROBE_MAX_MODELS];
+    float *last[APF_PROBE_MAX_MODELS]; /* a model's last weighted contribution (NULL: refreshed every iteration) */
     rng *r;
     di_transform *tf;
     unsigned char *pushed;
@@ -521,7 +567,7 @@ static void bufs_free(attack_bufs *b, int models)
     free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf), free(b->pushed);
     free(b->xp), free(b->dtmp), free(b->xin2), free(b->gin2), free(b->tf2);
     for (int m = 0; m < models; m++)
-        free(b->target[m]), free(b->away[m]);
+        free(b->target[m]), free(b->away[m]), free(b->last[m]);
 }
 
 static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
@@ -549,6 +595,10 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
         b->target[m] = malloc(n * dim * 4);
         b->away[m] = p->opt.random_target > 0 ? malloc(n * dim * 4) : NULL;
         ok = ok && b->target[m] && (b->away[m] || p->opt.random_target <= 0);
+        if (reuses_gradient(p, m)) {
+            b->last[m] = malloc(all * 4);
+            ok = ok && b->last[m];
+        }
     }
     return ok;
 }
@@ -803,6 +853,10 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         for (int m = 0; m < p->count; m++) {
             if (o->schedule == APF_SCHEDULE_ROTATE && p->count > 1 && m != it % p->count)
                 continue;
+            if (!runs_at(p, m, it)) { /* its last contribution again */
+                add_to(b.grad, b.last[m], all);
+                continue;
+            }
             attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b.target[m], b.away[m],
                               o->random_target, p->count, b.pushed};
             float *dst = p->count > 1 ? b.back : b.grad;
@@ -818,8 +872,13 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                 for (int k = 0; k < n; k++)
                     di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, size);
             }
-            if (p->count > 1)
+            if (b.last[m]) { /* kept for the iterations that skip it */
+                memset(b.last[m], 0, all * 4);
+                accumulate(b.last[m], b.back, per, n, p->weight[m], b.pushed, o->random_target);
+                add_to(b.grad, b.last[m], all);
+            } else if (p->count > 1) {
                 accumulate(b.grad, b.back, per, n, p->weight[m], b.pushed, o->random_target);
+            }
         }
         for (int k = 0; k < n; k++)
             if (pl[k].active) {
