@@ -10,7 +10,7 @@
 # same pairs (bench/results.sh passes its own); without one, or with "-",
 # the shipped row is run here too. Further arguments go to every run
 # (e.g. --fold 7 --calib-folds 6 --max-pairs 100 for validation pairs).
-# About 4 minutes a row on 2 cores, 11 rows.
+# About 4 minutes a row on 2 cores, 12 rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
@@ -18,9 +18,11 @@ build=${2:-build}
 shipped=${3:--}
 shift $(( $# < 3 ? $# : 3 ))
 extra=("$@")
-one_sample=mobilefacenet,mobileface:1.5,faceres,faceapi-recognition
+one_sample=mobilefacenet,mobileface:1.5,faceres:1:1:2,faceapi-recognition:1:1:2
+every_iteration=mobilefacenet,mobileface:1.5:8,faceres,faceapi-recognition
 rows=(
   "shipped|"
+  "every model every iteration, 8 iterations (about the same device time)|--probe $every_iteration --iterations 8"
   "no decoys: random directions at the same weight|--decoys none"
   "no pull toward another face (no decoys, no random directions)|--random-target 0"
   "no Eq. 13 offset|--no-offset"
