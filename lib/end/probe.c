@@ -225,20 +225,27 @@ int apf_probe_model_count(const apf_probe *p)
     return p ? p->count : 0;
 }
 
+/* field[index] = value for a model of the probe, under its lock (a run
+ * on another thread finishes first); value already checked. */
+static apf_status set_per_model(apf_probe *p, int *field, int index, int value)
+{
+    pthread_mutex_lock(&p->lock);
+    apf_status st = APF_OK;
+    if (index < 0 || index >= p->count)
+        st = apf_fail(APF_E_INVALID, "probe: no model %d", index);
+    else
+        field[index] = value;
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
 apf_status apf_probe_set_model_samples(apf_probe *p, int index, int samples)
 {
     if (!p)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
     if (samples < 1 || samples > APF_PROBE_MAX_SAMPLES)
         return apf_fail(APF_E_INVALID, "probe: samples must be in 1..%d", APF_PROBE_MAX_SAMPLES);
-    pthread_mutex_lock(&p->lock);
-    apf_status st = APF_OK;
-    if (index < 0 || index >= p->count)
-        st = apf_fail(APF_E_INVALID, "probe: no model %d", index);
-    else
-        p->samples[index] = samples;
-    pthread_mutex_unlock(&p->lock);
-    return st;
+    return set_per_model(p, p->samples, index, samples);
 }
 
 int apf_probe_model_samples(const apf_probe *p, int index)
@@ -252,14 +259,7 @@ apf_status apf_probe_set_model_period(apf_probe *p, int index, int period)
         return apf_fail(APF_E_INVALID, "probe: NULL argument");
     if (period < 1 || period > APF_PROBE_MAX_PERIOD)
         return apf_fail(APF_E_INVALID, "probe: period must be in 1..%d", APF_PROBE_MAX_PERIOD);
-    pthread_mutex_lock(&p->lock);
-    apf_status st = APF_OK;
-    if (index < 0 || index >= p->count)
-        st = apf_fail(APF_E_INVALID, "probe: no model %d", index);
-    else
-        p->period[index] = period;
-    pthread_mutex_unlock(&p->lock);
-    return st;
+    return set_per_model(p, p->period, index, period);
 }
 
 int apf_probe_model_period(const apf_probe *p, int index)
