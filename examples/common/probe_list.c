@@ -35,6 +35,19 @@ static char *suffix_colon(char *entry)
     return strchr(slash ? slash : entry, ':');
 }
 
+/* The count after the ':' at *at (samples, period): 1..max, followed by
+ * the entry's end or, when another field may follow, a ':'. On success
+ * *at is past it. */
+static int count_field(char **at, long max, int more, long *value)
+{
+    char *end;
+    *value = strtol(*at + 1, &end, 10);
+    if (end == *at + 1 || (*end && !(more && *end == ':')) || *value < 1 || *value > max)
+        return 0;
+    *at = end;
+    return 1;
+}
+
 apf_status probe_list_create(const char *list, const char *models_dir, const apf_probe_options *opt,
                              apf_probe **out, char *msg, size_t msg_size)
 {
@@ -56,28 +69,15 @@ apf_status probe_list_create(const char *list, const char *models_dir, const apf
         if (colon) {
             char *end;
             w = strtof(colon + 1, &end);
-            if (*end == ':') {
-                char *s_end;
-                samples = strtol(end + 1, &s_end, 10);
-                if (s_end == end + 1 || (*s_end && *s_end != ':') || samples < 1 ||
-                    samples > APF_PROBE_MAX_SAMPLES) {
-                    snprintf(msg, msg_size, "probe models: bad samples in '%s' (1..%d)", e,
-                             APF_PROBE_MAX_SAMPLES);
-                    st = APF_E_INVALID;
-                    break;
-                }
-                end = s_end;
+            if (*end == ':' && !count_field(&end, APF_PROBE_MAX_SAMPLES, 1, &samples)) {
+                snprintf(msg, msg_size, "probe models: bad samples in '%s' (1..%d)", e, APF_PROBE_MAX_SAMPLES);
+                st = APF_E_INVALID;
+                break;
             }
-            if (*end == ':') {
-                char *p_end;
-                period = strtol(end + 1, &p_end, 10);
-                if (p_end == end + 1 || *p_end || period < 1 || period > APF_PROBE_MAX_PERIOD) {
-                    snprintf(msg, msg_size, "probe models: bad period in '%s' (1..%d)", e,
-                             APF_PROBE_MAX_PERIOD);
-                    st = APF_E_INVALID;
-                    break;
-                }
-                end = p_end;
+            if (*end == ':' && !count_field(&end, APF_PROBE_MAX_PERIOD, 0, &period)) {
+                snprintf(msg, msg_size, "probe models: bad period in '%s' (1..%d)", e, APF_PROBE_MAX_PERIOD);
+                st = APF_E_INVALID;
+                break;
             }
             if (end == colon + 1 || *end) {
                 snprintf(msg, msg_size, "probe models: bad weight in '%s'", e);
