@@ -1,12 +1,13 @@
 /* apf-bench-photos: whole-photo protection, measured.
  *
  *   apf-bench-photos [--shared DIR] [--models DIR] [--transfer T.apfm|none] [--pairs N]
- *                    [--iterations N] [--retry F|off] [--threads N] [--server-bin PATH]
+ *                    [--probe LIST] [--decoys FILE|none] [--iterations N] [--retry F|off]
+ *                    [--threads N] [--server-bin PATH]
  *
  * The device and cloud are `apf protect`'s defaults (the shipped device
  * ensemble and iterations, the retry of a photo its self-check finds still
- * matched; no T, s = eps * g) unless --iterations, --retry or --transfer
- * say otherwise.
+ * matched; no T, s = eps * g; the shipped decoy faces) unless --probe,
+ * --decoys, --iterations, --retry or --transfer say otherwise.
  *
  * 1. Detection on every photo of photos150/ that landmarks150.txt lists:
  *    detection rate, mean landmark error in pixels (eyes, nose, mouth
@@ -197,13 +198,14 @@ int main(int argc, char **argv)
     program_wait_policy(argv);
     const char *shared = "../shared", *models = "models", *transfer = "none";
     const char *server_bin = "build/examples/apf/apf-server";
+    const char *probe_models = NULL, *decoys_arg = NULL; /* NULL: apf protect's */
     int pairs_max = 100, iterations = 0, threads = 2, retry = -1, reach = -1;
     double photo_scale = 1.0;
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: apf-bench-photos [--shared DIR] [--models DIR] [--transfer T.apfm|none] [--pairs N]\n"
-                   "                        [--iterations N] [--retry F|off] [--reach 0|1] [--threads N]\n"
-                   "                        [--server-bin PATH] [--photo-scale S]\n"
+                   "                        [--probe LIST] [--decoys FILE|none] [--iterations N] [--retry F|off]\n"
+                   "                        [--reach 0|1] [--threads N] [--server-bin PATH] [--photo-scale S]\n"
                    "Whole-photo protection against aligned crops, detection accuracy, in-process vs\n"
                    "loopback time (docs/app.md). Default: apf protect's device and cloud.\n"
                    "--photo-scale S resamples each 150x150 photo by S before protection (S > 1: the\n"
@@ -218,6 +220,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--models")) models = argv[i + 1];
         else if (!strcmp(argv[i], "--transfer")) transfer = argv[i + 1];
         else if (!strcmp(argv[i], "--pairs")) pairs_max = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--probe")) probe_models = argv[i + 1];
+        else if (!strcmp(argv[i], "--decoys")) decoys_arg = argv[i + 1];
         else if (!strcmp(argv[i], "--iterations")) iterations = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--reach")) reach = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--retry")) retry = strcmp(argv[i + 1], "off") ? atoi(argv[i + 1]) : 0;
@@ -313,9 +317,11 @@ int main(int argc, char **argv)
     protect_options po;
     protect_options_init(&po);
     po.models_dir = models;
+    if (probe_models)
+        po.probe_models = probe_models;
     char decoys[4096]; /* as apf protect: the shipped decoys beside the models */
     decoy_file_beside(models, decoys, sizeof decoys);
-    po.decoys = decoys;
+    po.decoys = !decoys_arg ? decoys : strcmp(decoys_arg, "none") ? decoys_arg : NULL;
     if (retry >= 0)
         po.retry_factor = retry;
     /* the self-check only where the retry needs it */
@@ -428,8 +434,9 @@ int main(int argc, char **argv)
     if (po.retry_factor > 1)
         snprintf(retry_s, sizeof retry_s, "%dx", po.retry_factor);
     printf("\nprotection, fold 8, first %d positive pairs (%d skipped: person not re-detected), device %s, "
-           "%d it., retry %s, T: %s; ASR = (matched clean - matched protected) / pairs\n", n, skipped,
-           po.probe_models ? po.probe_models : "default", iterations, retry_s, transfer);
+           "%d it., decoys %s, retry %s, T: %s; ASR = (matched clean - matched protected) / pairs\n", n, skipped,
+           po.probe_models ? po.probe_models : "default", iterations, po.decoys ? po.decoys : "none", retry_s,
+           transfer);
     printf("whole photos: %.0f ms per photo in-process (detect, probe, cloud, map back%s)", photo_ms / photos_done,
            po.check ? ", self-check" : "");
     if (po.retry_factor > 1)
