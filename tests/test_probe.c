@@ -255,8 +255,6 @@ START_TEST(ensemble_members)
 }
 END_TEST
 
-/* MobileFaceNet + mobileface on the device: both stop matching, where the
- * probe alone leaves mobileface matching (docs/results.md). */
 /* Probe p (MobileFaceNet + mobileface) protects the first four faces from
  * both at their LFW thresholds (folds 1-7: 0.369 and 0.214). */
 static void assert_both_stop_matching(apf_probe *p)
@@ -278,6 +276,8 @@ static void assert_both_stop_matching(apf_probe *p)
     apf_model_free(mf);
 }
 
+/* MobileFaceNet + mobileface on the device: both stop matching, where the
+ * probe alone leaves mobileface matching (docs/results.md). */
 START_TEST(ensemble_protects_every_member)
 {
     load_faces();
