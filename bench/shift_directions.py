@@ -16,7 +16,8 @@ prints, averaged over the pairs:
   shared   |mean of the unit shifts (e' - e)|, and 1/sqrt(2N) for scale: a
            shift shared by every face (a universal direction) would show here.
 
-usage: bench/shift_directions.py [LFW_DIR] [BUILD_DIR] [FOLD] [PAIRS]
+usage: bench/shift_directions.py [LFW_DIR] [BUILD_DIR] [FOLD] [PAIRS] [random]
+       (random: random directions at the decoys' weight instead of decoys)
        (defaults ../shared/data/lfw build 6 100; about a minute for 100
        pairs on 2 cores). Models from models/ (tools/setup-models.sh).
 """
@@ -28,6 +29,7 @@ lfw = sys.argv[1] if len(sys.argv) > 1 else '../shared/data/lfw'
 build = sys.argv[2] if len(sys.argv) > 2 else 'build'
 fold = int(sys.argv[3]) if len(sys.argv) > 3 else 6
 npairs = int(sys.argv[4]) if len(sys.argv) > 4 else 100
+with_decoys = not (len(sys.argv) > 5 and sys.argv[5] == 'random')
 sys.path.insert(0, build + '/bindings/python')
 import apf  # noqa: E402
 
@@ -53,9 +55,10 @@ probe = apf.Probe('models/mobilefacenet.apfm', iterations=11, step=3, random_tar
 probe.add_model('models/mobileface.apfm', 1.5, 8, 1)
 probe.add_model('models/faceres.apfm', 1, 1, 2)
 probe.add_model('models/faceapi-recognition.apfm', 1, 1, 2)
-mosaic = np.asarray(apf.load_image('weights/decoys.jpg'))  # 8 x 8 faces of 112 pixels
-probe.set_decoys(np.stack([mosaic[r * 112:(r + 1) * 112, c * 112:(c + 1) * 112]
-                           for r in range(8) for c in range(8)]))
+if with_decoys:
+    mosaic = np.asarray(apf.load_image('weights/decoys.jpg'))  # 8 x 8 faces of 112 pixels
+    probe.set_decoys(np.stack([mosaic[r * 112:(r + 1) * 112, c * 112:(c + 1) * 112]
+                               for r in range(8) for c in range(8)]))
 protected = np.stack([probe.protect_local(f[None])[0] for f in faces])
 
 
@@ -63,7 +66,8 @@ def unit(v):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-print('LFW fold %d, first %d positive pairs, both photos protected' % (fold, npairs))
+print('LFW fold %d, first %d positive pairs, both photos protected; pull toward %s' % (
+    fold, npairs, 'decoys' if with_decoys else 'random directions'))
 print('| recognizer | self | pair | adv-adv | new, same person | new, other people | shared (1/sqrt(2N)) |')
 print('|---|---|---|---|---|---|---|')
 for name in RECOGNIZERS:
