@@ -32,22 +32,13 @@ npairs = int(sys.argv[4]) if len(sys.argv) > 4 else 100
 with_decoys = not (len(sys.argv) > 5 and sys.argv[5] == 'random')
 sys.path.insert(0, build + '/bindings/python')
 import apf  # noqa: E402
+from protect_lab import face_path, read_pairs  # noqa: E402  (bench/, beside this script)
 
 RECOGNIZERS = ['mobilefacenet', 'mobileface', 'faceres', 'faceapi-recognition']
 
-lines = open(lfw + '/pairs.txt').read().split('\n')
-block = lines[1 + (fold - 1) * 600: 1 + (fold - 1) * 600 + 300]  # the fold's positive pairs
-
-
-def face(name, number):
-    return apf.load_image('%s/aligned112/%s/%s_%04d.jpg' % (lfw, name, name, int(number)))
-
-
-faces = []
-for line in block[:npairs]:
-    name, a, b = line.split('\t')
-    faces += [face(name, a), face(name, b)]
-faces = np.stack(faces)
+positive = read_pairs(lfw + '/pairs.txt')[fold - 1][0]
+faces = np.stack([apf.load_image(face_path(lfw, name, number))
+                  for name, a, _, b in positive[:npairs] for number in (a, b)])
 
 # the shipped device setting (examples/common/probe_list.h) and decoys
 probe = apf.Probe('models/mobilefacenet.apfm', iterations=11, step=3, random_target=0.4,
