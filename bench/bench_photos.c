@@ -200,12 +200,14 @@ int main(int argc, char **argv)
     const char *server_bin = "build/examples/apf/apf-server";
     const char *probe_models = NULL, *decoys_arg = NULL; /* NULL: apf protect's */
     int pairs_max = 100, iterations = 0, threads = 2, retry = -1, reach = -1;
+    float blur = -1, blur_sigma = -1; /* < 0: apf protect's */
     double photo_scale = 1.0;
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: apf-bench-photos [--shared DIR] [--models DIR] [--transfer T.apfm|none] [--pairs N]\n"
                    "                        [--probe LIST] [--decoys FILE|none] [--iterations N] [--retry F|off]\n"
                    "                        [--reach 0|1] [--threads N] [--server-bin PATH] [--photo-scale S]\n"
+                   "                        [--blur-diversity P] [--blur-sigma S]\n"
                    "Whole-photo protection against aligned crops, detection accuracy, in-process vs\n"
                    "loopback time (docs/app.md). Default: apf protect's device and cloud.\n"
                    "--photo-scale S resamples each 150x150 photo by S before protection (S > 1: the\n"
@@ -228,6 +230,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--server-bin")) server_bin = argv[i + 1];
         else if (!strcmp(argv[i], "--photo-scale")) photo_scale = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--blur-diversity")) blur = (float)atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--blur-sigma")) blur_sigma = (float)atof(argv[i + 1]);
         else {
             fprintf(stderr, "apf-bench-photos: unknown option %s\n", argv[i]);
             return 2;
@@ -331,6 +335,10 @@ int main(int argc, char **argv)
     iterations = po.probe.iterations;
     if (reach >= 0)
         po.probe.reach_budget = reach;
+    if (blur >= 0)
+        po.probe.diversity_blur = blur;
+    if (blur_sigma >= 0)
+        po.probe.diversity_blur_sigma = blur_sigma;
     po.probe.threads = threads;
     protector *pr;
     char msg[512];

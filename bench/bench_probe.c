@@ -157,6 +157,8 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         eo.smooth_sigma = ens_smooth;
         eo.step = PROBE_LIST_STEP;
         eo.diversity_jpeg = PROBE_LIST_JPEG; /* the shipped setting's (the stand-in's time counts) */
+        eo.diversity_blur = PROBE_LIST_BLUR;
+        eo.diversity_blur_sigma = PROBE_LIST_BLUR_SIGMA;
         eo.schedule = sched ? APF_SCHEDULE_ROTATE : APF_SCHEDULE_ALL;
         apf_probe *p;
         if (probe_list_create(spec, models, &eo, &p, msg, sizeof msg)) {

@@ -63,10 +63,12 @@ for case in "mobilefacenet,mobileface:1.5:0|bad samples in 'mobileface:1.5:" \
   [ ! -e "$tmp/bad-list" ] || [ -z "$(ls -A "$tmp/bad-list")" ] || fail "probe list $bad wrote photos"
 done
 
-# 1d. A JPEG quality for the diversity out of 0..100, or an SSIM floor out of [0.5, 1), is refused
-# before any photo is read.
+# 1d. A JPEG quality for the diversity out of 0..100, an SSIM floor out of [0.5, 1), or a blur
+# share or sigma out of range is refused before any photo is read.
 for case in "jpeg-diversity diversity_jpeg 101" "jpeg-diversity diversity_jpeg -1" "jpeg-diversity diversity_jpeg x" \
-            "ssim-floor ssim_floor 1" "ssim-floor ssim_floor 0.3" "ssim-floor ssim_floor nan"; do
+            "ssim-floor ssim_floor 1" "ssim-floor ssim_floor 0.3" "ssim-floor ssim_floor nan" \
+            "blur-diversity diversity_blur 1.5" "blur-diversity diversity_blur nan" \
+            "blur-sigma diversity_blur_sigma 0" "blur-sigma diversity_blur_sigma 9"; do
   read -r opt field bad <<<"$case"
   set +e
   err=$("$apf" protect "${common[@]}" "--$opt" "$bad" --out "$tmp/bad-$opt" "$tmp/photos" 2>&1); rc=$?

@@ -148,6 +148,10 @@ START_TEST(uninitialised_and_entry_points)
     /* a caller of 1.6 before its SSIM floor: its struct ends at diversity_jpeg */
     full = options_of_caller_ending_at(offsetof(apf_probe_options, ssim_floor));
     ck_assert_float_eq(full.ssim_floor, 0.0f);
+    /* a 1.8 caller: its struct ends at ssim_floor (no blur in the diversity) */
+    full = options_of_caller_ending_at(offsetof(apf_probe_options, diversity_blur));
+    ck_assert_float_eq(full.diversity_blur, 0.0f);
+    ck_assert_float_eq(full.diversity_blur_sigma, 1.5f);
     /* too small for init_size: nothing written */
     memset(&q, 0x5A, sizeof q);
     apf_probe_options_init_size(&q, 4);

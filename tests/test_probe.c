@@ -581,15 +581,17 @@ static void gradient_with_seed(apf_probe *p, uint64_t seed, int n, int8_t *g)
     ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, n, S, g), APF_OK);
 }
 
-/* A model's further draws are warped, re-encoded and carried back side by
- * side on the handle's cores and added in draw order: the same g on 1 and
- * 3 cores, and the caller's own OpenMP thread count is kept. */
+/* A model's further draws are warped, blurred, re-encoded and carried
+ * back side by side on the handle's cores and added in draw order: the
+ * same g on 1 and 3 cores, and the caller's own OpenMP thread count is
+ * kept. */
 START_TEST(samples_give_the_same_g_on_any_number_of_cores)
 {
     load_faces();
     apf_probe_options o;
     apf_probe_options_init(&o);
     o.iterations = 3, o.random_target = 0, o.diversity_jpeg = 75, o.threads = 1;
+    o.diversity_blur = 0.5f;
     apf_probe *p;
     ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobileface.apfm"), &o, &p), APF_OK);
     ck_assert_int_eq(apf_probe_set_model_samples(p, 0, 6), APF_OK);
@@ -607,6 +609,46 @@ START_TEST(samples_give_the_same_g_on_any_number_of_cores)
     omp_set_num_threads(before);
     apf_probe_free(p);
     free(one), free(three);
+}
+END_TEST
+
+/* diversity_blur: off by default and then the draws are what they always
+ * were, whatever its sigma; on, it changes g (deterministically); values
+ * out of range are refused and leave the probe as it was. */
+START_TEST(diversity_blur_as_asked)
+{
+    load_faces();
+    apf_probe_options o;
+    apf_probe_options_init(&o);
+    ck_assert_float_eq(o.diversity_blur, 0.0f);
+    ck_assert_float_eq(o.diversity_blur_sigma, 1.5f);
+    o.iterations = 4, o.random_target = 0, o.threads = 2;
+    apf_probe *p;
+    ck_assert_int_eq(apf_probe_create(tu_path(tu_models_dir(), "mobileface.apfm"), &o, &p), APF_OK);
+    ck_assert_int_eq(apf_probe_set_model_samples(p, 0, 3), APF_OK);
+    enum { N = 2 };
+    int8_t *off = malloc(N * PER), *off4 = malloc(N * PER), *on = malloc(N * PER), *again = malloc(N * PER);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, off), APF_OK);
+    o.diversity_blur_sigma = 4.0f;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, off4), APF_OK);
+    ck_assert_mem_eq(off, off4, N * PER);
+    o.diversity_blur = 0.5f, o.diversity_blur_sigma = 1.5f;
+    ck_assert_int_eq(apf_probe_set_options(p, &o), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, on), APF_OK);
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, again), APF_OK);
+    ck_assert_mem_eq(on, again, N * PER);
+    ck_assert(memcmp(on, off, N * PER) != 0);
+    const float bad[][2] = {{-0.1f, 1.5f}, {1.01f, 1.5f}, {NAN, 1.5f}, {0.5f, 0.05f}, {0.5f, 9.0f}, {0.5f, NAN}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        apf_probe_options b = o;
+        b.diversity_blur = bad[k][0], b.diversity_blur_sigma = bad[k][1];
+        ck_assert_int_eq(apf_probe_set_options(p, &b), APF_E_INVALID);
+    }
+    ck_assert_int_eq(apf_probe_gradient(p, faces, NULL, N, S, again), APF_OK);
+    ck_assert_mem_eq(on, again, N * PER);
+    apf_probe_free(p);
+    free(off), free(off4), free(on), free(again);
 }
 END_TEST
 
@@ -988,6 +1030,7 @@ Suite *probe_suite(void)
     tcase_add_test(t, model_period_still_protects);
     tcase_add_test(t, diversity_jpeg_survives_reencoding);
     tcase_add_test(t, ssim_floor_holds_for_every_face);
+    tcase_add_test(t, diversity_blur_as_asked);
     tcase_add_test(t, set_options_changes_later_calls);
     tcase_add_test(t, g_flip_and_drop_change_the_share_asked);
     suite_add_tcase(s, t);

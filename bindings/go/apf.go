@@ -290,7 +290,7 @@ func (m *Model) Embed(faces []float32, size int) ([]float32, error) {
 // ("momentum": "0", "diversity_prob": "0", "random_target": "0",
 // "schedule": "rotate", "texture_ssim", "offset_fraction", "offset_range",
 // "g_flip", "g_drop", "smooth_sigma", "reach_budget", "diversity_jpeg",
-// "ssim_floor").
+// "ssim_floor", "diversity_blur", "diversity_blur_sigma").
 type Options struct {
 	Attack        string  // "fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm"
 	Eps, Step     float32 // in 0..255 pixel units

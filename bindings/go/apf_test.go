@@ -426,14 +426,14 @@ func TestProbeOptionsFromC(t *testing.T) {
 	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Iterations: 3,
 		Set: map[string]string{"momentum": "0", "diversity_prob": "0", "schedule": "rotate", "random_target": "0",
 			"smooth_sigma": "1.5", "reach_budget": "1", "diversity_jpeg": "60",
-			"ssim_floor": "0.75"}})
+			"ssim_floor": "0.75", "diversity_blur": "0.25", "diversity_blur_sigma": "2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	for name, want := range map[string]float64{"momentum": 0, "diversity_prob": 0, "schedule": 1,
 		"random_target": 0, "iterations": 3, "smooth_sigma": 1.5, "reach_budget": 1, "diversity_jpeg": 60,
-		"ssim_floor": 0.75} {
+		"ssim_floor": 0.75, "diversity_blur": 0.25, "diversity_blur_sigma": 2} {
 		if v, err := p.Option(name); err != nil || v != want {
 			t.Fatalf("%s = %v (%v), want %v", name, v, err, want)
 		}

@@ -288,7 +288,7 @@ class Probe(_Handle):
     _NAMES = ("attack", "eps", "step", "iterations", "momentum", "diversity_prob", "enrol_offset",
               "offset_fraction", "offset_range", "seed", "threads", "random_target", "schedule",
               "texture_ssim", "g_flip", "g_drop", "smooth_sigma", "reach_budget", "diversity_jpeg",
-              "ssim_floor")
+              "ssim_floor", "diversity_blur", "diversity_blur_sigma")
 
     @classmethod
     def _spec(cls, options):

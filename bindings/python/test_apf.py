@@ -35,7 +35,7 @@ class ProbeOptionsTest(unittest.TestCase):
         self.assertEqual(set(defaults), set(apf.Probe._NAMES))
         want = dict(momentum=0.0, diversity_prob=0.0, enrol_offset=0, offset_fraction=0.25,
                     random_target=0.0, texture_ssim=0.9, iterations=3, smooth_sigma=0.7, reach_budget=1,
-                    diversity_jpeg=60, ssim_floor=0.85)
+                    diversity_jpeg=60, ssim_floor=0.85, diversity_blur=0.25, diversity_blur_sigma=2.0)
         with apf.Probe(PROBE, schedule="rotate", **want) as p:
             got = p.options
         for k, v in want.items():

@@ -223,6 +223,8 @@ static const option_field option_fields[] = {
     {"reach_budget", 'i', offsetof(apf_probe_options, reach_budget)},
     {"diversity_jpeg", 'i', offsetof(apf_probe_options, diversity_jpeg)},
     {"ssim_floor", 'f', offsetof(apf_probe_options, ssim_floor)},
+    {"diversity_blur", 'f', offsetof(apf_probe_options, diversity_blur)},
+    {"diversity_blur_sigma", 'f', offsetof(apf_probe_options, diversity_blur_sigma)},
 };
 
 static const option_field *option_find(const char *name, size_t len)

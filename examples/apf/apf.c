@@ -79,6 +79,9 @@ static int usage_protect(FILE *f)
         "                      " PROBE_LIST_JPEG_S "; 0 = off)\n"
         "  --ssim-floor S      with --reach 1, weaken the noise of a face whose SSIM to its original\n"
         "                      would fall below S (0.5-0.99; default " PROBE_LIST_SSIM_FLOOR_S "; 0 = off)\n"
+        "  --blur-diversity P  blur a share P of the input-diversity draws, so the noise transfers\n"
+        "                      to recognizers the device does not hold (0-1; default " PROBE_LIST_BLUR_S ")\n"
+        "  --blur-sigma S      the largest of those blurs in pixels (0.1-8; default " PROBE_LIST_BLUR_SIGMA_S ")\n"
         "  --g-flip P          flip the sign of a share P of the gradient sent to --server, so it\n"
         "                      reveals less of the face (0-0.49; default 0; costs protection;\n"
         "                      docs/threat-model.md)\n"
@@ -657,6 +660,10 @@ static int cmd_protect(int argc, char **argv)
             a.popt.probe.diversity_jpeg = (int)strtol(v, &end, 10);
         else if (!strcmp(o, "--ssim-floor"))
             a.popt.probe.ssim_floor = strtof(v, &end);
+        else if (!strcmp(o, "--blur-diversity"))
+            a.popt.probe.diversity_blur = strtof(v, &end);
+        else if (!strcmp(o, "--blur-sigma"))
+            a.popt.probe.diversity_blur_sigma = strtof(v, &end);
         else if (!strcmp(o, "--g-flip"))
             a.popt.probe.g_flip = strtof(v, &end);
         else if (!strcmp(o, "--g-drop"))

@@ -14,6 +14,8 @@ void probe_list_options_init(apf_probe_options *o)
     o->reach_budget = PROBE_LIST_REACH;
     o->diversity_jpeg = PROBE_LIST_JPEG;
     o->ssim_floor = PROBE_LIST_SSIM_FLOOR;
+    o->diversity_blur = PROBE_LIST_BLUR;
+    o->diversity_blur_sigma = PROBE_LIST_BLUR_SIGMA;
 }
 
 /* entry -> path: a bare name (no '/' and no ".apfm") is models_dir/NAME.apfm */

@@ -65,6 +65,9 @@ static int usage(FILE *f)
         "                         stand-in at quality Q (default " PROBE_LIST_JPEG_S "; 0: off)\n"
         "  --ssim-floor S         with the reach, scale down a face's reach until its SSIM is at least S\n"
         "                         (default " PROBE_LIST_SSIM_FLOOR_S "; 0: off)\n"
+        "  --blur-diversity P     blur a share P of the input-diversity draws (diversity_blur; default\n"
+        "                         " PROBE_LIST_BLUR_S ")\n"
+        "  --blur-sigma S         the largest of those blurs, pixels (default " PROBE_LIST_BLUR_SIGMA_S ")\n"
         "  --attacks LIST         fgsm,i-fgsm,mi-fgsm,di2-fgsm,m-di2-fgsm (default di2-fgsm)\n"
         "  --eps E                L-inf budget, 0..255 units (default 8)\n"
         "  --step S               step per iteration, 0..255 units (default " PROBE_LIST_STEP_S ", the shipped\n"
@@ -444,6 +447,7 @@ int main(int argc, char **argv)
     int reach_budget = PROBE_LIST_REACH, diversity_jpeg = PROBE_LIST_JPEG, attack_placed = 0;
     float realign_px = 0; /* --realign: 0, scored as the device aligned each face */
     float ssim_floor = PROBE_LIST_SSIM_FLOOR;
+    float blur_diversity = PROBE_LIST_BLUR, blur_sigma = PROBE_LIST_BLUR_SIGMA;
     char models_arg[2048] = "models/mobilefacenet.apfm,models/faceres.apfm,models/mobileface.apfm,"
                             "models/faceapi-recognition.apfm";
     char attacks_arg[256] = "di2-fgsm", calib_arg[256] = "";
@@ -513,6 +517,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--reach")) reach_budget = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--jpeg-diversity")) diversity_jpeg = (int)strtol(v, &end, 10);
         else if (!strcmp(a, "--ssim-floor")) ssim_floor = strtof(v, &end);
+        else if (!strcmp(a, "--blur-diversity")) blur_diversity = strtof(v, &end);
+        else if (!strcmp(a, "--blur-sigma")) blur_sigma = strtof(v, &end);
         else if (!strcmp(a, "--schedule")) {
             if (!strcmp(v, "all")) schedule = APF_SCHEDULE_ALL;
             else if (!strcmp(v, "rotate")) schedule = APF_SCHEDULE_ROTATE;
@@ -700,6 +706,8 @@ int main(int argc, char **argv)
         o.reach_budget = reach_budget;
         o.diversity_jpeg = diversity_jpeg;
         o.ssim_floor = ssim_floor;
+        o.diversity_blur = blur_diversity;
+        o.diversity_blur_sigma = blur_sigma;
         apf_probe *pr;
         char msg[512];
         if (probe_list_create(probe_path, models_dir, &o, &pr, msg, sizeof msg)) {
@@ -764,10 +772,11 @@ int main(int argc, char **argv)
     char probe_desc[8192];
     snprintf(probe_desc, sizeof probe_desc,
              "step %g, schedule %s, random target %g%s, texture SSIM %g, gradient smoothing %g px, %s, "
-             "JPEG in the diversity %d, SSIM floor %g, %s; the original-accessible rows: %d iterations on each "
-             "recognizer alone%s",
+             "JPEG in the diversity %d, blur in the diversity %g (sigma up to %g px), SSIM floor %g, %s; the "
+             "original-accessible rows: %d iterations on each recognizer alone%s",
              step, schedule == APF_SCHEDULE_ROTATE ? "rotate" : "all", random_target, decoy_note, texture_ssim, smooth,
-             reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", diversity_jpeg, ssim_floor,
+             reach_budget ? "noise bounded by the attack's reach" : "eps * g whole", diversity_jpeg, blur_diversity,
+             blur_sigma, ssim_floor,
              attack_placed ? "placed at the identity (re-alignment jitter)" : "not placed", acc_iters, realign_note);
     eval_report rep = {
         .out_dir = out_dir, .command = command, .faces = faces_dir, .pairs = pairs, .fold = fold,

@@ -109,6 +109,16 @@ typedef struct apf_probe_options {
                                   does not, so every protected face keeps the paper's utility
                                   floor; the few faces whose noise shows most pay in protection.
                                   Not applied without a reach. [0.5, 1), or 0 = off (default). */
+    /* Fields since 1.9. */
+    float diversity_blur;    /**< Blur in the input diversity: each draw of a transform (the
+                                  DI attacks) is also followed, with this probability and
+                                  independently of @c diversity_prob, by a Gaussian blur of sigma
+                                  uniform in [diversity_blur_sigma / 5, diversity_blur_sigma],
+                                  so the noise is aimed at features a blur keeps: it transfers
+                                  better to recognizers the probe does not hold
+                                  (docs/protection.md). [0, 1], default 0 (off). */
+    float diversity_blur_sigma; /**< The largest blur of @c diversity_blur, in pixels of the
+                                  probe's face. [0.1, 8], default 1.5. */
 } apf_probe_options;
 
 /** @brief The device-side gradient computer (opaque). */

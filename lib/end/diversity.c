@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "apf/apf_core.h"
+#include "blur.h"
 
 /* Ranges follow the DI paper's spirit for 112-pixel faces: up to 10% rescale,
  * a few degrees of rotation, a few pixels of shift, and mild colour change. */
@@ -24,7 +25,7 @@ static void set_similarity(di_transform *t, int size, float s, float th, float t
     t->m[5] = c + sn * (c + tx) - cs * (c + ty);
 }
 
-void di_draw(rng *r, float p, int size, di_transform *t)
+void di_draw(rng *r, float p, float blur_p, float blur_max, int size, di_transform *t)
 {
     memset(t, 0, sizeof *t);
     float u = rng_uniform(r, 0.0f, 1.0f);
@@ -39,9 +40,21 @@ void di_draw(rng *r, float p, int size, di_transform *t)
     t->active = u < p;
     if (t->active)
         set_similarity(t, size, s, th, tx, ty);
+    if (blur_p <= 0)
+        return;
+    float ub = rng_uniform(r, 0.0f, 1.0f), sigma = rng_uniform(r, blur_max / 5, blur_max);
+    if (ub >= blur_p)
+        return;
+    if (!t->active) { /* a blur alone: the identity warp, no colour change */
+        set_similarity(t, size, 1.0f, 0.0f, 0.0f, 0.0f);
+        for (int c = 0; c < 3; c++)
+            t->gain[c] = 1.0f, t->offset[c] = 0.0f;
+        t->active = 1;
+    }
+    t->blur = sigma;
 }
 
-void di_forward(const di_transform *t, const float *src, float *dst, int size)
+void di_forward(const di_transform *t, const float *src, float *dst, float *tmp, int size)
 {
     size_t n = (size_t)size * size;
     if (!t->active) {
@@ -52,9 +65,12 @@ void di_forward(const di_transform *t, const float *src, float *dst, int size)
     for (size_t i = 0; i < n; i++)
         for (int c = 0; c < 3; c++)
             dst[3 * i + c] = t->gain[c] * dst[3 * i + c] + t->offset[c];
+    if (t->blur > 0)
+        blur_hwc(dst, tmp, dst, size, t->blur);
 }
 
-void di_backward(const di_transform *t, const float *d_dst, float *d_src, float *scratch, int size)
+void di_backward(const di_transform *t, const float *d_dst, float *d_src, float *scratch, float *tmp,
+                 int size)
 {
     size_t n = (size_t)size * size;
     if (!t->active) {
@@ -65,6 +81,8 @@ void di_backward(const di_transform *t, const float *d_dst, float *d_src, float 
     for (size_t i = 0; i < n; i++)
         for (int c = 0; c < 3; c++)
             scratch[3 * i + c] = t->gain[c] * d_dst[3 * i + c];
+    if (t->blur > 0) /* per channel, so it commutes with the gains */
+        blur_hwc(scratch, tmp, scratch, size, t->blur);
     apf_warp_affine(d_src, size, size, 3, scratch, size, size, t->m, 1);
 }
 

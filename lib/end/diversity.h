@@ -10,16 +10,24 @@ typedef struct di_transform {
     double m[6];      /* destination-to-source affine (rescale + rotation + shift) */
     float gain[3];    /* per-channel colour gain */
     float offset[3];  /* per-channel brightness offset */
+    float blur;       /* Gaussian blur after the colour change, sigma in pixels; 0: none */
 } di_transform;
 
-/* Draw a transform: active with probability p. */
-void di_draw(rng *r, float p, int size, di_transform *t);
+/* Draw a transform: active with probability p; with probability blur_p
+ * (independently) it also blurs, sigma uniform in [blur_max / 5,
+ * blur_max]. The blur's draws come after the others and only when
+ * blur_p > 0, so without it the stream is what it always was. */
+void di_draw(rng *r, float p, float blur_p, float blur_max, int size, di_transform *t);
 /* Draw a small misalignment, as a recognizer's re-alignment of a
  * protected photo makes (always active, no colour change). */
 void di_draw_jitter(rng *r, int size, di_transform *t);
-/* dst = gain * warp(src) + offset (size x size x 3). */
-void di_forward(const di_transform *t, const float *src, float *dst, int size);
-/* d_src += warp^T(gain * d_dst). */
-void di_backward(const di_transform *t, const float *d_dst, float *d_src, float *scratch, int size);
+/* dst = blur(gain * warp(src) + offset) (size x size x 3). tmp: size *
+ * size * 3 floats, used only by a blurring transform, aliasing neither. */
+void di_forward(const di_transform *t, const float *src, float *dst, float *tmp, int size);
+/* d_src += warp^T(gain * blur(d_dst)) (the blur is its own adjoint but for
+ * its mirrored edges). scratch may be d_dst; tmp as for di_forward and
+ * aliasing none of the others. */
+void di_backward(const di_transform *t, const float *d_dst, float *d_src, float *scratch, float *tmp,
+                 int size);
 
 #endif

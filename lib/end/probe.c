@@ -74,6 +74,8 @@ static void probe_defaults(apf_probe_options *o)
     o->reach_budget = 0;
     o->diversity_jpeg = 0;
     o->ssim_floor = 0.0f;
+    o->diversity_blur = 0.0f;
+    o->diversity_blur_sigma = 1.5f;
 }
 
 void apf_probe_options_init_size(apf_probe_options *o, size_t size)
@@ -141,6 +143,10 @@ static apf_status check_options(const apf_probe_options *o)
         return apf_fail(APF_E_INVALID, "probe: diversity_jpeg must be 0 (off) or a JPEG quality 1..100");
     if (!(o->ssim_floor == 0 || (o->ssim_floor >= 0.5f && o->ssim_floor < 1)))
         return apf_fail(APF_E_INVALID, "probe: ssim_floor must be 0 (off) or in [0.5, 1)");
+    if (!(o->diversity_blur >= 0 && o->diversity_blur <= 1))
+        return apf_fail(APF_E_INVALID, "probe: diversity_blur must be a probability in [0, 1]");
+    if (!(o->diversity_blur_sigma >= 0.1f && o->diversity_blur_sigma <= 8))
+        return apf_fail(APF_E_INVALID, "probe: diversity_blur_sigma must be in [0.1, 8] pixels");
     return APF_OK;
 }
 
@@ -553,6 +559,7 @@ typedef struct attack_bufs {
     float *x0, *x, *xin, *gin, *grad, *mom, *scratch, *bound, *back;
     float *xp, *dtmp; /* the face as placed in its photo; one face's scratch */
     float *xin2, *gin2; /* all draws of a model with several samples, one batch (NULL: none wanted) */
+    float *tmp2;        /* their blurs' scratch, one face per draw (NULL: no blur in the diversity) */
     di_transform *tf2;  /* the transforms of its further draws */
     float *target[APF_PROBE_MAX_MODELS], *away[APF_PROBE_MAX_MODELS];
     float *last[APF_PROBE_MAX_MODELS]; /* a model's last weighted contribution (NULL: refreshed every iteration) */
@@ -565,7 +572,7 @@ static void bufs_free(attack_bufs *b, int models)
 {
     free(b->x0), free(b->x), free(b->xin), free(b->gin), free(b->grad), free(b->mom);
     free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf), free(b->pushed);
-    free(b->xp), free(b->dtmp), free(b->xin2), free(b->gin2), free(b->tf2);
+    free(b->xp), free(b->dtmp), free(b->xin2), free(b->gin2), free(b->tf2), free(b->tmp2);
     for (int m = 0; m < models; m++)
         free(b->target[m]), free(b->away[m]), free(b->last[m]);
 }
@@ -589,6 +596,8 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
         b->xin2 = malloc(all * most * 4), b->gin2 = malloc(all * most * 4);
         b->tf2 = malloc((size_t)n * (most - 1) * sizeof *b->tf2);
         ok = ok && b->xin2 && b->gin2 && b->tf2;
+        if (p->opt.diversity_blur > 0)
+            ok = ok && (b->tmp2 = malloc(all * most * 4));
     }
     for (int m = 0; m < p->count; m++) {
         size_t dim = (size_t)apf_model_embedding_dim(p->model[m]);
@@ -726,7 +735,7 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
             di_transform none = {0}, *t = &b->tf2[(size_t)(s - 1) * n + k];
             *t = none;
             if (use_di)
-                di_draw(&b->r[k], o->diversity_prob, size, t);
+                di_draw(&b->r[k], o->diversity_prob, o->diversity_blur, o->diversity_blur_sigma, size, t);
             if (pl[k].placed && !t->active)
                 di_draw_jitter(&b->r[k], size, t);
         }
@@ -736,7 +745,7 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
         int s = 1 + j / n, k = j % n;
         const float *src = (pl[k].active ? b->xp : b->x) + k * per;
         float *slot = b->xin2 + s * all + k * per;
-        di_forward(&b->tf2[j], src, slot, size);
+        di_forward(&b->tf2[j], src, slot, b->gin2 + s * all + k * per, size);
         /* every second further draw as a re-encoded photo would show it */
         if (o->diversity_jpeg > 0 && s % 2 == 1)
             jpeg_sim(slot, size, o->diversity_jpeg, b->gin2 + s * all + k * per);
@@ -755,7 +764,7 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
         const di_transform *t = s ? &b->tf2[(size_t)(s - 1) * n + k] : &b->tf[k];
         float *slot = b->xin2 + s * all + k * per, *d = b->gin2 + s * all + k * per;
         memset(slot, 0, per * 4);
-        di_backward(t, d, slot, d, size);
+        di_backward(t, d, slot, d, b->tmp2 ? b->tmp2 + (size_t)j * per : NULL, size);
     }
     for (int k = 0; k < n; k++) {
         float *dk = dst + k * per;
@@ -829,7 +838,8 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         for (int k = 0; k < n; k++) {
             di_transform t0 = {0};
             if (use_di)
-                di_draw(&b.r[k], o->diversity_prob, size, &b.tf[k]);
+                di_draw(&b.r[k], o->diversity_prob, o->diversity_blur, o->diversity_blur_sigma, size,
+                        &b.tf[k]);
             else
                 b.tf[k] = t0;
             /* a face in a photo is seen re-aligned, never exactly as placed */
@@ -847,7 +857,7 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                     dk[i] = fminf(fmaxf(x0k[i] + b.dtmp[i], 0.0f), 255.0f);
                 src = dk;
             }
-            di_forward(&b.tf[k], src, b.xin + k * per, size);
+            di_forward(&b.tf[k], src, b.xin + k * per, b.scratch, size);
         }
         memset(b.grad, 0, all * 4);
         for (int m = 0; m < p->count; m++) {
@@ -870,7 +880,7 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                                                    &ctx, b.gin)))
                     goto out;
                 for (int k = 0; k < n; k++)
-                    di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, size);
+                    di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, b.dtmp, size);
             }
             if (b.last[m]) { /* kept for the iterations that skip it */
                 memset(b.last[m], 0, all * 4);
