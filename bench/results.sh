@@ -4,7 +4,7 @@
 # thresholds calibrated on folds 1-7, every row (APF_g, APF_ĝ, APF_s,
 # original accessible; each after JPEG q75 too), adv-adv, SSIM and device
 # time; leave one out; and what each lever of the device setting adds.
-# Usage: bench/results.sh [LFW_DIR] [BUILD_DIR]  (about 70 min on 2 cores)
+# Usage: bench/results.sh [LFW_DIR] [BUILD_DIR]  (about 75 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}

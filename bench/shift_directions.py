@@ -42,7 +42,8 @@ faces = np.stack([apf.load_image(face_path(lfw, name, number))
 
 # the shipped device setting (examples/common/probe_list.h) and decoys
 probe = apf.Probe('models/mobilefacenet.apfm', iterations=11, step=3, random_target=0.4,
-                  smooth_sigma=0.5, reach_budget=1, diversity_jpeg=75, ssim_floor=0.8, threads=2)
+                  smooth_sigma=0.5, reach_budget=1, diversity_jpeg=75, ssim_floor=0.8,
+                  diversity_blur=0.25, threads=2)
 probe.add_model('models/mobileface.apfm', 1.5, 8, 1)
 probe.add_model('models/faceres.apfm', 1, 1, 2)
 probe.add_model('models/faceapi-recognition.apfm', 1, 1, 2)
