@@ -53,10 +53,10 @@ START_TEST(backward_is_the_transpose)
     float *zero = calloc(N, 4), *fty = calloc(N, 4), *scratch = malloc(N * 4), *tmp = malloc(N * 4);
     rng r = seeded(99 + (uint64_t)_i);
     di_transform t;
-    int blurred = 0, plain = 0;
+    int blurred = 0, plain = 0, blur_alone = 0;
     for (int k = 0; k < 40; k++) {
         di_draw(&r, 0.7f, 0.5f, 1.5f, S, &t);
-        blurred += t.blur > 0, plain += t.active && t.blur == 0;
+        blurred += t.blur > 0, plain += t.active && t.blur == 0, blur_alone += !t.active && t.blur > 0;
         interior_noise(x), interior_noise(y);
         di_forward(&t, x, fx, tmp, S);
         di_forward(&t, zero, f0, tmp, S); /* the colour offset, the affine part */
@@ -70,6 +70,7 @@ START_TEST(backward_is_the_transpose)
     }
     ck_assert_int_gt(blurred, 5);
     ck_assert_int_gt(plain, 5);
+    ck_assert_int_gt(blur_alone, 0);
     free(x), free(y), free(fx), free(f0), free(zero), free(fty), free(scratch), free(tmp);
 }
 END_TEST
@@ -89,7 +90,6 @@ START_TEST(blur_draws_as_asked)
         di_draw(&c, 0.5f, 0.25f, 2.0f, S, &tc);
         if (tc.blur > 0) {
             blurred++;
-            ck_assert(tc.active);
             ck_assert_float_ge(tc.blur, 0.4f);
             ck_assert_float_le(tc.blur, 2.0f);
         }
@@ -99,9 +99,35 @@ START_TEST(blur_draws_as_asked)
 }
 END_TEST
 
-/* A blur alone keeps the face where it is (identity warp, no colour
- * change) and takes fine detail out: a one-pixel checkerboard fades, a
- * flat area stays as it was. */
+/* A face placed in a photo gets the re-alignment jitter wherever no warp
+ * was drawn, a blur or not; a face alone gets none. */
+START_TEST(placed_faces_keep_their_jitter_under_a_blur)
+{
+    rng r = seeded(11);
+    di_transform t;
+    int jittered_blur = 0;
+    for (int k = 0; k < 50; k++) {
+        di_draw_for(&r, 1, 0.0f, 0.5f, 1.5f, 1, S, &t);
+        ck_assert(t.active); /* the jitter */
+        ck_assert_float_eq(t.gain[0], 1.0f);
+        jittered_blur += t.blur > 0;
+        di_draw_for(&r, 1, 0.0f, 0.5f, 1.5f, 0, S, &t);
+        ck_assert(!t.active);
+    }
+    ck_assert_int_gt(jittered_blur, 10);
+    /* without input diversity: the jitter alone, no blur */
+    di_draw_for(&r, 0, 0.5f, 1.0f, 1.5f, 1, S, &t);
+    ck_assert(t.active);
+    ck_assert_float_eq(t.blur, 0.0f);
+    di_draw_for(&r, 0, 0.5f, 1.0f, 1.5f, 0, S, &t);
+    ck_assert(!t.active);
+    ck_assert_float_eq(t.blur, 0.0f);
+}
+END_TEST
+
+/* A blur alone keeps the face where it is (no warp, no colour change)
+ * and takes fine detail out: a one-pixel checkerboard fades, a flat area
+ * stays as it was. */
 START_TEST(blur_alone_keeps_the_face_and_softens_detail)
 {
     rng r = seeded(3);
@@ -130,6 +156,7 @@ Suite *diversity_suite(void)
     tcase_add_loop_test(t, backward_is_the_transpose, 0, 2);
     tcase_add_test(t, blur_draws_as_asked);
     tcase_add_test(t, blur_alone_keeps_the_face_and_softens_detail);
+    tcase_add_test(t, placed_faces_keep_their_jitter_under_a_blur);
     suite_add_tcase(s, t);
     return s;
 }

@@ -43,15 +43,8 @@ void di_draw(rng *r, float p, float blur_p, float blur_max, int size, di_transfo
     if (blur_p <= 0)
         return;
     float ub = rng_uniform(r, 0.0f, 1.0f), sigma = rng_uniform(r, blur_max / 5, blur_max);
-    if (ub >= blur_p)
-        return;
-    if (!t->active) { /* a blur alone: the identity warp, no colour change */
-        set_similarity(t, size, 1.0f, 0.0f, 0.0f, 0.0f);
-        for (int c = 0; c < 3; c++)
-            t->gain[c] = 1.0f, t->offset[c] = 0.0f;
-        t->active = 1;
-    }
-    t->blur = sigma;
+    if (ub < blur_p)
+        t->blur = sigma;
 }
 
 void di_forward(const di_transform *t, const float *src, float *dst, float *tmp, int size)
@@ -59,12 +52,12 @@ void di_forward(const di_transform *t, const float *src, float *dst, float *tmp,
     size_t n = (size_t)size * size;
     if (!t->active) {
         memcpy(dst, src, n * 3 * sizeof(float));
-        return;
+    } else {
+        apf_warp_affine((float *)src, size, size, 3, dst, size, size, t->m, 0);
+        for (size_t i = 0; i < n; i++)
+            for (int c = 0; c < 3; c++)
+                dst[3 * i + c] = t->gain[c] * dst[3 * i + c] + t->offset[c];
     }
-    apf_warp_affine((float *)src, size, size, 3, dst, size, size, t->m, 0);
-    for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++)
-            dst[3 * i + c] = t->gain[c] * dst[3 * i + c] + t->offset[c];
     if (t->blur > 0)
         blur_hwc(dst, tmp, dst, size, t->blur);
 }
@@ -74,8 +67,13 @@ void di_backward(const di_transform *t, const float *d_dst, float *d_src, float 
 {
     size_t n = (size_t)size * size;
     if (!t->active) {
+        const float *d = d_dst;
+        if (t->blur > 0) {
+            blur_hwc(d_dst, tmp, scratch, size, t->blur);
+            d = scratch;
+        }
         for (size_t i = 0; i < 3 * n; i++)
-            d_src[i] += d_dst[i];
+            d_src[i] += d[i];
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -104,4 +102,18 @@ void di_draw_jitter(rng *r, int size, di_transform *t)
         t->gain[c] = 1.0f;
     t->active = 1;
     set_similarity(t, size, s, th, tx, ty);
+}
+
+void di_draw_for(rng *r, int use_di, float p, float blur_p, float blur_max, int placed, int size,
+                 di_transform *t)
+{
+    memset(t, 0, sizeof *t);
+    if (use_di)
+        di_draw(r, p, blur_p, blur_max, size, t);
+    /* a face in a photo is seen re-aligned, never exactly as placed */
+    if (placed && !t->active) {
+        float blur = t->blur;
+        di_draw_jitter(r, size, t);
+        t->blur = blur;
+    }
 }

@@ -731,14 +731,9 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
      * stand-ins side by side: each draw writes only its own slot (its
      * scratch is its slot of gin2, unused until the model's pass) */
     for (int s = 1; s < draws; s++)
-        for (int k = 0; k < n; k++) {
-            di_transform none = {0}, *t = &b->tf2[(size_t)(s - 1) * n + k];
-            *t = none;
-            if (use_di)
-                di_draw(&b->r[k], o->diversity_prob, o->diversity_blur, o->diversity_blur_sigma, size, t);
-            if (pl[k].placed && !t->active)
-                di_draw_jitter(&b->r[k], size, t);
-        }
+        for (int k = 0; k < n; k++)
+            di_draw_for(&b->r[k], use_di, o->diversity_prob, o->diversity_blur, o->diversity_blur_sigma,
+                        pl[k].placed, size, &b->tf2[(size_t)(s - 1) * n + k]);
     int further = (draws - 1) * n;
 #pragma omp parallel for schedule(dynamic) if (further > 1)
     for (int j = 0; j < further; j++) {
@@ -836,15 +831,8 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
     float step = fgsm ? o->eps : o->step;
     for (int it = 0; it < iters; it++) {
         for (int k = 0; k < n; k++) {
-            di_transform t0 = {0};
-            if (use_di)
-                di_draw(&b.r[k], o->diversity_prob, o->diversity_blur, o->diversity_blur_sigma, size,
-                        &b.tf[k]);
-            else
-                b.tf[k] = t0;
-            /* a face in a photo is seen re-aligned, never exactly as placed */
-            if (pl[k].placed && !b.tf[k].active)
-                di_draw_jitter(&b.r[k], size, &b.tf[k]);
+            di_draw_for(&b.r[k], use_di, o->diversity_prob, o->diversity_blur, o->diversity_blur_sigma,
+                        pl[k].placed, size, &b.tf[k]);
             /* what a recognizer will see: the noise after its round trip
              * through the photo (the identity without a placement) */
             float *xk = b.x + k * per, *x0k = b.x0 + k * per, *src = xk;
