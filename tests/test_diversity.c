@@ -8,24 +8,12 @@
 #include <string.h>
 
 #include "../lib/end/diversity.h"
+#include "testutil.h"
 
 #define S 112
 #define N (S * S * 3)
 
-static unsigned seed = 4242;
-static float frand(void) /* uniform in [-1, 1) */
-{
-    seed = seed * 1664525u + 1013904223u;
-    return (float)((seed >> 8) / 8388608.0 - 1.0);
-}
-
-static double dot(const float *a, const float *b)
-{
-    double d = 0;
-    for (int i = 0; i < N; i++)
-        d += (double)a[i] * b[i];
-    return d;
-}
+static unsigned seed = 4242; /* tu_frand's state */
 
 /* random values inside a margin of 20 pixels, zero outside: the warp and
  * the blur then never reach the edges, where the blur mirrors */
@@ -35,7 +23,7 @@ static void interior_noise(float *v)
         for (int x = 0; x < S; x++)
             for (int c = 0; c < 3; c++) {
                 int in = x >= 20 && y >= 20 && x < S - 20 && y < S - 20;
-                v[(y * S + x) * 3 + c] = in ? frand() : 0.0f;
+                v[(y * S + x) * 3 + c] = in ? tu_frand(&seed) : 0.0f;
             }
 }
 
@@ -64,7 +52,7 @@ START_TEST(backward_is_the_transpose)
             fx[i] -= f0[i];
         memset(fty, 0, N * 4);
         di_backward(&t, y, fty, scratch, tmp, S);
-        double a = dot(fx, y), b = dot(x, fty);
+        double a = tu_dot(fx, y, N), b = tu_dot(x, fty, N);
         ck_assert_msg(fabs(a - b) <= 1e-4 * fmax(fabs(a), 1.0), "draw %d (blur %.2f): <Fx,y> %g vs <x,F'y> %g",
                       k, t.blur, a, b);
     }

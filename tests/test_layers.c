@@ -9,13 +9,9 @@
 
 #include "eltwise.h"
 #include "graph.h"
+#include "testutil.h"
 
-static unsigned rng = 12345;
-static float frand(void) /* uniform in [-1, 1) */
-{
-    rng = rng * 1664525u + 1013904223u;
-    return (float)((rng >> 8) / 8388608.0 - 1.0);
-}
+static unsigned rng = 12345; /* tu_frand's state */
 
 /* ---- a tiny builder over the internal graph ---- */
 static graph G;
@@ -42,7 +38,7 @@ static float *g_tensor(gnode *n, int k, size_t count)
     n->t[k] = malloc(count * sizeof(float));
     n->tn[k] = count;
     for (size_t i = 0; i < count; i++)
-        n->t[k][i] = frand() * 0.5f;
+        n->t[k][i] = tu_frand(&rng) * 0.5f;
     return n->t[k];
 }
 
@@ -76,14 +72,14 @@ static void check_backward(int batch, float h)
     float *x = malloc(nin * 4), *y = malloc(nout * 4), *w = malloc(nout * 4), *dx = malloc(nin * 4);
     float *u = malloc(nin * 4), *xp = malloc(nin * 4);
     for (size_t i = 0; i < nin; i++)
-        x[i] = frand();
+        x[i] = tu_frand(&rng);
     for (size_t i = 0; i < nout; i++)
-        w[i] = frand();
+        w[i] = tu_frand(&rng);
     ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
     ck_assert_int_eq(gplan_backward(p, w, dx), APF_OK);
     for (int trial = 0; trial < 3; trial++) {
         for (size_t i = 0; i < nin; i++)
-            u[i] = frand();
+            u[i] = tu_frand(&rng);
         double analytic = 0;
         for (size_t i = 0; i < nin; i++)
             analytic += (double)dx[i] * u[i];
@@ -166,7 +162,7 @@ START_TEST(conv_forward_matches_naive)
     float *x = malloc(nin * 4), *y = malloc(nout * 4);
     double *r = malloc(nout * 8);
     for (size_t i = 0; i < nin; i++)
-        x[i] = frand();
+        x[i] = tu_frand(&rng);
     ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
     conv_ref(x, 2, 11, 10, 6, n, r);
     for (size_t i = 0; i < nout; i++)
@@ -223,9 +219,9 @@ START_TEST(lowered_conv_backward_matches_adjoint)
     float *x = malloc(nin * 4), *y = malloc(nout * 4), *dy = malloc(nout * 4), *dx = malloc(nin * 4);
     double *ref = calloc(nin, sizeof *ref);
     for (size_t i = 0; i < nin; i++)
-        x[i] = frand();
+        x[i] = tu_frand(&rng);
     for (size_t i = 0; i < nout; i++)
-        dy[i] = frand();
+        dy[i] = tu_frand(&rng);
     ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
     ck_assert_int_eq(gplan_backward(p, dy, dx), APF_OK);
     int k = cs[2], o = cs[1], cg = c / groups, og = o / groups;
@@ -347,9 +343,9 @@ START_TEST(prelu_in_place_matches_out_of_place)
         y[k] = malloc(nout * 4);
     dx[0] = malloc(nin * 4), dx[1] = malloc(nin * 4);
     for (size_t i = 0; i < nin; i++)
-        x[i] = frand();
+        x[i] = tu_frand(&rng);
     for (size_t i = 0; i < nout; i++)
-        dy[i] = frand();
+        dy[i] = tu_frand(&rng);
     run_plans(x, y[0], y[1], dy, dx[0]);
     G.n_out = 3, G.out[0] = 4, G.out[1] = 1, G.out[2] = 3;
     run_plans(x, y[2], y[3], dy, dx[1]);
@@ -438,13 +434,13 @@ START_TEST(conv_weight_gradient_matches_fd)
     float *wt = malloc(nw * 4), *bias = malloc(nb * 4), *x = malloc(nin * 4), *y = malloc(nout * 4);
     float *dy = malloc(nout * 4), *dw = malloc(nw * 4), *db = malloc(nb * 4), *wp = malloc(nw * 4);
     for (size_t i = 0; i < nw; i++)
-        wt[i] = frand();
+        wt[i] = tu_frand(&rng);
     for (size_t i = 0; i < nb; i++)
-        bias[i] = frand();
+        bias[i] = tu_frand(&rng);
     for (size_t i = 0; i < nin; i++)
-        x[i] = frand();
+        x[i] = tu_frand(&rng);
     for (size_t i = 0; i < nout; i++)
-        dy[i] = frand();
+        dy[i] = tu_frand(&rng);
     ck_assert_int_eq(eng_layer_set_weights(l, wt, bias), APF_OK);
     ck_assert_int_eq(eng_layer_backward_weights(l, x, dy, dw, db), APF_OK);
     /* the loss is linear in w, so a central difference is exact up to rounding */
@@ -508,9 +504,9 @@ START_TEST(plan_weight_gradients)
     size_t nin = 2 * 8 * 8 * 3, nout = nin;
     float *x = malloc(nin * 4), *y = malloc(nout * 4), *w = malloc(nout * 4);
     for (size_t i = 0; i < nin; i++)
-        x[i] = frand();
+        x[i] = tu_frand(&rng);
     for (size_t i = 0; i < nout; i++)
-        w[i] = frand();
+        w[i] = tu_frand(&rng);
     ck_assert_int_eq(gplan_forward(p, x, y), APF_OK);
     ck_assert_int_eq(gplan_backward(p, w, NULL), APF_OK);
     int convs[2] = {1, 5};
@@ -575,7 +571,7 @@ START_TEST(inference_plan_reuses_buffers)
     ck_assert_uint_le(gplan_buffer_bytes(tr), gplan_buffer_bytes(inf) + nin * sizeof(float));
     float *x = malloc(nin * 4), *y1 = malloc(nin * 4), *y2 = malloc(nin * 4);
     for (size_t i = 0; i < nin; i++)
-        x[i] = frand();
+        x[i] = tu_frand(&rng);
     ck_assert_int_eq(gplan_forward(inf, x, y1), APF_OK);
     ck_assert_int_eq(gplan_forward(tr, x, y2), APF_OK);
     for (size_t i = 0; i < nin; i++)
@@ -616,10 +612,10 @@ START_TEST(eltwise_kernels_match_plain_loops)
             size_t n = pix[pi] * c;
             float *x = malloc(n * 4), *dy = malloc(n * 4), *y = malloc(n * 4), *a = malloc(c * 4);
             for (size_t i = 0; i < n; i++)
-                x[i] = frand(), dy[i] = frand();
+                x[i] = tu_frand(&rng), dy[i] = tu_frand(&rng);
             x[0] = 0.0f; /* the kink itself counts as negative */
             for (int k = 0; k < c; k++)
-                a[k] = frand();
+                a[k] = tu_frand(&rng);
             eltw_prelu_fwd(x, y, a, pix[pi], c);
             ck_assert_msg(first_diff(y, x, dy, a, n, c, 0) == n, "prelu c=%d at %zu", c,
                           first_diff(y, x, dy, a, n, c, 0));

@@ -9,16 +9,12 @@
 #include <string.h>
 
 #include "../lib/end/placement.h"
+#include "testutil.h"
 
 #define S 112
 #define N (S * S * 3)
 
-static unsigned seed = 777;
-static float frand(void) /* uniform in [-1, 1) */
-{
-    seed = seed * 1664525u + 1013904223u;
-    return (float)((seed >> 8) / 8388608.0 - 1.0);
-}
+static unsigned seed = 777; /* tu_frand's state */
 
 /* aligned -> photo: scale, a rotation of deg degrees, an offset */
 static void matrix(double scale, double deg, double m[6])
@@ -26,14 +22,6 @@ static void matrix(double scale, double deg, double m[6])
     double c = cos(deg * M_PI / 180) * scale, s = sin(deg * M_PI / 180) * scale;
     m[0] = c, m[1] = -s, m[2] = 40.3;
     m[3] = s, m[4] = c, m[5] = 17.8;
-}
-
-static double dot(const float *a, const float *b)
-{
-    double d = 0;
-    for (int i = 0; i < N; i++)
-        d += (double)a[i] * b[i];
-    return d;
 }
 
 START_TEST(backward_is_the_transpose)
@@ -46,12 +34,12 @@ START_TEST(backward_is_the_transpose)
     ck_assert(pl.active);
     float *x = malloc(N * 4), *y = malloc(N * 4), *rx = malloc(N * 4), *rty = malloc(N * 4);
     for (int i = 0; i < N; i++)
-        x[i] = frand(), y[i] = frand();
+        x[i] = tu_frand(&seed), y[i] = tu_frand(&seed);
     placement_forward(&pl, x, rx);
     placement_backward(&pl, y, rty);
-    double a = dot(rx, y), b = dot(x, rty);
+    double a = tu_dot(rx, y, N), b = tu_dot(x, rty, N);
     ck_assert_msg(fabs(a - b) <= 1e-4 * fmax(fabs(a), 1.0), "<Rx,y> %g vs <x,R'y> %g", a, b);
-    ck_assert(dot(rx, rx) > 0);
+    ck_assert(tu_dot(rx, rx, N) > 0);
     placement_free(&pl);
     free(x), free(y), free(rx), free(rty);
 }
@@ -92,9 +80,9 @@ START_TEST(small_faces_lose_fine_noise)
                 coarse[(y * S + x) * 3 + c] = in ? (float)((((x / 8) + (y / 8)) & 1) * 2 - 1) : 0.0f;
             }
     placement_forward(&pl, fine, out);
-    double kept_fine = dot(out, fine) / dot(fine, fine);
+    double kept_fine = tu_dot(out, fine, N) / tu_dot(fine, fine, N);
     placement_forward(&pl, coarse, out);
-    double kept_coarse = dot(out, coarse) / dot(coarse, coarse);
+    double kept_coarse = tu_dot(out, coarse, N) / tu_dot(coarse, coarse, N);
     ck_assert_msg(kept_fine < 0.2 && kept_coarse > 0.6, "kept: fine %.3f, coarse %.3f", kept_fine,
                   kept_coarse);
     placement_free(&pl);
@@ -114,7 +102,7 @@ START_TEST(identity_without_a_small_face)
         ck_assert_int_eq(pl.placed, k);
         float *x = malloc(N * 4), *out = malloc(N * 4);
         for (int i = 0; i < N; i++)
-            x[i] = frand();
+            x[i] = tu_frand(&seed);
         placement_forward(&pl, x, out);
         ck_assert_mem_eq(x, out, N * 4);
         placement_backward(&pl, x, out);

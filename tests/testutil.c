@@ -99,3 +99,17 @@ const char *tu_tmpdir(void)
     }
     return dir;
 }
+
+float tu_frand(unsigned *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return (float)((*state >> 8) / 8388608.0 - 1.0);
+}
+
+double tu_dot(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++)
+        d += (double)a[i] * b[i];
+    return d;
+}

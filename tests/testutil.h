@@ -14,5 +14,10 @@ const char *tu_path(const char *dir, const char *name);
 void *tu_read_file(const char *path, size_t *size);
 /* A scratch directory made for this test process. */
 const char *tu_tmpdir(void);
+/* Uniform in [-1, 1) from the caller's own linear congruential state, so
+ * each suite's values depend only on its own seed. */
+float tu_frand(unsigned *state);
+/* Sum of a[i] * b[i] over n values, in double. */
+double tu_dot(const float *a, const float *b, size_t n);
 
 #endif
