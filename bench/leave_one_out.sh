@@ -11,11 +11,13 @@
 # is measured against). docs/results.md holds the table this printed.
 #   bench/leave_one_out.sh [LFW_DIR] [BUILD_DIR] [FOLD [APF-EVAL ARGS...]]
 # (about 6-7 min a row on 2 cores; LOO_ACCESSIBLE=0 leaves out the 30-iteration
-# run and its column, about 2.5 min a row). A fold other than 8 with further apf-eval
+# run and its column, about 2.5 min a row; APF_BENCH_RESUME=1 keeps the runs
+# a stopped one finished, bench/run_once.sh). A fold other than 8 with further apf-eval
 # arguments is how settings are compared on validation pairs, e.g.
 #   bench/leave_one_out.sh ../shared/data/lfw build 7 --calib-folds 6 --max-pairs 100 --smooth 0
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/run_once.sh
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
 build=${2:-build}
 fold=${3:-8}
@@ -58,14 +60,14 @@ for r in "${rows[@]}"; do
   probe=${rest%%|*} whole=${rest#*|}
   out=out/loo/$tag/$held
   mkdir -p "$out"
-  "$build/examples/apf-eval" --lfw "$lfw" --fold "$fold" --probe "$probe" --iterations 11 \
-    --no-adv-adv "${extra[@]}" --out "$out" > /dev/null 2> "$out.log" || { echo "$held: failed (see $out.log)" >&2; exit 1; }
+  run_once "$out" "$out.log" "$build/examples/apf-eval" --lfw "$lfw" --fold "$fold" --probe "$probe" --iterations 11 \
+    --no-adv-adv "${extra[@]}" --out "$out" || { echo "$held: failed (see $out.log)" >&2; exit 1; }
   IFS='|' read -r ceil asr br jp <<<"$(held_out_cells "$held" "$out/table.md")"
   if [ "$accessible" = 1 ]; then
     acc=out/loo/$tag/$held-accessible30
     mkdir -p "$acc"
-    "$build/examples/apf-eval" --lfw "$lfw" --fold "$fold" --probe "$whole" "${extra[@]}" --iterations 30 \
-      --no-adv-adv --out "$acc" > /dev/null 2> "$acc.log" || { echo "$held: failed (see $acc.log)" >&2; exit 1; }
+    run_once "$acc" "$acc.log" "$build/examples/apf-eval" --lfw "$lfw" --fold "$fold" --probe "$whole" "${extra[@]}" \
+      --iterations 30 --no-adv-adv --out "$acc" || { echo "$held: failed (see $acc.log)" >&2; exit 1; }
     IFS='|' read -r _ _ abr ajp <<<"$(held_out_cells "$held" "$acc/table.md")"
     echo "| $held | $probe | $ceil | $asr | $br | $jp | $abr ($ajp) |"
   else

@@ -10,9 +10,11 @@
 # same pairs (bench/results.sh passes its own); without one, or with "-",
 # the shipped row is run here too. Further arguments go to every run
 # (e.g. --fold 7 --calib-folds 6 --max-pairs 100 for validation pairs).
-# About 4 minutes a row on 2 cores, 13 rows.
+# About 4 minutes a row on 2 cores, 13 rows (APF_BENCH_RESUME=1 keeps the
+# rows a stopped run finished, bench/run_once.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/run_once.sh
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
 build=${2:-build}
 shipped=${3:--}
@@ -46,8 +48,8 @@ for r in "${rows[@]}"; do
     out=$shipped
   else
     mkdir -p "$out"
-    "$build/examples/apf-eval" --lfw "$lfw" --attacks di2-fgsm "${extra[@]}" "${args[@]}" --out "$out" \
-      > /dev/null 2> "$out.log" || { echo "$name: failed (see $out.log)" >&2; exit 1; }
+    run_once "$out" "$out.log" "$build/examples/apf-eval" --lfw "$lfw" --attacks di2-fgsm "${extra[@]}" "${args[@]}" \
+      --out "$out" || { echo "$name: failed (see $out.log)" >&2; exit 1; }
   fi
   # broken.csv: attack,row,recognizer,broken,broken_adv_adv; ssim.csv: attack,row,pair,ssim
   cells=$(awk -F, '$1 == "di2-fgsm" && $2 == "APF_g" { o[$3] = $4; a[$3] = $5 }

@@ -5,16 +5,20 @@
 # original accessible; each after JPEG q75 too), adv-adv, SSIM and device
 # time; leave one out; and what each lever of the device setting adds.
 # Usage: bench/results.sh [LFW_DIR] [BUILD_DIR]  (about 75 min on 2 cores)
+# APF_BENCH_RESUME=1 finishes a stopped run: every apf-eval run of it that
+# completed is kept (bench/run_once.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/run_once.sh
 lfw=${1:-${APF_LFW:-../shared/data/lfw}}
 build=${2:-build}
 out=out/results-fold8
 # APF_ĝ: the shipped T alone (the default cloud); APF_s: T and E trained
 # against all four recognizers (weights/ensemble4).
-"$build/examples/apf-eval" --lfw "$lfw" --fold 8 --attacks di2-fgsm --accessible --accessible-pairs 100 \
+mkdir -p "$out"
+run_once "$out" - "$build/examples/apf-eval" --lfw "$lfw" --fold 8 --attacks di2-fgsm --accessible --accessible-pairs 100 \
   --transfer weights/transfer.apfm --enhancer weights/ensemble4/enhancer.apfm \
-  --transfer-s weights/ensemble4/transfer.apfm --out "$out" > /dev/null
+  --transfer-s weights/ensemble4/transfer.apfm --out "$out"
 # Leave one out (device side): each recognizer scored when the device attacks
 # only the other three.
 loo=$(bench/leave_one_out.sh "$lfw" "$build")
