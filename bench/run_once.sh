@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the bench scripts that run apf-eval many times
 # (results.sh, leave_one_out.sh, lever_ablation.sh).
 #   run_once DIR LOG CMD...
