@@ -131,8 +131,12 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
     char msg[512];
     apf_probe_options o;
     apf_probe *base = paper_probe(models, threads, &o);
-    if (!base || !g || !reach)
+    if (!base || !g || !reach) {
+        apf_probe_free(base);
+        free(g);
+        free(reach);
         return 1;
+    }
     int count = nfaces < 8 ? nfaces : 8;
     printf("\n| device setting | models | iterations | b1 ms/face | paper's DI2-FGSM b1 ms/face | ratio | "
            "placed in a photo (scale 0.74) b1 ms/face | ratio | placed at scale 1.48 b1 ms/face | ratio | "
