@@ -130,13 +130,10 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
     uint8_t *reach = malloc((size_t)S * S * 3);
     char msg[512];
     apf_probe_options o;
-    apf_probe *base = paper_probe(models, threads, &o);
-    if (!base || !g || !reach) {
-        apf_probe_free(base);
-        free(g);
-        free(reach);
-        return 1;
-    }
+    apf_probe *base = paper_probe(models, threads, &o), *p = NULL;
+    int rc = 1;
+    if (!base || !g || !reach)
+        goto out;
     int count = nfaces < 8 ? nfaces : 8;
     printf("\n| device setting | models | iterations | b1 ms/face | paper's DI2-FGSM b1 ms/face | ratio | "
            "placed in a photo (scale 0.74) b1 ms/face | ratio | placed at scale 1.48 b1 ms/face | ratio | "
@@ -154,7 +151,7 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         }
         if (!last) {
             fprintf(stderr, "--ensemble %s: want LIST:ITERATIONS[:rotate]\n", ens[e]);
-            return 1;
+            goto out;
         }
         it = last + 1;
         *last = 0;
@@ -166,29 +163,28 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
         eo.iterations = atoi(it);
         eo.smooth_sigma = ens_smooth;
         eo.schedule = sched ? APF_SCHEDULE_ROTATE : APF_SCHEDULE_ALL;
-        apf_probe *p;
         if (probe_list_create(spec, models, &eo, &p, msg, sizeof msg)) {
             fprintf(stderr, "%s\n", msg);
-            return 1;
+            goto out;
         }
         /* face by face, the four side by side: a neighbour that slows the
          * machine for a few seconds slows all four alike */
         double te = 0, tb = 0, tp = 0, tl = 0;
         if (fresh_decoys(p))
-            return 1;
+            goto out;
         one_ms(base, faces, S, NULL, g, reach), one_ms(p, faces, S, NULL, g, reach); /* warm-up */
         for (int round = 0; round < 3; round++)
             for (int k = 0; k < count; k++) {
                 const uint8_t *face = faces + (size_t)k * S * S * 3;
                 tb += one_ms(base, face, S, NULL, g, reach) / count;
                 if (fresh_decoys(p))
-                    return 1;
+                    goto out;
                 te += one_ms(p, face, S, NULL, g, reach) / count;
                 if (fresh_decoys(p))
-                    return 1;
+                    goto out;
                 tp += one_ms(p, face, S, PLACED, g, reach) / count;
                 if (fresh_decoys(p))
-                    return 1;
+                    goto out;
                 tl += one_ms(p, face, S, PLACED_LARGE, g, reach) / count;
             }
         size_t total = 0;
@@ -196,7 +192,7 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
             void *blob;
             size_t size;
             if (apf_probe_gradient_blob(p, faces + (size_t)k * S * S * 3, NULL, 1, S, &blob, &size))
-                return 1;
+                goto out;
             total += size;
             free(blob);
         }
@@ -204,11 +200,15 @@ static int time_ensembles(const char **ens, int n_ens, const char *models, int t
                apf_probe_model_count(p), eo.iterations, sched ? " (rotating)" : "", te / 3, tb / 3, te / tb, tp / 3,
                tp / tb, tl / 3, tl / tb, (double)total / count);
         apf_probe_free(p);
+        p = NULL;
     }
+    rc = 0;
+out:
+    apf_probe_free(p);
     apf_probe_free(base);
     free(g);
     free(reach);
-    return 0;
+    return rc;
 }
 
 /* The loaded case: quiet, then with n busy neighbour processes. */
