@@ -12,6 +12,7 @@ set -eu
 base=$1 new=$2 rounds=${3:-10} reps=${4:-80} model=${5:-models/mobilefacenet.apfm}
 here=$(dirname "$0")
 bin=$here/../build/bench/apf-bench-fwd-bwd
+[ -x "$bin" ] || bin=$here/../build-dev/bench/apf-bench-fwd-bwd
 [ -x "$bin" ] || { echo "build first: $bin is missing" >&2; exit 2; }
 i=0
 while [ "$i" -lt "$rounds" ]; do

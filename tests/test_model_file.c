@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "apf/apf_photo.h"
 #include "testutil.h"
@@ -76,6 +79,68 @@ START_TEST(calls_keep_the_callers_thread_count)
     free(x);
 }
 END_TEST
+
+#if defined(__SSE2__)
+enum { FTZ_DAZ = 0x8040 };
+
+/* The OpenMP threads of a 2-thread team, each: 1 when its MXCSR flushes
+ * denormals (FTZ and DAZ both set), 0 when neither is, -1 when mixed. */
+static int team_flushes(void)
+{
+    int all = 1, none = 1;
+#pragma omp parallel num_threads(2) reduction(&& : all, none)
+    {
+        unsigned bits = _mm_getcsr() & FTZ_DAZ;
+        all = bits == FTZ_DAZ;
+        none = bits == 0;
+    }
+    return all ? 1 : none ? 0 : -1;
+}
+
+static int flush_seen_in_call = -2;
+
+/* Runs inside apf_model_embed_backward: records how the team computes
+ * there, then asks for the gradient of the embedding's first value. */
+static int record_mode(const float *e, int n, int dim, float *de, void *user)
+{
+    (void)e, (void)user;
+    flush_seen_in_call = team_flushes();
+    memset(de, 0, (size_t)n * dim * sizeof(float));
+    de[0] = 1.0f;
+    return 0;
+}
+
+/* Denormals are flushed inside a call (fp_mode.c: mobileface makes them,
+ * and they cost Intel cores 2x), on the calling thread and its team, and
+ * the caller's own mode, whichever it was, is back on every thread after. */
+START_TEST(calls_flush_denormals_and_restore_the_callers_mode)
+{
+    apf_model *m;
+    ck_assert_int_eq(apf_model_load_memory(good, good_size, &m), APF_OK);
+    ck_assert_int_eq(apf_model_set_threads(m, 2), APF_OK);
+    float *x = calloc(112 * 112 * 3, sizeof(float)), *d = malloc(112 * 112 * 3 * sizeof(float)), e[256];
+    for (int i = 0; i < 112 * 112 * 3; i++)
+        x[i] = (float)(i % 251);
+    unsigned start = _mm_getcsr();
+    for (int caller_flushes = 0; caller_flushes < 2; caller_flushes++) {
+#pragma omp parallel num_threads(2)
+        _mm_setcsr(caller_flushes ? (_mm_getcsr() | FTZ_DAZ) : (_mm_getcsr() & ~(unsigned)FTZ_DAZ));
+        ck_assert_int_eq(team_flushes(), caller_flushes);
+        flush_seen_in_call = -2;
+        ck_assert_int_eq(apf_model_embed_backward(m, x, 1, 112, e, record_mode, NULL, NULL, d), APF_OK);
+        ck_assert_int_eq(flush_seen_in_call, 1);
+        ck_assert_int_eq(team_flushes(), caller_flushes);
+        ck_assert_int_eq(apf_model_embed(m, x, 1, 112, e), APF_OK);
+        ck_assert_int_eq(team_flushes(), caller_flushes);
+    }
+#pragma omp parallel num_threads(2)
+    _mm_setcsr((_mm_getcsr() & ~(unsigned)FTZ_DAZ) | (start & FTZ_DAZ));
+    apf_model_free(m);
+    free(x);
+    free(d);
+}
+END_TEST
+#endif
 
 START_TEST(truncations_rejected)
 {
@@ -368,6 +433,9 @@ Suite *model_file_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, real_model_loads);
     tcase_add_test(t, calls_keep_the_callers_thread_count);
+#if defined(__SSE2__)
+    tcase_add_test(t, calls_flush_denormals_and_restore_the_callers_mode);
+#endif
     tcase_add_test(t, truncations_rejected);
     tcase_add_test(t, bit_flips_rejected);
     tcase_add_test(t, wrong_magic_and_version);

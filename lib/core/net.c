@@ -32,11 +32,14 @@ void net_close(net *n)
 int net_enter(net *n)
 {
     pthread_mutex_lock(&n->lock);
-    return apf_use_threads(n->threads);
+    int previous = apf_use_threads(n->threads);
+    apf_flush_denormals_enter();
+    return previous;
 }
 
 void net_leave(net *n, int previous)
 {
+    apf_flush_denormals_leave();
     apf_restore_threads(previous);
     pthread_mutex_unlock(&n->lock);
 }

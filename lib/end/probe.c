@@ -653,11 +653,13 @@ apf_status apf_probe_gradient_reach(apf_probe *p, const uint8_t *faces, const ui
     /* the probe's own parallel work (draws side by side, warps) on the
      * handle's thread count, as its models' passes */
     int caller_threads = apf_use_threads(p->opt.threads);
+    apf_flush_denormals_enter();
     for (int k = 0; k < n && !st; k += PROBE_CHUNK) {
         int c = n - k < PROBE_CHUNK ? n - k : PROBE_CHUNK;
         st = gradient_chunk(p, faces + k * per, enrolled ? enrolled + k * per : NULL, c, size,
                             to_image ? to_image + 6 * k : NULL, g + k * per, reach ? reach + k * per : NULL);
     }
+    apf_flush_denormals_leave();
     apf_restore_threads(caller_threads);
     pthread_mutex_unlock(&p->lock);
     return st;
