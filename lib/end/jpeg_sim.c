@@ -35,8 +35,12 @@ static void dct_basis(float c[8][8])
 }
 
 /* Every 8x8 block of a w x w plane (edge pixels repeated past the border):
- * level shift, DCT, quantise, inverse. */
-static void quantise_plane(float *p, int w, const float *q, float c[8][8])
+ * level shift, DCT, quantise, inverse. Each of the four 8-point passes
+ * runs its sum's terms in index order, with the independent outputs as
+ * the inner loop (eight lanes the compiler vectorises); the order of
+ * every sum is that of the plain triple loop, so the result is too. ct is
+ * c transposed. */
+static void quantise_plane(float *p, int w, const float *q, float c[8][8], float ct[8][8])
 {
     for (int by = 0; by < w; by += 8)
         for (int bx = 0; bx < w; bx += 8) {
@@ -46,40 +50,44 @@ static void quantise_plane(float *p, int w, const float *q, float c[8][8])
                     int sy = by + y < w ? by + y : w - 1, sx = bx + x < w ? bx + x : w - 1;
                     b[y][x] = p[sy * w + sx] - 128.0f;
                 }
-            for (int u = 0; u < 8; u++) /* rows: t = C b^T along x */
-                for (int y = 0; y < 8; y++) {
-                    float s = 0;
-                    for (int x = 0; x < 8; x++)
-                        s += c[u][x] * b[y][x];
-                    t[y][u] = s;
-                }
-            for (int v = 0; v < 8; v++)
-                for (int u = 0; u < 8; u++) {
-                    float s = 0;
-                    for (int y = 0; y < 8; y++)
-                        s += c[v][y] * t[y][u];
-                    b[v][u] = rintf(s / q[v * 8 + u]) * q[v * 8 + u];
-                }
-            for (int y = 0; y < 8; y++) /* inverse: columns, then rows */
-                for (int u = 0; u < 8; u++) {
-                    float s = 0;
-                    for (int v = 0; v < 8; v++)
-                        s += c[v][y] * b[v][u];
-                    t[y][u] = s;
-                }
-            for (int y = 0; y < 8 && by + y < w; y++)
-                for (int x = 0; x < 8 && bx + x < w; x++) {
-                    float s = 0;
+            for (int y = 0; y < 8; y++) { /* rows: t[y][u] = sum_x c[u][x] b[y][x] */
+                float s[8] = {0};
+                for (int x = 0; x < 8; x++)
                     for (int u = 0; u < 8; u++)
-                        s += c[u][x] * t[y][u];
-                    p[(by + y) * w + bx + x] = s + 128.0f;
-                }
+                        s[u] += ct[x][u] * b[y][x];
+                for (int u = 0; u < 8; u++)
+                    t[y][u] = s[u];
+            }
+            for (int v = 0; v < 8; v++) { /* columns: sum_y c[v][y] t[y][u], quantised */
+                float s[8] = {0};
+                for (int y = 0; y < 8; y++)
+                    for (int u = 0; u < 8; u++)
+                        s[u] += c[v][y] * t[y][u];
+                for (int u = 0; u < 8; u++)
+                    b[v][u] = rintf(s[u] / q[v * 8 + u]) * q[v * 8 + u];
+            }
+            for (int y = 0; y < 8; y++) { /* inverse: columns, then rows */
+                float s[8] = {0};
+                for (int v = 0; v < 8; v++)
+                    for (int u = 0; u < 8; u++)
+                        s[u] += c[v][y] * b[v][u];
+                for (int u = 0; u < 8; u++)
+                    t[y][u] = s[u];
+            }
+            for (int y = 0; y < 8 && by + y < w; y++) {
+                float s[8] = {0};
+                for (int u = 0; u < 8; u++)
+                    for (int x = 0; x < 8; x++)
+                        s[x] += c[u][x] * t[y][u];
+                for (int x = 0; x < 8 && bx + x < w; x++)
+                    p[(by + y) * w + bx + x] = s[x] + 128.0f;
+            }
         }
 }
 
 /* libjpeg's "fancy" h2v2 upsampling: each output pixel 3/4 of its own
  * chroma sample and 1/4 of the next one out, in each direction. */
-static float upsampled(const float *c, int cw, int x, int y)
+static inline float upsampled(const float *c, int cw, int x, int y)
 {
     int i = x / 2, j = y / 2;
     int ni = x % 2 ? i + 1 : i - 1, nj = y % 2 ? j + 1 : j - 1;
@@ -90,8 +98,11 @@ static float upsampled(const float *c, int cw, int x, int y)
 
 void jpeg_sim(float *img, int size, int quality, float *scratch)
 {
-    float c[8][8], ql[64], qc[64];
+    float c[8][8], ct[8][8], ql[64], qc[64];
     dct_basis(c);
+    for (int u = 0; u < 8; u++)
+        for (int x = 0; x < 8; x++)
+            ct[x][u] = c[u][x];
     scaled_table(luma_table, quality, ql);
     scaled_table(chroma_table, quality, qc);
     int cw = (size + 1) / 2;
@@ -109,14 +120,16 @@ void jpeg_sim(float *img, int size, int quality, float *scratch)
             cb[j * cw + i] += share * (-0.168736f * r - 0.331264f * g + 0.5f * b + 128.0f);
             cr[j * cw + i] += share * (0.5f * r - 0.418688f * g - 0.081312f * b + 128.0f);
         }
-    quantise_plane(yp, size, ql, c);
-    quantise_plane(cb, cw, qc, c);
-    quantise_plane(cr, cw, qc, c);
+    quantise_plane(yp, size, ql, c, ct);
+    quantise_plane(cb, cw, qc, c, ct);
+    quantise_plane(cr, cw, qc, c, ct);
     for (int y = 0; y < size; y++)
         for (int x = 0; x < size; x++) {
             float l = yp[y * size + x], u = upsampled(cb, cw, x, y) - 128.0f, v = upsampled(cr, cw, x, y) - 128.0f;
             float rgb[3] = {l + 1.402f * v, l - 0.344136f * u - 0.714136f * v, l + 1.772f * u};
-            for (int k = 0; k < 3; k++)
-                img[3 * (y * size + x) + k] = fminf(fmaxf(rintf(rgb[k]), 0.0f), 255.0f);
+            for (int k = 0; k < 3; k++) { /* a clamp without libm's NaN-aware calls (finite here) */
+                float v = rintf(rgb[k]);
+                img[3 * (y * size + x) + k] = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+            }
         }
 }
