@@ -24,6 +24,11 @@
  *   which is the number of CPUs this process may run on). A call uses that
  *   count on the calling thread and restores the caller's own OpenMP
  *   setting before it returns.
+ * - During a call of a model, transfer or probe handle, the calling thread
+ *   and its OpenMP threads flush denormal floats to zero (on x86: FTZ and
+ *   DAZ in MXCSR; they cost Intel cores a microcode assist each, and
+ *   carry nothing an embedding or a gradient's sign can use); each thread
+ *   gets its own floating-point mode back before the call returns.
  * - Images are 8-bit RGB, row-major, interleaved (`R G B R G B ...`);
  *   decoding and encoding photos is libapf-photo's (apf_photo.h).
  */
