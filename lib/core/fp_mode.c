@@ -69,11 +69,6 @@ void apf_flush_denormals_leave(void)
 {
     on_team(leave_this_thread);
 }
-
-int apf_denormals_flushed(void)
-{
-    return (_mm_getcsr() & FTZ_DAZ) == FTZ_DAZ;
-}
 #else
 void apf_flush_denormals_enter(void)
 {
@@ -81,10 +76,5 @@ void apf_flush_denormals_enter(void)
 
 void apf_flush_denormals_leave(void)
 {
-}
-
-int apf_denormals_flushed(void)
-{
-    return 0;
 }
 #endif

@@ -57,15 +57,12 @@ APF_PRIVATE void apf_restore_threads(int previous);
 
 #define apf_flush_denormals_enter apf__flush_denormals_enter
 #define apf_flush_denormals_leave apf__flush_denormals_leave
-#define apf_denormals_flushed apf__denormals_flushed
 /* For the length of one call, the calling thread and its OpenMP team
  * (whose size the caller set first, apf_use_threads) flush denormal floats
  * to zero; leave, with the same team size, gives each thread its own mode
- * back. Nests. Why: fp_mode.c. apf_denormals_flushed: nonzero when the
- * calling thread flushes them now (for the tests). */
+ * back. Nests. Why: fp_mode.c. */
 APF_PRIVATE void apf_flush_denormals_enter(void);
 APF_PRIVATE void apf_flush_denormals_leave(void);
-APF_PRIVATE int apf_denormals_flushed(void);
 
 #define apf_edge_fade apf__edge_fade
 /* The weight of a face's noise at aligned position (u, v) of a size x size
