@@ -128,8 +128,8 @@ void jpeg_sim(float *img, int size, int quality, float *scratch)
             float l = yp[y * size + x], u = upsampled(cb, cw, x, y) - 128.0f, v = upsampled(cr, cw, x, y) - 128.0f;
             float rgb[3] = {l + 1.402f * v, l - 0.344136f * u - 0.714136f * v, l + 1.772f * u};
             for (int k = 0; k < 3; k++) { /* a clamp without libm's NaN-aware calls (finite here) */
-                float v = rintf(rgb[k]);
-                img[3 * (y * size + x) + k] = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+                float q = rintf(rgb[k]);
+                img[3 * (y * size + x) + k] = q < 0.0f ? 0.0f : q > 255.0f ? 255.0f : q;
             }
         }
 }
