@@ -4,8 +4,8 @@
  * assist of about a hundred cycles per instruction on Intel cores, and some
  * recognizers make them in ordinary use (mobileface's activations: its
  * forward pass runs 2.7x and forward + backward 2x faster on an Intel Xeon
- * with them flushed; AMD's cores pay far less, which is why the device time
- * differed between the two machines). Values that small carry no signal for
+ * with them flushed; AMD's cores pay a far smaller penalty, which fits the
+ * same build's device time being lower on an AMD EPYC). Values that small carry no signal for
  * an embedding or for the sign of a gradient.
  *
  * How: every thread that does the call's arithmetic (the calling thread and
