@@ -117,7 +117,11 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|---|---|---|---|---|\n");
     for (int k = 0; k < n_names; k++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", models_dir, names[k]);
+        /* a bare name is looked up in --models; anything with a slash is a path */
+        if (strchr(names[k], '/'))
+            snprintf(path, sizeof path, "%s", names[k]);
+        else
+            snprintf(path, sizeof path, "%s/%s", models_dir, names[k]);
         apf_model *m;
         if (apf_model_load(path, &m))
             return die(path);
