@@ -27,7 +27,8 @@ mosaic = apf.load_image('weights/decoys.jpg')
 tiles = np.ascontiguousarray(np.stack([mosaic[y:y + 112, x:x + 112]
                                        for y in range(0, mosaic.shape[0], 112)
                                        for x in range(0, mosaic.shape[1], 112)]))
-# the shipped device setting, as apf protect and apf-eval run it
+# the shipped device setting, as apf protect and apf-eval run it: keep in step
+# with probe_list_options_init and the default list in examples/common/probe_list.c
 SHIPPED = dict(iterations=11, step=3, smooth_sigma=0.5, random_target=0.4, reach_budget=1,
                diversity_jpeg=75, ssim_floor=0.8, diversity_blur=0.25)
 

@@ -32,7 +32,8 @@ import apf  # noqa: E402
 import numpy as np  # noqa: E402
 
 NAMES = ['mobilefacenet', 'faceres', 'mobileface', 'faceapi-recognition']
-# the shipped device setting, as apf-eval's defaults (examples/common/probe_list)
+# the shipped device setting, as apf-eval's defaults: keep in step with
+# probe_list_options_init and the default list in examples/common/probe_list.c
 SHIPPED = dict(step=3, smooth_sigma=0.5, random_target=0.4, reach_budget=1, diversity_jpeg=75,
                ssim_floor=0.8, diversity_blur=0.25)
 
