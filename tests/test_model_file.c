@@ -122,16 +122,21 @@ START_TEST(calls_flush_denormals_and_restore_the_callers_mode)
     for (int i = 0; i < 112 * 112 * 3; i++)
         x[i] = (float)(i % 251);
     unsigned start = _mm_getcsr();
+    /* valgrind keeps no FTZ / DAZ: there every thread reads 0 throughout */
+    _mm_setcsr(start | FTZ_DAZ);
+    int can_flush = (_mm_getcsr() & FTZ_DAZ) == FTZ_DAZ;
+    _mm_setcsr(start);
     for (int caller_flushes = 0; caller_flushes < 2; caller_flushes++) {
+        int want = caller_flushes && can_flush;
 #pragma omp parallel num_threads(2)
         _mm_setcsr(caller_flushes ? (_mm_getcsr() | FTZ_DAZ) : (_mm_getcsr() & ~(unsigned)FTZ_DAZ));
-        ck_assert_int_eq(team_flushes(), caller_flushes);
+        ck_assert_int_eq(team_flushes(), want);
         flush_seen_in_call = -2;
         ck_assert_int_eq(apf_model_embed_backward(m, x, 1, 112, e, record_mode, NULL, NULL, d), APF_OK);
-        ck_assert_int_eq(flush_seen_in_call, 1);
-        ck_assert_int_eq(team_flushes(), caller_flushes);
+        ck_assert_int_eq(flush_seen_in_call, can_flush);
+        ck_assert_int_eq(team_flushes(), want);
         ck_assert_int_eq(apf_model_embed(m, x, 1, 112, e), APF_OK);
-        ck_assert_int_eq(team_flushes(), caller_flushes);
+        ck_assert_int_eq(team_flushes(), want);
     }
 #pragma omp parallel num_threads(2)
     _mm_setcsr((_mm_getcsr() & ~(unsigned)FTZ_DAZ) | (start & FTZ_DAZ));
@@ -253,6 +258,19 @@ START_TEST(crafted_payloads_rejected)
         f = craft(q, n, n, nodes, &fn);
         apf_status st = try_load(f, fn);
         ck_assert_msg(st == edits[k].want, "edit %zu: got %d (%s)", k, st, apf_last_error());
+        free(f);
+        free(q);
+    }
+    /* a second input node, whose "input" is -1: found by fuzz_model, it
+     * read the node before the array */
+    {
+        uint8_t *q = malloc(n);
+        memcpy(q, p, n);
+        put32(q + node1 + 0, 0);
+        put32(q + node1 + 4, (uint32_t)-1);
+        f = craft(q, n, n, nodes, &fn);
+        apf_status st = try_load(f, fn);
+        ck_assert_msg(st == APF_E_FORMAT, "second input: got %d (%s)", st, apf_last_error());
         free(f);
         free(q);
     }

@@ -48,6 +48,9 @@ static apf_status node_check(const graph *g, int j)
             return apf_fail(APF_E_NUMERIC, "model: stored input is not finite");
         return APF_OK;
     }
+    /* a second input has no input of its own to read a shape from */
+    if (n->op == OP_INPUT)
+        return apf_fail(APF_E_FORMAT, "model: node %d is a second input", j);
     const gnode *x = &g->nodes[n->in[0]];
     const int *a = n->a;
     size_t need0 = 0, need1 = 0;
