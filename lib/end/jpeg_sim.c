@@ -34,51 +34,44 @@ static void dct_basis(float c[8][8])
             c[u][x] = (float)((u ? 0.5 : sqrt(0.125)) * cos((2 * x + 1) * u * M_PI / 16));
 }
 
+/* s[k] = sum over i of a[i] m[i][k], the terms in index order, the eight
+ * outputs side by side (lanes the compiler vectorises). Each pass of the
+ * 8x8 transform below is eight of these. */
+static inline void row_times(const float a[8], float m[8][8], float s[8])
+{
+    float acc[8] = {0}; /* local, so it stays in registers whatever s aliases */
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 8; k++)
+            acc[k] += a[i] * m[i][k];
+    for (int k = 0; k < 8; k++)
+        s[k] = acc[k];
+}
+
 /* Every 8x8 block of a w x w plane (edge pixels repeated past the border):
- * level shift, DCT, quantise, inverse. Each of the four 8-point passes
- * runs its sum's terms in index order, with the independent outputs as
- * the inner loop (eight lanes the compiler vectorises); the order of
- * every sum is that of the plain triple loop, so the result is too. ct is
- * c transposed. */
+ * level shift, DCT, quantise, inverse. Each sum runs its terms in the
+ * order of the plain triple loop, so the result is that loop's. ct is c
+ * transposed. */
 static void quantise_plane(float *p, int w, const float *q, float c[8][8], float ct[8][8])
 {
     for (int by = 0; by < w; by += 8)
         for (int bx = 0; bx < w; bx += 8) {
-            float b[8][8], t[8][8];
+            float b[8][8], t[8][8], s[8];
             for (int y = 0; y < 8; y++)
                 for (int x = 0; x < 8; x++) {
                     int sy = by + y < w ? by + y : w - 1, sx = bx + x < w ? bx + x : w - 1;
                     b[y][x] = p[sy * w + sx] - 128.0f;
                 }
-            for (int y = 0; y < 8; y++) { /* rows: t[y][u] = sum_x c[u][x] b[y][x] */
-                float s[8] = {0};
-                for (int x = 0; x < 8; x++)
-                    for (int u = 0; u < 8; u++)
-                        s[u] += ct[x][u] * b[y][x];
-                for (int u = 0; u < 8; u++)
-                    t[y][u] = s[u];
-            }
+            for (int y = 0; y < 8; y++) /* rows: t[y][u] = sum_x b[y][x] c[u][x] */
+                row_times(b[y], ct, t[y]);
             for (int v = 0; v < 8; v++) { /* columns: sum_y c[v][y] t[y][u], quantised */
-                float s[8] = {0};
-                for (int y = 0; y < 8; y++)
-                    for (int u = 0; u < 8; u++)
-                        s[u] += c[v][y] * t[y][u];
+                row_times(c[v], t, s);
                 for (int u = 0; u < 8; u++)
                     b[v][u] = rintf(s[u] / q[v * 8 + u]) * q[v * 8 + u];
             }
-            for (int y = 0; y < 8; y++) { /* inverse: columns, then rows */
-                float s[8] = {0};
-                for (int v = 0; v < 8; v++)
-                    for (int u = 0; u < 8; u++)
-                        s[u] += c[v][y] * b[v][u];
-                for (int u = 0; u < 8; u++)
-                    t[y][u] = s[u];
-            }
-            for (int y = 0; y < 8 && by + y < w; y++) {
-                float s[8] = {0};
-                for (int u = 0; u < 8; u++)
-                    for (int x = 0; x < 8; x++)
-                        s[x] += c[u][x] * t[y][u];
+            for (int y = 0; y < 8; y++) /* inverse: columns (t[y][u] = sum_v c[v][y] b[v][u]) */
+                row_times(ct[y], b, t[y]);
+            for (int y = 0; y < 8 && by + y < w; y++) { /* then rows */
+                row_times(t[y], c, s);
                 for (int x = 0; x < 8 && bx + x < w; x++)
                     p[(by + y) * w + bx + x] = s[x] + 128.0f;
             }
