@@ -30,13 +30,9 @@ base, more = (int(sys.argv[6]), int(sys.argv[7])) if len(sys.argv) > 7 else (11,
 sys.path.insert(0, build + '/bindings/python')
 import apf  # noqa: E402
 import numpy as np  # noqa: E402
+import shipped_probe  # noqa: E402
 
 NAMES = ['mobilefacenet', 'faceres', 'mobileface', 'faceapi-recognition']
-# the shipped device setting, as apf-eval's defaults: keep in step with
-# probe_list_options_init and the default list in examples/common/probe_list.c
-SHIPPED = dict(step=3, smooth_sigma=0.5, random_target=0.4, reach_budget=1, diversity_jpeg=75,
-               ssim_floor=0.8, diversity_blur=0.25)
-
 lines = open(lfw + '/pairs.txt').read().split('\n')
 first = 1 + (fold - 1) * 600
 pos = [ln.split() for ln in lines[first:first + npairs]]
@@ -48,19 +44,12 @@ def face(name, i):
 
 A = np.stack([face(p[0], p[1]) for p in pos]).astype(np.uint8)
 B = np.stack([face(p[0], p[2]) for p in pos]).astype(np.uint8)
-mosaic = apf.load_image('weights/decoys.jpg')
-tiles = np.ascontiguousarray(np.stack([mosaic[y:y + 112, x:x + 112]
-                                       for y in range(0, mosaic.shape[0], 112)
-                                       for x in range(0, mosaic.shape[1], 112)]))
+tiles = shipped_probe.decoy_tiles()
 models = [apf.Model('models/%s.apfm' % n) for n in NAMES]
 
 
 def protect(iterations):
-    p = apf.Probe('models/mobilefacenet.apfm', iterations=iterations, **SHIPPED)
-    p.add_model('models/mobileface.apfm', 1.5, samples=8)
-    p.add_model('models/faceres.apfm', 1, samples=1, period=2)
-    p.add_model('models/faceapi-recognition.apfm', 1, samples=1, period=2)
-    p.set_decoys(tiles)
+    p = shipped_probe.probe(tiles, iterations=iterations)
     out = []
     for f in A:
         g, reach = p.gradient_reach(f[None])
