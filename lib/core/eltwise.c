@@ -39,6 +39,23 @@ INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *d
     }
 }
 
+/* mask[i] = lo < y[i] < hi: where a clip passes its gradient. */
+INLINE void clip_mask_span(const float *y, unsigned char *restrict m, size_t n, float lo, float hi)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        m[i] = (unsigned char)((y[i] > lo) & (y[i] < hi));
+}
+
+/* dx = dy * mask (a multiply, as the scalar op on y did, so a zero keeps
+ * dy's sign); dx may be dy. */
+INLINE void clip_bwd_span(const unsigned char *restrict m, const float *dy, float *dx, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        dx[i] = dy[i] * (float)m[i];
+}
+
 /* each variant names its element count `total` (a pragma cannot take macro arguments) */
 #define PAR_ROWS _Pragma("omp parallel for schedule(static) if (total >= ELTW_PAR_MIN)")
 
@@ -67,6 +84,25 @@ INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *d
         for (size_t p = 0; p < pixels; p++)                                                         \
             prelu_bwd_masked_row(m + p * c, dy + p * c, dx + p * c, a, c);                          \
     }                                                                                               \
+    ATTR static void clip_mask_##SUFFIX(const float *y, unsigned char *m, size_t n, float lo,      \
+                                        float hi)                                                   \
+    {                                                                                               \
+        size_t total = n, spans = (n + 4095) / 4096;                                                \
+        PAR_ROWS                                                                                    \
+        for (size_t r = 0; r < spans; r++) {                                                        \
+            size_t at = r * 4096, len = n - at < 4096 ? n - at : 4096;                             \
+            clip_mask_span(y + at, m + at, len, lo, hi);                                            \
+        }                                                                                           \
+    }                                                                                               \
+    ATTR static void clip_bwd_##SUFFIX(const unsigned char *m, const float *dy, float *dx, size_t n) \
+    {                                                                                               \
+        size_t total = n, spans = (n + 4095) / 4096;                                                \
+        PAR_ROWS                                                                                    \
+        for (size_t r = 0; r < spans; r++) {                                                        \
+            size_t at = r * 4096, len = n - at < 4096 ? n - at : 4096;                              \
+            clip_bwd_span(m + at, dy + at, dx + at, len);                                           \
+        }                                                                                           \
+    }                                                                                               \
     /* no restrict: y may alias u or v, which is fine element by element */                      \
     ATTR static void add_##SUFFIX(const float *u, const float *v, float *y, size_t n)               \
     {                                                                                               \
@@ -84,6 +120,8 @@ DEFINE_VARIANTS(avx2, SIMD_AVX2)
 #define prelu_fwd_masked_avx2 prelu_fwd_masked_base
 #define prelu_bwd_masked_avx2 prelu_bwd_masked_base
 #define add_avx2 add_base
+#define clip_mask_avx2 clip_mask_base
+#define clip_bwd_avx2 clip_bwd_base
 #endif
 
 void eltw_prelu_fwd(const float *x, float *y, const float *a, size_t pixels, int c)
@@ -118,4 +156,20 @@ void eltw_prelu_bwd_masked(const unsigned char *mask, const float *dy, float *dx
         prelu_bwd_masked_avx2(mask, dy, dx, a, pixels, c);
     else
         prelu_bwd_masked_base(mask, dy, dx, a, pixels, c);
+}
+
+void eltw_clip_mask(const float *y, unsigned char *mask, size_t n, float lo, float hi)
+{
+    if (SIMD_HAS_AVX2)
+        clip_mask_avx2(y, mask, n, lo, hi);
+    else
+        clip_mask_base(y, mask, n, lo, hi);
+}
+
+void eltw_clip_bwd_masked(const unsigned char *mask, const float *dy, float *dx, size_t n)
+{
+    if (SIMD_HAS_AVX2)
+        clip_bwd_avx2(mask, dy, dx, n);
+    else
+        clip_bwd_base(mask, dy, dx, n);
 }

@@ -14,6 +14,8 @@
 
 #define eltw_prelu_fwd apf__eltw_prelu_fwd
 #define eltw_add apf__eltw_add
+#define eltw_clip_mask apf__eltw_clip_mask
+#define eltw_clip_bwd_masked apf__eltw_clip_bwd_masked
 #define eltw_prelu_fwd_masked apf__eltw_prelu_fwd_masked
 #define eltw_prelu_bwd_masked apf__eltw_prelu_bwd_masked
 /* (hidden: only the graph layer of libapf-core calls them) */
@@ -32,6 +34,11 @@ void eltw_prelu_fwd_masked(const float *x, float *y, unsigned char *mask, const 
 /* dx = dy * (mask ? 1 : a[k]); dx may be dy. */
 void eltw_prelu_bwd_masked(const unsigned char *mask, const float *dy, float *dx, const float *a,
                            size_t pixels, int c);
+/* mask[i] = lo < y[i] < hi over a clip's output y (ReLU, ReLU6): where its
+ * backward pass lets the gradient through. */
+void eltw_clip_mask(const float *y, unsigned char *mask, size_t n, float lo, float hi);
+/* dx = dy * mask; dx may be dy. */
+void eltw_clip_bwd_masked(const unsigned char *mask, const float *dy, float *dx, size_t n);
 /* y = u + v over n values; y may be u or v. */
 void eltw_add(const float *u, const float *v, float *y, size_t n);
 

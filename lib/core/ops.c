@@ -84,14 +84,6 @@ void op_concat(const float *a, const float *b, float *y, int ca, int cb, size_t 
     }
 }
 
-void op_clip_backward(const float *y, const float *dy, float *dx, size_t n, float lo, float hi)
-{
-    /* the gradient passes where the output was strictly inside (lo, hi) */
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++)
-        dx[i] = dy[i] * (float)((y[i] > lo) & (y[i] < hi));
-}
-
 void op_scale_backward(const float *dy, float *dx, const float *a, size_t pixels, int c)
 {
 #pragma omp parallel for schedule(static) if (pixels * (size_t)c >= PAR_MIN)

@@ -20,8 +20,6 @@ APF_HIDDEN void op_pad(const float *small, float *big, const gnode *n, const gno
 APF_HIDDEN void op_upsample(const float *x, float *y, const gnode *xn, const gnode *n, int batch, int adjoint);
 /* Channel concatenation of a (ca) and b (cb) into y (or, split, the adjoint). */
 APF_HIDDEN void op_concat(const float *a, const float *b, float *y, int ca, int cb, size_t pixels, int split);
-/* Adjoint of op_clip given its output y: dx = dy where lo < y < hi, else 0. */
-APF_HIDDEN void op_clip_backward(const float *y, const float *dy, float *dx, size_t n, float lo, float hi);
 /* Adjoint of op_scale_shift with respect to x: dx = a[k] dy. */
 APF_HIDDEN void op_scale_backward(const float *dy, float *dx, const float *a, size_t pixels, int c);
 /* dst = src over n values (parallel above the element-wise threshold). */

@@ -114,14 +114,13 @@ static int prelu_in_place(const gplan *p, int j)
     return 1;
 }
 
-/* Does the backward pass read node j's output? A clip reads its own output
- * (a fused clip: the conv's buffer) and weight gradients the input of each
- * conv/fc. Everything else backpropagates from gradients alone (a PReLU
- * from its byte mask). */
-static int read_by_backward(const graph *g, int j, int flags, const int *first_consumer_op_mask)
+/* Does the backward pass read node j's output? Weight gradients read the
+ * input of each conv/fc. Everything else backpropagates from gradients
+ * alone (a PReLU or a clip from its byte mask: a quarter of the traffic of
+ * reading the float output back, which by then has left the cache). */
+static int read_by_backward(int j, int flags, const int *first_consumer_op_mask)
 {
-    const gnode *nd = &g->nodes[j];
-    if (j == 0 || nd->op == OP_CLIP)
+    if (j == 0)
         return 1;
     if ((flags & ENG_TRAIN_WEIGHTS) && (first_consumer_op_mask[j] & ((1 << OP_CONV) | (1 << OP_FC))))
         return 1;
@@ -184,7 +183,7 @@ static apf_status assign_buffers(gplan *p)
     for (int k = 0; k < g->n_out; k++)
         last[owner[g->out[k]]] = n;
     for (int j = 0; j < n; j++)
-        if (train && read_by_backward(g, j, p->flags, cons_ops))
+        if (train && read_by_backward(j, p->flags, cons_ops))
             keep[owner[j]] = 1;
     /* forward activations */
     for (int j = 0; j < n; j++) {
@@ -329,7 +328,8 @@ apf_status gplan_create(eng_ctx *ctx, const graph *g, int batch, int flags, gpla
     if (!(p->mask = calloc((size_t)n, sizeof *p->mask)))
         goto nomem;
     for (int j = 0; j < n; j++)
-        if ((flags & ENG_TRAIN_DATA) && g->nodes[j].op == OP_PRELU && !(p->mask[j] = malloc(p->size[j])))
+        if ((flags & ENG_TRAIN_DATA) && (g->nodes[j].op == OP_PRELU || g->nodes[j].op == OP_CLIP) &&
+            !(p->mask[j] = malloc(p->size[j])))
             goto nomem;
     if ((st = assign_buffers(p)))
         goto fail;
@@ -404,6 +404,8 @@ apf_status gplan_forward(gplan *p, const float *in, float *out)
         case OP_CLIP:
             if (n->fused_into < 0)
                 op_clip(x, y, p->size[j], n->f[0], n->f[1]);
+            if (p->mask[j]) /* while y is still in the cache */
+                eltw_clip_mask(y, p->mask[j], p->size[j], n->f[0], n->f[1]);
             break;
         case OP_PRELU:
             /* y may be x (in place) */
@@ -496,7 +498,7 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
         float *dy = p->grad[j];
         if (!written[j])
             continue; /* no gradient reaches this node */
-        const float *x = p->act[xi], *y = p->act[j];
+        const float *x = p->act[xi];
         size_t pixels = (size_t)p->batch * n->h * n->w;
         size_t nx = p->size[xi];
         float *tmp = grad_dst(p, xi, written);
@@ -515,7 +517,7 @@ apf_status gplan_backward(gplan *p, const float *d_out, float *d_in)
             grad_add(p, xi, tmp, written);
             break;
         case OP_CLIP: {
-            op_clip_backward(y, dy, tmp, nx, n->f[0], n->f[1]);
+            eltw_clip_bwd_masked(p->mask[j], dy, tmp, nx);
             grad_add(p, xi, tmp, written);
             break;
         }
