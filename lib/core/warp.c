@@ -68,10 +68,50 @@ static inline __attribute__((always_inline)) void sample_row_c(float *src, int s
     }
 }
 
+/* Row y of a colour warp (c = 3, forward, no clamp): sample_row_c's sums
+ * term by term, with the four taps of an interior point taken without a
+ * test per tap (a zero weight adds +-0 to a sum that starts at +0 and is
+ * never -0, which leaves it as it was). Edge points go the general way. */
+static void warp_row3(float *src, int sh, int sw, float *dst, int dw, int y, const double m[6])
+{
+    for (int x = 0; x < dw; x++) {
+        double sx = m[0] * x + m[1] * y + m[2];
+        double sy = m[3] * x + m[4] * y + m[5];
+        if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh))
+            continue;
+        int x0 = (int)sx, y0 = (int)sy; /* floor: sx > -1 here */
+        x0 -= sx < x0, y0 -= sy < y0;
+        float ax = (float)(sx - x0), ay = (float)(sy - y0);
+        float w0 = (1 - ax) * (1 - ay), w1 = ax * (1 - ay), w2 = (1 - ax) * ay, w3 = ax * ay;
+        float *d = dst + ((size_t)y * dw + x) * 3;
+        if (!(x0 >= 0 && x0 + 1 < sw && y0 >= 0 && y0 + 1 < sh)) { /* as sample_row_c */
+            const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+            const float ws[4] = {w0, w1, w2, w3};
+            for (int k = 0; k < 4; k++)
+                if (xs[k] >= 0 && xs[k] < sw && ys[k] >= 0 && ys[k] < sh)
+                    tap(src + ((size_t)ys[k] * sw + xs[k]) * 3, d, ws[k], 3, 0);
+            continue;
+        }
+        const float *r0 = src + ((size_t)y0 * sw + x0) * 3, *r1 = r0 + (size_t)sw * 3;
+        for (int ch = 0; ch < 3; ch++) {
+            float v = d[ch];
+            v += w0 * r0[ch];
+            v += w1 * r0[3 + ch];
+            v += w2 * r1[ch];
+            v += w3 * r1[3 + ch];
+            d[ch] = v;
+        }
+    }
+}
+
 /* Colour images (c = 3) get a copy with the channel count known. */
 static void sample_row(float *src, int sh, int sw, int c, float *dst, int dw, int y, const double m[6],
                        int adjoint, int clamp, int rlo, int rhi)
 {
+    if (c == 3 && !adjoint && !clamp && rlo == 0 && rhi == sh) {
+        warp_row3(src, sh, sw, dst, dw, y, m);
+        return;
+    }
     if (c == 3)
         sample_row_c(src, sh, sw, 3, dst, dw, y, m, adjoint, clamp, rlo, rhi);
     else
