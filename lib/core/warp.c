@@ -70,8 +70,10 @@ static inline __attribute__((always_inline)) void sample_row_c(float *src, int s
 
 /* Row y of a colour warp (c = 3, forward, no clamp): sample_row_c's sums
  * term by term, with the four taps of an interior point taken without a
- * test per tap (a zero weight adds +-0 to a sum that starts at +0 and is
- * never -0, which leaves it as it was). Edge points go the general way. */
+ * test per tap (a zero weight times a finite value adds +-0 to a sum that
+ * starts at +0 and is never -0, which leaves it as it was: the same bits
+ * for finite sources, which is all the library warps). Edge points go the
+ * general way. */
 static void warp_row3(float *src, int sh, int sw, float *dst, int dw, int y, const double m[6])
 {
     for (int x = 0; x < dw; x++) {
@@ -236,9 +238,10 @@ static inline __attribute__((always_inline)) void resize_row_c(float *src, int s
 /* Row y of a colour resize (c = 3), the case every recognizer's input
  * takes on every pass: the same sums as resize_row_c, term by term and in
  * the same order, without its per-pixel pointer tables and branches (a
- * zero-weight tap adds +-0 to a running sum that is never -0, which leaves
- * it as it was, so the forward pass need not skip it; the adjoint still
- * skips, as a caller's buffer may hold -0). */
+ * zero-weight tap on a finite value adds +-0 to a running sum that is never
+ * -0, which leaves it as it was, so the forward pass need not skip it;
+ * recognizers' inputs are checked finite first. The adjoint still skips,
+ * as a caller's buffer may hold -0). */
 static void resize_row3(float *src, int sw, float *dst, int dw, int y, int adjoint, const axis_tap *tx,
                         const axis_tap *ty, int rlo, int rhi)
 {
