@@ -294,7 +294,9 @@ APF_API apf_status apf_model_forward_outputs(apf_model *model, const float *inpu
  * the call instead accumulates the transpose: gradients w.r.t. the
  * destination (@p dst) are scattered back into @p src (added, not assigned).
  * Large images use the calling thread's OpenMP thread count; the result is
- * the same to the bit on any count (docs/architecture.md).
+ * the same to the bit on any count (docs/architecture.md). Pass finite
+ * images: a forward colour warp takes a tap of weight 0 too, so an infinite
+ * or NaN source value can make a neighbouring destination value NaN.
  * @param src     Source image, sh*sw*c floats (adjoint: accumulates into it).
  * @param sh      Source height.
  * @param sw      Source width.
