@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/end/blur.h"
 #include "../lib/end/diversity.h"
 #include "testutil.h"
 
@@ -137,12 +138,56 @@ START_TEST(blur_alone_keeps_the_face_and_softens_detail)
 }
 END_TEST
 
+/* The Gaussian blur (built for AVX2 and for the baseline; the machine
+ * picks one) against a direct evaluation of its definition in doubles:
+ * normalised taps exp(-i^2 / 2 sigma^2), |i| <= ceil(3 sigma), rows then
+ * columns, edges mirrored. */
+START_TEST(blur_matches_its_definition)
+{
+    const float sigmas[] = {0.3f, 0.5f, 1.5f};
+    float *x = malloc(N * 4), *tmp = malloc(N * 4), *y = malloc(N * 4);
+    double *rows = malloc(N * sizeof *rows);
+    for (int i = 0; i < N; i++)
+        x[i] = 255.0f * tu_frand(&seed);
+    for (int q = 0; q < 3; q++) {
+        float sg = sigmas[q];
+        int r = (int)ceilf(3.0f * sg);
+        double k[16], sum = 0;
+        for (int i = -r; i <= r; i++)
+            sum += k[i + r] = exp(-0.5 * i * i / ((double)sg * sg));
+        blur_hwc(x, tmp, y, S, sg);
+#define MIRROR(u) ((u) < 0 ? -(u) : (u) >= S ? 2 * S - 2 - (u) : (u))
+        for (int yy = 0; yy < S; yy++)
+            for (int xx = 0; xx < S; xx++)
+                for (int c = 0; c < 3; c++) {
+                    double v = 0;
+                    for (int i = -r; i <= r; i++)
+                        v += k[i + r] / sum * x[(yy * S + MIRROR(xx + i)) * 3 + c];
+                    rows[(yy * S + xx) * 3 + c] = v;
+                }
+        double worst = 0;
+        for (int yy = 0; yy < S; yy++)
+            for (int xx = 0; xx < S; xx++)
+                for (int c = 0; c < 3; c++) {
+                    double v = 0;
+                    for (int i = -r; i <= r; i++)
+                        v += k[i + r] / sum * rows[(MIRROR(yy + i) * S + xx) * 3 + c];
+                    worst = fmax(worst, fabs(v - y[(yy * S + xx) * 3 + c]));
+                }
+#undef MIRROR
+        ck_assert_msg(worst < 1e-3, "sigma %.1f: off by %g", sg, worst);
+    }
+    free(x), free(tmp), free(y), free(rows);
+}
+END_TEST
+
 Suite *diversity_suite(void)
 {
     Suite *s = suite_create("diversity");
     TCase *t = tcase_create("diversity");
     tcase_add_loop_test(t, backward_is_the_transpose, 0, 2);
     tcase_add_test(t, blur_draws_as_asked);
+    tcase_add_test(t, blur_matches_its_definition);
     tcase_add_test(t, blur_alone_keeps_the_face_and_softens_detail);
     tcase_add_test(t, placed_faces_keep_their_jitter_under_a_blur);
     suite_add_tcase(s, t);
