@@ -30,6 +30,27 @@ static inline void tap(float *s, float *d, float w, int c, int adjoint)
             d[ch] += w * s[ch];
 }
 
+/* The forward sum of a point's four taps, d += w0 a + w1 b + w2 e + w3 f
+ * over c channels, term by term in that order, without tap()'s test of
+ * each weight: a zero weight times a finite value adds +-0 to a sum that
+ * starts at +0 (the destination is cleared first, and each point writes
+ * only its own values) and is never -0, which leaves it as it was. So this
+ * gives tap()'s bits for finite sources, which is all the library
+ * resamples, without four branches per point. */
+static inline __attribute__((always_inline)) void sum4(float *d, const float *a, const float *b,
+                                                       const float *e, const float *f, float w0, float w1,
+                                                       float w2, float w3, int c)
+{
+    for (int ch = 0; ch < c; ch++) {
+        float v = d[ch];
+        v += w0 * a[ch];
+        v += w1 * b[ch];
+        v += w2 * e[ch];
+        v += w3 * f[ch];
+        d[ch] = v;
+    }
+}
+
 /* Row y of dst (x, y) = bilinear src at M (x, y); adjoint scatters it into
  * src, only into source rows [rlo, rhi) (the band one core owns). clamp:
  * sample the nearest edge pixel outside the source (resize), else 0. A
@@ -56,8 +77,12 @@ static inline __attribute__((always_inline)) void sample_row_c(float *src, int s
         float *d = dst + ((size_t)y * dw + x) * c;
         if (x0 >= 0 && x0 + 1 < sw && y0 >= rlo && y0 + 1 < rhi) {
             float *r0 = src + ((size_t)y0 * sw + x0) * c, *r1 = r0 + (size_t)sw * c;
-            tap(r0, d, w0, c, adjoint), tap(r0 + c, d, w1, c, adjoint);
-            tap(r1, d, w2, c, adjoint), tap(r1 + c, d, w3, c, adjoint);
+            if (!adjoint) {
+                sum4(d, r0, r0 + c, r1, r1 + c, w0, w1, w2, w3, c);
+                continue;
+            }
+            tap(r0, d, w0, c, 1), tap(r0 + c, d, w1, c, 1);
+            tap(r1, d, w2, c, 1), tap(r1 + c, d, w3, c, 1);
             continue;
         }
         const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
@@ -68,52 +93,10 @@ static inline __attribute__((always_inline)) void sample_row_c(float *src, int s
     }
 }
 
-/* Row y of a colour warp (c = 3, forward, no clamp): sample_row_c's sums
- * term by term, with the four taps of an interior point taken without a
- * test per tap (a zero weight times a finite value adds +-0 to a sum that
- * starts at +0 and is never -0, which leaves it as it was: the same bits
- * for finite sources, which is all the library warps). Edge points go the
- * general way. */
-static void warp_row3(float *src, int sh, int sw, float *dst, int dw, int y, const double m[6])
-{
-    for (int x = 0; x < dw; x++) {
-        double sx = m[0] * x + m[1] * y + m[2];
-        double sy = m[3] * x + m[4] * y + m[5];
-        if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh))
-            continue;
-        int x0 = (int)sx, y0 = (int)sy; /* floor: sx > -1 here */
-        x0 -= sx < x0, y0 -= sy < y0;
-        float ax = (float)(sx - x0), ay = (float)(sy - y0);
-        float w0 = (1 - ax) * (1 - ay), w1 = ax * (1 - ay), w2 = (1 - ax) * ay, w3 = ax * ay;
-        float *d = dst + ((size_t)y * dw + x) * 3;
-        if (!(x0 >= 0 && x0 + 1 < sw && y0 >= 0 && y0 + 1 < sh)) { /* as sample_row_c */
-            const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
-            const float ws[4] = {w0, w1, w2, w3};
-            for (int k = 0; k < 4; k++)
-                if (xs[k] >= 0 && xs[k] < sw && ys[k] >= 0 && ys[k] < sh)
-                    tap(src + ((size_t)ys[k] * sw + xs[k]) * 3, d, ws[k], 3, 0);
-            continue;
-        }
-        const float *r0 = src + ((size_t)y0 * sw + x0) * 3, *r1 = r0 + (size_t)sw * 3;
-        for (int ch = 0; ch < 3; ch++) {
-            float v = d[ch];
-            v += w0 * r0[ch];
-            v += w1 * r0[3 + ch];
-            v += w2 * r1[ch];
-            v += w3 * r1[3 + ch];
-            d[ch] = v;
-        }
-    }
-}
-
 /* Colour images (c = 3) get a copy with the channel count known. */
 static void sample_row(float *src, int sh, int sw, int c, float *dst, int dw, int y, const double m[6],
                        int adjoint, int clamp, int rlo, int rhi)
 {
-    if (c == 3 && !adjoint && !clamp && rlo == 0 && rhi == sh) {
-        warp_row3(src, sh, sw, dst, dw, y, m);
-        return;
-    }
     if (c == 3)
         sample_row_c(src, sh, sw, 3, dst, dw, y, m, adjoint, clamp, rlo, rhi);
     else
@@ -221,88 +204,44 @@ static inline __attribute__((always_inline)) void resize_row_c(float *src, int s
                                                                const axis_tap *ty, int rlo, int rhi)
 {
     float ay = ty[y].frac;
-    const float *row0 = src + (size_t)ty[y].i0 * sw * c, *row1 = src + (size_t)ty[y].i1 * sw * c;
+    float *row0 = src + (size_t)ty[y].i0 * sw * c, *row1 = src + (size_t)ty[y].i1 * sw * c;
     int in0 = ty[y].i0 >= rlo && ty[y].i0 < rhi, in1 = ty[y].i1 >= rlo && ty[y].i1 < rhi;
-    for (int x = 0; x < dw; x++) {
+    float *d = dst + (size_t)y * dw * c;
+    for (int x = 0; x < dw; x++, d += c) {
         float ax = tx[x].frac;
-        float w[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
+        float w0 = (1 - ax) * (1 - ay), w1 = ax * (1 - ay), w2 = (1 - ax) * ay, w3 = ax * ay;
         size_t o0 = (size_t)tx[x].i0 * c, o1 = (size_t)tx[x].i1 * c;
-        float *s4[4] = {(float *)row0 + o0, (float *)row0 + o1, (float *)row1 + o0, (float *)row1 + o1};
-        float *d = dst + ((size_t)y * dw + x) * c;
-        for (int k = 0; k < 4; k++)
-            if (k < 2 ? in0 : in1)
-                tap(s4[k], d, w[k], c, adjoint);
+        if (!adjoint) {
+            sum4(d, row0 + o0, row0 + o1, row1 + o0, row1 + o1, w0, w1, w2, w3, c);
+            continue;
+        }
+        if (in0)
+            tap(row0 + o0, d, w0, c, 1), tap(row0 + o1, d, w1, c, 1);
+        if (in1)
+            tap(row1 + o0, d, w2, c, 1), tap(row1 + o1, d, w3, c, 1);
     }
 }
 
-/* Row y of a colour resize (c = 3), the case every recognizer's input
- * takes on every pass: the same sums as resize_row_c, term by term and in
- * the same order, without its per-pixel pointer tables and branches (a
- * zero-weight tap on a finite value adds +-0 to a running sum that is never
- * -0, which leaves it as it was, so the forward pass need not skip it;
- * recognizers' inputs are checked finite first. The adjoint still skips,
- * as a caller's buffer may hold -0). */
-static void resize_row3(float *src, int sw, float *dst, int dw, int y, int adjoint, const axis_tap *tx,
-                        const axis_tap *ty, int rlo, int rhi)
+/* Colour images (c = 3) get a copy with the channel count known (called
+ * from inside the parallel loops, where it is not a constant). */
+static void resize_row(float *src, int sw, int c, float *dst, int dw, int y, int adjoint, const axis_tap *tx,
+                       const axis_tap *ty, int rlo, int rhi)
 {
-    float ay = ty[y].frac, oy = 1 - ay;
-    float *row0 = src + (size_t)ty[y].i0 * sw * 3, *row1 = src + (size_t)ty[y].i1 * sw * 3;
-    float *d = dst + (size_t)y * dw * 3;
-    if (!adjoint) {
-        for (int x = 0; x < dw; x++, d += 3) {
-            float ax = tx[x].frac, ox = 1 - ax;
-            float w0 = ox * oy, w1 = ax * oy, w2 = ox * ay, w3 = ax * ay;
-            const float *a = row0 + (size_t)tx[x].i0 * 3, *b = row0 + (size_t)tx[x].i1 * 3;
-            const float *c = row1 + (size_t)tx[x].i0 * 3, *e = row1 + (size_t)tx[x].i1 * 3;
-            for (int ch = 0; ch < 3; ch++) {
-                float v = d[ch];
-                v += w0 * a[ch];
-                v += w1 * b[ch];
-                v += w2 * c[ch];
-                v += w3 * e[ch];
-                d[ch] = v;
-            }
-        }
-        return;
-    }
-    int in0 = ty[y].i0 >= rlo && ty[y].i0 < rhi, in1 = ty[y].i1 >= rlo && ty[y].i1 < rhi;
-    for (int x = 0; x < dw; x++, d += 3) {
-        float ax = tx[x].frac, ox = 1 - ax;
-        float w0 = ox * oy, w1 = ax * oy, w2 = ox * ay, w3 = ax * ay;
-        size_t o0 = (size_t)tx[x].i0 * 3, o1 = (size_t)tx[x].i1 * 3;
-        if (in0) {
-            if (w0 != 0.0f)
-                for (int ch = 0; ch < 3; ch++)
-                    row0[o0 + ch] += w0 * d[ch];
-            if (w1 != 0.0f)
-                for (int ch = 0; ch < 3; ch++)
-                    row0[o1 + ch] += w1 * d[ch];
-        }
-        if (in1) {
-            if (w2 != 0.0f)
-                for (int ch = 0; ch < 3; ch++)
-                    row1[o0 + ch] += w2 * d[ch];
-            if (w3 != 0.0f)
-                for (int ch = 0; ch < 3; ch++)
-                    row1[o1 + ch] += w3 * d[ch];
-        }
-    }
+    if (c == 3)
+        resize_row_c(src, sw, 3, dst, dw, y, adjoint, tx, ty, rlo, rhi);
+    else
+        resize_row_c(src, sw, c, dst, dw, y, adjoint, tx, ty, rlo, rhi);
 }
 
-static inline __attribute__((always_inline)) void resize_separable_c(float *src, int sh, int sw, int c,
-                                                                     float *dst, int dh, int dw, int adjoint,
-                                                                     const axis_tap *tx, const axis_tap *ty)
+static void resize_separable(float *src, int sh, int sw, int c, float *dst, int dh, int dw, int adjoint,
+                             const axis_tap *tx, const axis_tap *ty)
 {
     if (!adjoint) {
         memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
         int cores = resample_cores((size_t)dh * dw * c);
 #pragma omp parallel for schedule(static) num_threads(cores) if (cores > 1)
-        for (int y = 0; y < dh; y++) {
-            if (c == 3)
-                resize_row3(src, sw, dst, dw, y, 0, tx, ty, 0, INT_MAX);
-            else
-                resize_row_c(src, sw, c, dst, dw, y, 0, tx, ty, 0, INT_MAX);
-        }
+        for (int y = 0; y < dh; y++)
+            resize_row(src, sw, c, dst, dw, y, 0, tx, ty, 0, INT_MAX);
         return;
     }
     /* the adjoint by bands of source rows, as sample() does */
@@ -311,22 +250,9 @@ static inline __attribute__((always_inline)) void resize_separable_c(float *src,
     for (int band = 0; band < bands; band++) {
         int rlo = (int)((long)sh * band / bands), rhi = (int)((long)sh * (band + 1) / bands);
         for (int y = 0; y < dh; y++)
-            if (ty[y].i1 >= rlo && ty[y].i0 < rhi) {
-                if (c == 3)
-                    resize_row3(src, sw, dst, dw, y, 1, tx, ty, rlo, rhi);
-                else
-                    resize_row_c(src, sw, c, dst, dw, y, 1, tx, ty, rlo, rhi);
-            }
+            if (ty[y].i1 >= rlo && ty[y].i0 < rhi)
+                resize_row(src, sw, c, dst, dw, y, 1, tx, ty, rlo, rhi);
     }
-}
-
-static void resize_separable(float *src, int sh, int sw, int c, float *dst, int dh, int dw, int adjoint,
-                             const axis_tap *tx, const axis_tap *ty)
-{
-    if (c == 3)
-        resize_separable_c(src, sh, sw, 3, dst, dh, dw, adjoint, tx, ty);
-    else
-        resize_separable_c(src, sh, sw, c, dst, dh, dw, adjoint, tx, ty);
 }
 
 apf_status apf_resize(float *src, int sh, int sw, int c, float *dst, int dh, int dw, int adjoint)
