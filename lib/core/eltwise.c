@@ -39,23 +39,6 @@ INLINE void prelu_bwd_masked_row(const unsigned char *restrict m, const float *d
     }
 }
 
-/* mask[i] = lo < y[i] < hi: where a clip passes its gradient. */
-INLINE void clip_mask_span(const float *y, unsigned char *restrict m, size_t n, float lo, float hi)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        m[i] = (unsigned char)((y[i] > lo) & (y[i] < hi));
-}
-
-/* dx = dy * mask (a multiply, as the scalar op on y did, so a zero keeps
- * dy's sign); dx may be dy. */
-INLINE void clip_bwd_span(const unsigned char *restrict m, const float *dy, float *dx, size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        dx[i] = dy[i] * (float)m[i];
-}
-
 /* each variant names its element count `total` (a pragma cannot take macro arguments) */
 #define PAR_ROWS _Pragma("omp parallel for schedule(static) if (total >= ELTW_PAR_MIN)")
 
@@ -84,24 +67,23 @@ INLINE void clip_bwd_span(const unsigned char *restrict m, const float *dy, floa
         for (size_t p = 0; p < pixels; p++)                                                         \
             prelu_bwd_masked_row(m + p * c, dy + p * c, dx + p * c, a, c);                          \
     }                                                                                               \
+    /* mask = lo < y < hi: where a clip passes its gradient */                                   \
     ATTR static void clip_mask_##SUFFIX(const float *y, unsigned char *m, size_t n, float lo,      \
                                         float hi)                                                   \
     {                                                                                               \
-        size_t total = n, spans = (n + 4095) / 4096;                                                \
+        size_t total = n;                                                                           \
         PAR_ROWS                                                                                    \
-        for (size_t r = 0; r < spans; r++) {                                                        \
-            size_t at = r * 4096, len = n - at < 4096 ? n - at : 4096;                             \
-            clip_mask_span(y + at, m + at, len, lo, hi);                                            \
-        }                                                                                           \
+        for (size_t i = 0; i < n; i++)                                                              \
+            m[i] = (unsigned char)((y[i] > lo) & (y[i] < hi));                                      \
     }                                                                                               \
+    /* dx = dy * mask (a multiply, as on the float output before, so a zero                      \
+     * keeps dy's sign); dx may be dy */                                                            \
     ATTR static void clip_bwd_##SUFFIX(const unsigned char *m, const float *dy, float *dx, size_t n) \
     {                                                                                               \
-        size_t total = n, spans = (n + 4095) / 4096;                                                \
+        size_t total = n;                                                                           \
         PAR_ROWS                                                                                    \
-        for (size_t r = 0; r < spans; r++) {                                                        \
-            size_t at = r * 4096, len = n - at < 4096 ? n - at : 4096;                              \
-            clip_bwd_span(m + at, dy + at, dx + at, len);                                           \
-        }                                                                                           \
+        for (size_t i = 0; i < n; i++)                                                              \
+            dx[i] = dy[i] * (float)m[i];                                                            \
     }                                                                                               \
     /* no restrict: y may alias u or v, which is fine element by element */                      \
     ATTR static void add_##SUFFIX(const float *u, const float *v, float *y, size_t n)               \
