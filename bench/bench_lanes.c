@@ -17,6 +17,7 @@
  *
  *   apf-bench-lanes [--models DIR] [--lfw DIR] [--iterations N] [--rounds R] */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static float face[PER * SAMPLES], d_embed[1024 * SAMPLES];
 static int iterations = 40, rounds = 3;
 static pthread_barrier_t barrier;
 static double lane_ms[2];
-static int failed;
+static atomic_int failed; /* set by any thread, read by all */
 
 static apf_model *load(const char *name, int threads)
 {
