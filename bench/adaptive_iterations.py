@@ -58,7 +58,8 @@ tiles = shipped_probe.decoy_tiles()
 models = [apf.Model('models/%s.apfm' % n) for n in NAMES]
 embA = [m.embed(A) for m in models]
 embB = [m.embed(B) for m in models]
-tmp = tempfile.mkdtemp()
+tmp_dir = tempfile.TemporaryDirectory()  # the JPEG round trips' files, removed at exit
+tmp = tmp_dir.name
 
 
 def jpeg75(faces):
