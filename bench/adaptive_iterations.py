@@ -41,19 +41,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apf  # noqa: E402
 import numpy as np  # noqa: E402
 import shipped_probe  # noqa: E402
+from protect_lab import face_path, read_pairs  # noqa: E402
 
 NAMES = ['mobilefacenet', 'faceres', 'mobileface', 'faceapi-recognition']
-lines = open(lfw + '/pairs.txt').read().split('\n')
-first = 1 + (fold - 1) * 600
-pos = [ln.split() for ln in lines[first:first + npairs]]
-
-
-def face(name, i):
-    return apf.load_image('%s/aligned112/%s/%s_%04d.jpg' % (lfw, name, name, int(i)))
-
-
-A = np.stack([face(p[0], p[1]) for p in pos]).astype(np.uint8)
-B = np.stack([face(p[0], p[2]) for p in pos]).astype(np.uint8)
+pairs = read_pairs(lfw + '/pairs.txt')[fold - 1][0][:npairs]
+A = np.stack([apf.load_image(face_path(lfw, name, a)) for name, a, _, b in pairs]).astype(np.uint8)
+B = np.stack([apf.load_image(face_path(lfw, name, b)) for name, a, _, b in pairs]).astype(np.uint8)
 tiles = shipped_probe.decoy_tiles()
 models = [apf.Model('models/%s.apfm' % n) for n in NAMES]
 embA = [m.embed(A) for m in models]
@@ -72,22 +65,13 @@ def jpeg75(faces):
     return np.stack(out).astype(np.uint8)
 
 
-def protect_faces(p, faces):
-    out = []
-    for f in faces:
-        g, reach = p.gradient_reach(f[None])
-        noise = apf.limit_noise_to_reach((g * 8).astype(np.int8), reach)
-        out.append(apf.apply_perturbation(f[None], noise, 1.0)[0])
-    return np.stack(out)
-
-
 def protect(iterations):
     """Both photos of each pair at this count: the embeddings the checks
     and the scores need."""
     p = shipped_probe.probe(tiles, iterations=iterations)
     r = {}
     for side, faces, clean_emb in (('A', A, embA), ('B', B, embB)):
-        adv = protect_faces(p, faces)
+        adv = np.stack([p.protect_local(f[None])[0] for f in faces])  # as apf protect applies g
         advj = jpeg75(adv)
         r[side] = [m.embed(adv) for m in models]
         r[side + 'j'] = [m.embed(advj) for m in models]

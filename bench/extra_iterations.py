@@ -31,31 +31,19 @@ sys.path.insert(0, build + '/bindings/python')
 import apf  # noqa: E402
 import numpy as np  # noqa: E402
 import shipped_probe  # noqa: E402
+from protect_lab import face_path, read_pairs  # noqa: E402
 
 NAMES = ['mobilefacenet', 'faceres', 'mobileface', 'faceapi-recognition']
-lines = open(lfw + '/pairs.txt').read().split('\n')
-first = 1 + (fold - 1) * 600
-pos = [ln.split() for ln in lines[first:first + npairs]]
-
-
-def face(name, i):
-    return apf.load_image('%s/aligned112/%s/%s_%04d.jpg' % (lfw, name, name, int(i)))
-
-
-A = np.stack([face(p[0], p[1]) for p in pos]).astype(np.uint8)
-B = np.stack([face(p[0], p[2]) for p in pos]).astype(np.uint8)
+pairs = read_pairs(lfw + '/pairs.txt')[fold - 1][0][:npairs]
+A = np.stack([apf.load_image(face_path(lfw, name, a)) for name, a, _, b in pairs]).astype(np.uint8)
+B = np.stack([apf.load_image(face_path(lfw, name, b)) for name, a, _, b in pairs]).astype(np.uint8)
 tiles = shipped_probe.decoy_tiles()
 models = [apf.Model('models/%s.apfm' % n) for n in NAMES]
 
 
 def protect(iterations):
     p = shipped_probe.probe(tiles, iterations=iterations)
-    out = []
-    for f in A:
-        g, reach = p.gradient_reach(f[None])
-        noise = apf.limit_noise_to_reach((g * 8).astype(np.int8), reach)
-        out.append(apf.apply_perturbation(f[None], noise, 1.0)[0])
-    adv = np.stack(out)
+    adv = np.stack([p.protect_local(f[None])[0] for f in A])  # as apf protect applies g
     to_self = (models[0].embed(adv) * models[0].embed(A)).sum(1)  # what the device can check
     to_b = [(m.embed(adv) * m.embed(B)).sum(1) for m in models]
     return to_self, to_b
