@@ -3,6 +3,7 @@
 #include <check.h>
 #include <omp.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,6 +445,76 @@ START_TEST(blazeface_detector_outputs)
 }
 END_TEST
 
+/* A handle may be called from any thread. Two models planned on this
+ * thread (their oneDNN primitives made here), then run side by side from
+ * two other threads, many times: every embedding and input gradient is the
+ * same bits as on this thread alone. (oneDNN's library-managed scratchpad
+ * is one buffer per thread shared by every primitive made on it; with it,
+ * primitives made here and run on two threads at once would share it.) */
+#define MOVE_ROUNDS 12
+typedef struct move_job {
+    apf_model *m;
+    const float *face;
+    const float *want_e, *want_d;
+    int dim, same;
+} move_job;
+
+static void *move_run(void *arg)
+{
+    move_job *j = arg;
+    size_t n = 112 * 112 * 3;
+    float *e = malloc((size_t)j->dim * 4), *d = malloc(n * 4), *w = malloc((size_t)j->dim * 4);
+    j->same = e && d && w;
+    for (int k = 0; k < j->dim && j->same; k++)
+        w[k] = (float)((k * 37) % 11) / 11.0f - 0.5f;
+    for (int r = 0; r < MOVE_ROUNDS && j->same; r++) {
+        j->same = apf_model_embed_backward(j->m, j->face, 1, 112, e, NULL, w, NULL, d) == APF_OK &&
+                  !memcmp(e, j->want_e, (size_t)j->dim * 4) && !memcmp(d, j->want_d, n * 4);
+    }
+    free(e), free(d), free(w);
+    return NULL;
+}
+
+START_TEST(handles_run_on_other_threads_side_by_side)
+{
+    static const char *files[2] = {"mobilefacenet.apfm", "faceapi-recognition.apfm"};
+    size_t n = 112 * 112 * 3;
+    float *face = malloc(n * 4);
+    unsigned r = 11;
+    for (size_t i = 0; i < n; i++) {
+        r = r * 1664525u + 1013904223u;
+        face[i] = 40.0f + (float)((i / 3) % 112) + 60.0f * (float)((r >> 16) & 0xff) / 255.0f;
+    }
+    apf_model *m[2];
+    move_job job[2];
+    float *want[2][2];
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(apf_model_load(tu_path(tu_models_dir(), files[k]), &m[k]), APF_OK);
+        ck_assert_int_eq(apf_model_set_threads(m[k], 2), APF_OK);
+        int dim = apf_model_embedding_dim(m[k]);
+        want[k][0] = malloc((size_t)dim * 4), want[k][1] = malloc(n * 4);
+        float *w = malloc((size_t)dim * 4);
+        for (int i = 0; i < dim; i++)
+            w[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
+        ck_assert_int_eq(apf_model_embed_backward(m[k], face, 1, 112, want[k][0], NULL, w, NULL, want[k][1]),
+                         APF_OK);
+        free(w);
+        job[k] = (move_job){m[k], face, want[k][0], want[k][1], dim, 0};
+    }
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        ck_assert_int_eq(pthread_create(&t[k], NULL, move_run, &job[k]), 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_msg(job[k].same, "%s: another thread's result differs", files[k]);
+        apf_model_free(m[k]);
+        free(want[k][0]), free(want[k][1]);
+    }
+    free(face);
+}
+END_TEST
+
 Suite *model_file_suite(void)
 {
     Suite *s = suite_create("model_file");
@@ -452,6 +523,7 @@ Suite *model_file_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, real_model_loads);
     tcase_add_test(t, calls_keep_the_callers_thread_count);
+    tcase_add_test(t, handles_run_on_other_threads_side_by_side);
 #if defined(__SSE2__)
     tcase_add_test(t, calls_flush_denormals_and_restore_the_callers_mode);
 #endif

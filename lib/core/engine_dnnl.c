@@ -8,9 +8,18 @@
 #include "dw_adjoint.h"
 #include "engine.h"
 
+/* Scratchpad: oneDNN's default (library-managed) scratchpad is one buffer
+ * per thread shared by every primitive made on that thread, and a primitive
+ * may then only run on the thread that made it. A libapf handle is used
+ * from whichever thread calls it (one at a time, under its lock), so every
+ * primitive here takes its scratchpad from its context instead: one buffer
+ * per context (per model or network), as large as its largest primitive
+ * needs, valid on any thread. */
 struct eng_ctx {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
+    void *scratch;       /* 64-byte aligned, scratch_size bytes */
+    size_t scratch_size;
 };
 
 enum kind { K_CONV, K_FC, K_POOL };
@@ -19,6 +28,7 @@ enum kind { K_CONV, K_FC, K_POOL };
 typedef struct prim {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t p;
+    dnnl_memory_t scratch; /* its scratchpad, aimed at the context's buffer per call; NULL: none */
 } prim;
 
 struct eng_layer {
@@ -79,25 +89,63 @@ void eng_ctx_free(eng_ctx *ctx)
         return;
     dnnl_stream_destroy(ctx->stream);
     dnnl_engine_destroy(ctx->engine);
+    free(ctx->scratch);
     free(ctx);
 }
 
+/* The context's scratchpad grown to at least size bytes. Only while no
+ * primitive of the context runs (the handle's lock is held). */
+static apf_status scratch_reserve(eng_ctx *ctx, size_t size)
+{
+    if (size <= ctx->scratch_size)
+        return APF_OK;
+    size_t rounded = (size + 63) / 64 * 64;
+    void *buf = NULL;
+    if (posix_memalign(&buf, 64, rounded))
+        return apf_fail(APF_E_NOMEM, "engine: out of memory for a %zu-byte scratchpad", size);
+    free(ctx->scratch);
+    ctx->scratch = buf;
+    ctx->scratch_size = rounded;
+    return APF_OK;
+}
+
+/* attr (may be NULL) plus a user-managed scratchpad (see struct eng_ctx) */
 static apf_status make_prim(eng_ctx *ctx, const_dnnl_op_desc_t od, const_dnnl_primitive_attr_t attr,
                             const_dnnl_primitive_desc_t hint, prim *out)
 {
-    CHECK(dnnl_primitive_desc_create(&out->pd, od, attr, ctx->engine, hint));
+    dnnl_primitive_attr_t a = NULL;
+    dnnl_status_t ds = attr ? dnnl_primitive_attr_clone(&a, attr) : dnnl_primitive_attr_create(&a);
+    if (ds == dnnl_success)
+        ds = dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user);
+    if (ds == dnnl_success)
+        ds = dnnl_primitive_desc_create(&out->pd, od, a, ctx->engine, hint);
+    if (a)
+        dnnl_primitive_attr_destroy(a);
+    if (ds != dnnl_success)
+        return apf_fail(APF_E_BACKEND, "oneDNN: primitive descriptor creation failed (%d)", (int)ds);
     CHECK(dnnl_primitive_create(&out->p, out->pd));
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(out->pd, dnnl_query_scratchpad_md, 0);
+    size_t size = md ? dnnl_memory_desc_get_size(md) : 0;
+    if (size > 0) {
+        apf_status st = scratch_reserve(ctx, size);
+        if (st)
+            return st;
+        CHECK(dnnl_memory_create(&out->scratch, md, ctx->engine, DNNL_MEMORY_NONE));
+    }
     return APF_OK;
 }
 
 static void free_prim(prim *p)
 {
+    if (p->scratch)
+        dnnl_memory_destroy(p->scratch);
     if (p->p)
         dnnl_primitive_destroy(p->p);
     if (p->pd)
         dnnl_primitive_desc_destroy(p->pd);
     p->p = NULL;
     p->pd = NULL;
+    p->scratch = NULL;
 }
 
 /* Execute with plain user buffers bound by (arg, md, ptr) triples. A
@@ -111,9 +159,9 @@ typedef struct bind {
     dnnl_memory_t *slot; /* or a reusable wrapper for ptr */
 } bind;
 
-static apf_status run(eng_ctx *ctx, dnnl_primitive_t p, bind *b, int nb)
+static apf_status run(eng_ctx *ctx, const prim *p, bind *b, int nb)
 {
-    dnnl_exec_arg_t args[8];
+    dnnl_exec_arg_t args[9];
     dnnl_memory_t tmp[8] = {0};
     apf_status st = APF_OK;
     for (int i = 0; i < nb; i++) {
@@ -131,7 +179,16 @@ static apf_status run(eng_ctx *ctx, dnnl_primitive_t p, bind *b, int nb)
         }
         args[i].memory = *m;
     }
-    if (dnnl_primitive_execute(p, ctx->stream, nb, args) != dnnl_success ||
+    int na = nb;
+    if (p->scratch) {
+        if (dnnl_memory_set_data_handle(p->scratch, ctx->scratch) != dnnl_success) {
+            st = apf_fail(APF_E_BACKEND, "oneDNN: cannot wrap the scratchpad");
+            goto out;
+        }
+        args[na].arg = DNNL_ARG_SCRATCHPAD;
+        args[na++].memory = p->scratch;
+    }
+    if (dnnl_primitive_execute(p->p, ctx->stream, na, args) != dnnl_success ||
         dnnl_stream_wait(ctx->stream) != dnnl_success)
         st = apf_fail(APF_E_BACKEND, "oneDNN: primitive execution failed");
 out:
@@ -145,6 +202,7 @@ static apf_status reorder(eng_ctx *ctx, const dnnl_memory_desc_t *from, const vo
                           dnnl_memory_t from_mem, const dnnl_memory_desc_t *to, void *to_ptr,
                           dnnl_memory_t to_mem)
 {
+    /* made, run and freed here, on one thread: oneDNN's own scratchpad */
     prim r = {0};
     CHECK(dnnl_reorder_primitive_desc_create(&r.pd, from, ctx->engine, to, ctx->engine, NULL));
     if (dnnl_primitive_create(&r.p, r.pd) != dnnl_success) {
@@ -152,7 +210,7 @@ static apf_status reorder(eng_ctx *ctx, const dnnl_memory_desc_t *from, const vo
         return apf_fail(APF_E_BACKEND, "oneDNN: reorder failed");
     }
     bind b[2] = {{DNNL_ARG_FROM, from, from_ptr, from_mem, NULL}, {DNNL_ARG_TO, to, to_ptr, to_mem, NULL}};
-    apf_status st = run(ctx, r.p, b, 2);
+    apf_status st = run(ctx, &r, b, 2);
     free_prim(&r);
     return st;
 }
@@ -292,7 +350,7 @@ static apf_status lowered_backward(eng_layer *l, const float *ddst, float *dsrc)
         b[2].mem = NULL;
         b[2].slot = &l->user_src;
     }
-    apf_status st = run(l->ctx, l->low.p, b, 3);
+    apf_status st = run(l->ctx, &l->low, b, 3);
     if (st || !l->gather)
         return st;
     void *cp = NULL;
@@ -499,13 +557,13 @@ apf_status eng_layer_forward(eng_layer *l, const float *src, float *dst)
         bind b[3] = {{DNNL_ARG_SRC, &l->src_md, src, NULL, &l->user_src},
                      {DNNL_ARG_DST, &l->dst_md, dst, NULL, &l->user_dst},
                      {DNNL_ARG_WORKSPACE, NULL, NULL, l->ws, NULL}};
-        return run(l->ctx, l->fwd.p, b, l->ws ? 3 : 2);
+        return run(l->ctx, &l->fwd, b, l->ws ? 3 : 2);
     }
     bind b[4] = {{DNNL_ARG_SRC, &l->src_md, src, NULL, &l->user_src},
                  {DNNL_ARG_WEIGHTS, NULL, NULL, l->w_fwd, NULL},
                  {DNNL_ARG_BIAS, NULL, NULL, l->bias, NULL},
                  {DNNL_ARG_DST, &l->dst_md, dst, NULL, &l->user_dst}};
-    return run(l->ctx, l->fwd.p, b, 4);
+    return run(l->ctx, &l->fwd, b, 4);
 }
 
 apf_status eng_layer_backward_data(eng_layer *l, const float *ddst, float *dsrc)
@@ -522,12 +580,12 @@ apf_status eng_layer_backward_data(eng_layer *l, const float *ddst, float *dsrc)
         bind b[3] = {{DNNL_ARG_DIFF_DST, &l->dst_md, ddst, NULL, &l->user_dst},
                      {DNNL_ARG_DIFF_SRC, &l->src_md, dsrc, NULL, &l->user_src},
                      {DNNL_ARG_WORKSPACE, NULL, NULL, l->ws, NULL}};
-        return run(l->ctx, l->bwd_data.p, b, l->ws ? 3 : 2);
+        return run(l->ctx, &l->bwd_data, b, l->ws ? 3 : 2);
     }
     bind b[3] = {{DNNL_ARG_DIFF_DST, &l->dst_md, ddst, NULL, &l->user_dst},
                  {DNNL_ARG_WEIGHTS, NULL, NULL, l->w_bwd, NULL},
                  {DNNL_ARG_DIFF_SRC, &l->src_md, dsrc, NULL, &l->user_src}};
-    return run(l->ctx, l->bwd_data.p, b, 3);
+    return run(l->ctx, &l->bwd_data, b, 3);
 }
 
 apf_status eng_layer_backward_weights(eng_layer *l, const float *src, const float *ddst, float *dw,
@@ -543,7 +601,7 @@ apf_status eng_layer_backward_weights(eng_layer *l, const float *src, const floa
                  {DNNL_ARG_DIFF_DST, &l->dst_md, ddst, NULL, &l->user_dst},
                  {DNNL_ARG_DIFF_WEIGHTS, NULL, NULL, dwm, NULL},
                  {DNNL_ARG_DIFF_BIAS, &l->b_md, db, NULL, &l->user_bias}};
-    st = run(l->ctx, l->bwd_w.p, b, 4);
+    st = run(l->ctx, &l->bwd_w, b, 4);
     if (!st)
         st = reorder(l->ctx, dw_md, NULL, dwm, &l->w_user_md, dw, NULL);
     dnnl_memory_destroy(dwm);
