@@ -1,6 +1,10 @@
 /* apf_probe: FGSM-family attacks on the probe model (paper Eq. 1, 2, 13). */
 #include <math.h>
+#ifdef _OPENMP /* the fuzz build (clang, no OpenMP) leaves it out */
+#include <omp.h>
+#endif
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -566,6 +570,11 @@ typedef struct attack_bufs {
     rng *r;
     di_transform *tf;
     unsigned char *pushed;
+    /* an ensemble's iteration (ensemble_step): each model's fresh gradient
+     * and pushed flags, and each lane's scratch */
+    float *mback[APF_PROBE_MAX_MODELS];
+    unsigned char *mpushed[APF_PROBE_MAX_MODELS];
+    float *lgin[2], *lscratch[2], *ldtmp[2];
 } attack_bufs;
 
 static void bufs_free(attack_bufs *b, int models)
@@ -574,7 +583,9 @@ static void bufs_free(attack_bufs *b, int models)
     free(b->scratch), free(b->bound), free(b->back), free(b->r), free(b->tf), free(b->pushed);
     free(b->xp), free(b->dtmp), free(b->xin2), free(b->gin2), free(b->tf2), free(b->tmp2);
     for (int m = 0; m < models; m++)
-        free(b->target[m]), free(b->away[m]), free(b->last[m]);
+        free(b->target[m]), free(b->away[m]), free(b->last[m]), free(b->mback[m]), free(b->mpushed[m]);
+    for (int l = 0; l < 2; l++)
+        free(b->lgin[l]), free(b->lscratch[l]), free(b->ldtmp[l]);
 }
 
 static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
@@ -608,6 +619,14 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
             b->last[m] = malloc(all * 4);
             ok = ok && b->last[m];
         }
+        if (p->count > 1 && p->opt.schedule == APF_SCHEDULE_ALL) {
+            b->mback[m] = malloc(all * 4), b->mpushed[m] = malloc((size_t)n);
+            ok = ok && b->mback[m] && b->mpushed[m];
+        }
+    }
+    for (int l = 0; l < 2 && p->count > 1 && p->opt.schedule == APF_SCHEDULE_ALL; l++) {
+        b->lgin[l] = malloc(all * 4), b->lscratch[l] = malloc(per * 4), b->ldtmp[l] = malloc(per * 4);
+        ok = ok && b->lgin[l] && b->lscratch[l] && b->ldtmp[l];
     }
     return ok;
 }
@@ -776,6 +795,110 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
     return APF_OK;
 }
 
+/* One model's fresh gradient this iteration into b->mback[m], with lane
+ * `lane`'s scratch. */
+static apf_status model_fresh(apf_probe *p, int m, attack_bufs *b, const placement *pl, int n, int size,
+                              int use_di, int any_placed, int lane)
+{
+    const apf_probe_options *o = &p->opt;
+    size_t per = (size_t)size * size * 3, all = per * n;
+    attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b->target[m], b->away[m],
+                      o->random_target, p->count, b->mpushed[m]};
+    float *dst = b->mback[m];
+    memset(dst, 0, all * 4);
+    if (p->samples[m] > 1 && (use_di || any_placed))
+        return model_samples_gradient(p, m, b, pl, &ctx, n, size, use_di, dst);
+    apf_status st = apf_model_embed_backward(p->model[m], b->xin, n, size, NULL, distance_grad, NULL, &ctx,
+                                             b->lgin[lane]);
+    for (int k = 0; k < n && !st; k++)
+        di_backward(&b->tf[k], b->lgin[lane] + k * per, dst + k * per, b->lscratch[lane], b->ldtmp[lane], size);
+    return st;
+}
+
+/* Which lane each model runs in this iteration (-1: it reuses its last
+ * gradient), and whether two lanes side by side are worth it.
+ *
+ * Why: at batch 1 a recognizer's pass keeps two cores busy only 1.6-1.8
+ * times as well as one, and an ensemble's models are independent within
+ * an iteration. With exactly two threads, the slow models (period > 1,
+ * which take turns) run on one thread and the rest on the other
+ * (docs/performance.md). Every model's passes and gradient are the same
+ * bits on one thread as on two except the dlib ResNet's backward pass
+ * (docs/end-side.md), and the gradients are added in model order after
+ * both lanes, so the lanes change nothing else. Models with several
+ * draws share one set of draw buffers and draw from the faces' streams,
+ * so they must all be in one lane; otherwise, or with other thread
+ * counts, the models run one after another, each on every thread. */
+static int plan_lanes(const apf_probe *p, int it, int use_di, int any_placed, int *lane_of)
+{
+    int used[2] = {0, 0}, draws_lane = -1, split = 0;
+    for (int m = 0; m < p->count; m++) {
+        lane_of[m] = runs_at(p, m, it) ? (p->period[m] > 1 ? 0 : 1) : -1;
+        if (lane_of[m] < 0)
+            continue;
+        used[lane_of[m]] = 1;
+        if (p->samples[m] > 1 && (use_di || any_placed)) {
+            split |= draws_lane >= 0 && draws_lane != lane_of[m];
+            draws_lane = lane_of[m];
+        }
+    }
+#ifdef _OPENMP
+    return used[0] && used[1] && !split && omp_get_max_threads() == 2 && !omp_in_parallel();
+#else
+    return 0;
+#endif
+}
+
+/* An ensemble's iteration (APF_SCHEDULE_ALL): each model that runs now
+ * into its own buffer, in two lanes or one after another (plan_lanes),
+ * then every model's contribution added into b->grad in model order: its
+ * fresh gradient weighted (and kept for the iterations that skip it), or
+ * the last one again. */
+static apf_status ensemble_step(apf_probe *p, attack_bufs *b, const placement *pl, int it, int n, int size,
+                                int use_di, int any_placed)
+{
+    const apf_probe_options *o = &p->opt;
+    size_t per = (size_t)size * size * 3, all = per * n;
+    int lane_of[APF_PROBE_MAX_MODELS];
+    apf_status st[2] = {APF_OK, APF_OK};
+    if (plan_lanes(p, it, use_di, any_placed, lane_of)) {
+#ifdef _OPENMP
+        /* the error message is thread-local: the second lane's is carried
+         * back to the calling thread */
+        char why[256] = "";
+#pragma omp parallel num_threads(2)
+        {
+            int l = omp_get_thread_num();
+            for (int m = 0; m < p->count && !st[l]; m++)
+                if (lane_of[m] == l)
+                    st[l] = model_fresh(p, m, b, pl, n, size, use_di, any_placed, l);
+            if (st[l] && l == 1)
+                snprintf(why, sizeof why, "%s", apf_last_error());
+        }
+        if (!st[0] && st[1])
+            return apf_fail(st[1], "%s", why);
+#endif
+    } else {
+        for (int m = 0; m < p->count && !st[0]; m++)
+            if (lane_of[m] >= 0)
+                st[0] = model_fresh(p, m, b, pl, n, size, use_di, any_placed, 0);
+    }
+    if (st[0])
+        return st[0];
+    for (int m = 0; m < p->count; m++) {
+        if (lane_of[m] < 0) {
+            add_to(b->grad, b->last[m], all);
+        } else if (b->last[m]) {
+            memset(b->last[m], 0, all * 4);
+            accumulate(b->last[m], b->mback[m], per, n, p->weight[m], b->mpushed[m], o->random_target);
+            add_to(b->grad, b->last[m], all);
+        } else {
+            accumulate(b->grad, b->mback[m], per, n, p->weight[m], b->mpushed[m], o->random_target);
+        }
+    }
+    return APF_OK;
+}
+
 /* apf_probe_gradient on at most PROBE_CHUNK faces, the lock held. */
 static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8_t *enrolled, int n,
                                  int size, const double *to_image, int8_t *g, uint8_t *reach)
@@ -850,13 +973,11 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
             di_forward(&b.tf[k], src, b.xin + k * per, b.scratch, size);
         }
         memset(b.grad, 0, all * 4);
-        for (int m = 0; m < p->count; m++) {
-            if (o->schedule == APF_SCHEDULE_ROTATE && p->count > 1 && m != it % p->count)
-                continue;
-            if (!runs_at(p, m, it)) { /* its last contribution again */
-                add_to(b.grad, b.last[m], all);
-                continue;
-            }
+        if (p->count > 1 && o->schedule == APF_SCHEDULE_ALL) {
+            if ((st = ensemble_step(p, &b, pl, it, n, size, use_di, any_placed)))
+                goto out;
+        } else { /* one model, or one model per iteration (APF_SCHEDULE_ROTATE) */
+            int m = p->count > 1 ? it % p->count : 0;
             attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b.target[m], b.away[m],
                               o->random_target, p->count, b.pushed};
             float *dst = p->count > 1 ? b.back : b.grad;
@@ -872,13 +993,8 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                 for (int k = 0; k < n; k++)
                     di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, b.dtmp, size);
             }
-            if (b.last[m]) { /* kept for the iterations that skip it */
-                memset(b.last[m], 0, all * 4);
-                accumulate(b.last[m], b.back, per, n, p->weight[m], b.pushed, o->random_target);
-                add_to(b.grad, b.last[m], all);
-            } else if (p->count > 1) {
+            if (p->count > 1)
                 accumulate(b.grad, b.back, per, n, p->weight[m], b.pushed, o->random_target);
-            }
         }
         for (int k = 0; k < n; k++)
             if (pl[k].active) {
