@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "apf/apf_end.h"
 #include "../core/internal.h"
@@ -26,6 +27,12 @@ struct apf_probe {
     int count;
     apf_probe_options opt;
     decoy_set decoys; /* empty unless apf_probe_set_decoys */
+    /* ensemble_step's timing, per model: ms of its last iterations on one
+     * thread in a lane and on both threads after the lanes (0: not yet
+     * seen), and whether it may move between the two (tail_ok: 0 not yet
+     * checked, 1 yes, -1 no) */
+    float lane_ms[APF_PROBE_MAX_MODELS], tail_ms[APF_PROBE_MAX_MODELS];
+    signed char tail_ok[APF_PROBE_MAX_MODELS];
     pthread_mutex_t lock;
 };
 
@@ -241,10 +248,14 @@ static apf_status set_per_model(apf_probe *p, int *field, int index, int value)
 {
     pthread_mutex_lock(&p->lock);
     apf_status st = APF_OK;
-    if (index < 0 || index >= p->count)
+    if (index < 0 || index >= p->count) {
         st = apf_fail(APF_E_INVALID, "probe: no model %d", index);
-    else
+    } else {
         field[index] = value;
+        /* its cost and batch change: time and check it afresh */
+        p->lane_ms[index] = p->tail_ms[index] = 0;
+        p->tail_ok[index] = 0;
+    }
     pthread_mutex_unlock(&p->lock);
     return st;
 }
@@ -849,11 +860,99 @@ static int plan_lanes(const apf_probe *p, int it, int use_di, int any_placed, in
 #endif
 }
 
+#ifdef _OPENMP /* the lanes' helpers */
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+/* model_fresh, its time folded into *ms: a faster time is taken as it
+ * is, a slower one only a tenth of the way, so the first pass (which
+ * builds the model's plan) and a busy neighbour's moments weigh little */
+static apf_status model_fresh_timed(apf_probe *p, int m, attack_bufs *b, const placement *pl, int n, int size,
+                                    int use_di, int any_placed, int lane, float *ms)
+{
+    double t0 = now_ms();
+    apf_status st = model_fresh(p, m, b, pl, n, size, use_di, any_placed, lane);
+    float t = (float)(now_ms() - t0);
+    *ms = !(*ms > 0) || t < *ms ? t : 0.9f * *ms + 0.1f * t;
+    return st;
+}
+
+/* Whether model m's input gradient at this batch is the same bits on one
+ * thread inside a lane as on both threads after the lanes: a pass of each
+ * on a fixed batch. Only then may ensemble_step move it between the two
+ * by timing, since the move must not change g. */
+static int same_bits_in_lane_and_tail(apf_probe *p, int m, int rows, int size)
+{
+    apf_model *model = p->model[m];
+    int dim = apf_model_embedding_dim(model);
+    size_t count = (size_t)rows * size * size * 3;
+    float *x = malloc(count * 4), *d1 = malloc(count * 4), *d2 = malloc(count * 4);
+    float *de = malloc((size_t)rows * dim * 4);
+    int same = 0;
+    if (x && d1 && d2 && de) {
+        uint64_t h = 0x9e3779b97f4a7c15ull;
+        for (size_t i = 0; i < count; i++) {
+            h = h * 6364136223846793005ull + 1442695040888963407ull;
+            x[i] = (float)((h >> 33) % 256);
+        }
+        for (int i = 0; i < rows * dim; i++)
+            de[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
+        apf_status st = APF_OK;
+#pragma omp parallel num_threads(2)
+        if (omp_get_thread_num() == 0)
+            st = apf_model_embed_backward(model, x, rows, size, NULL, NULL, de, NULL, d1);
+        if (!st)
+            st = apf_model_embed_backward(model, x, rows, size, NULL, NULL, de, NULL, d2);
+        same = !st && !memcmp(d1, d2, count * 4);
+    }
+    free(x), free(d1), free(d2), free(de);
+    return same;
+}
+
+/* With the lanes planned, which model (if any) runs after them on both
+ * threads instead of in the fast lane: the fast lane's last model with
+ * several draws (the last, so that the faces' random streams are still
+ * drawn in model order), where the lanes' times say that finishes sooner
+ * (the slow lane short of the fast one, as on the dlib ResNet's
+ * iterations of the shipped list), and only if that model gives the same
+ * bits either way. -1: none. */
+static int plan_tail(apf_probe *p, const int *lane_of, int n, int size, int use_di, int any_placed)
+{
+    int s = -1;
+    float lane[2] = {0, 0};
+    for (int m = 0; m < p->count; m++) {
+        if (lane_of[m] < 0)
+            continue;
+        if (!(p->lane_ms[m] > 0))
+            return -1; /* not timed yet */
+        if (lane_of[m] == 1 && p->samples[m] > 1 && (use_di || any_placed))
+            s = m;
+        else
+            lane[lane_of[m]] += p->lane_ms[m];
+    }
+    if (s < 0)
+        return -1;
+    float longer = lane[0] > lane[1] ? lane[0] : lane[1];
+    float tail = p->tail_ms[s] > 0 ? p->tail_ms[s] : p->lane_ms[s] / 1.6f; /* two threads ~1.6-1.8x one */
+    float without = lane[0] > lane[1] + p->lane_ms[s] ? lane[0] : lane[1] + p->lane_ms[s];
+    if (!(longer + tail < 0.97f * without))
+        return -1;
+    if (!p->tail_ok[s])
+        p->tail_ok[s] = same_bits_in_lane_and_tail(p, s, n * p->samples[s], size) ? 1 : -1;
+    return p->tail_ok[s] > 0 ? s : -1;
+}
+#endif
+
 /* An ensemble's iteration (APF_SCHEDULE_ALL): each model that runs now
- * into its own buffer, in two lanes or one after another (plan_lanes),
- * then every model's contribution added into b->grad in model order: its
- * fresh gradient weighted (and kept for the iterations that skip it), or
- * the last one again. */
+ * into its own buffer, in two lanes or one after another (plan_lanes;
+ * with the lanes, perhaps one of them after the lanes on both threads:
+ * plan_tail), then every model's contribution added into b->grad in
+ * model order: its fresh gradient weighted (and kept for the iterations
+ * that skip it), or the last one again. */
 static apf_status ensemble_step(apf_probe *p, attack_bufs *b, const placement *pl, int it, int n, int size,
                                 int use_di, int any_placed)
 {
@@ -863,6 +962,7 @@ static apf_status ensemble_step(apf_probe *p, attack_bufs *b, const placement *p
     apf_status st[2] = {APF_OK, APF_OK};
     if (plan_lanes(p, it, use_di, any_placed, lane_of)) {
 #ifdef _OPENMP
+        int tail = plan_tail(p, lane_of, n, size, use_di, any_placed);
         /* the error message is thread-local: the second lane's is carried
          * back to the calling thread */
         char why[256] = "";
@@ -870,13 +970,15 @@ static apf_status ensemble_step(apf_probe *p, attack_bufs *b, const placement *p
         {
             int l = omp_get_thread_num();
             for (int m = 0; m < p->count && !st[l]; m++)
-                if (lane_of[m] == l)
-                    st[l] = model_fresh(p, m, b, pl, n, size, use_di, any_placed, l);
+                if (lane_of[m] == l && m != tail)
+                    st[l] = model_fresh_timed(p, m, b, pl, n, size, use_di, any_placed, l, &p->lane_ms[m]);
             if (st[l] && l == 1)
                 snprintf(why, sizeof why, "%s", apf_last_error());
         }
         if (!st[0] && st[1])
             return apf_fail(st[1], "%s", why);
+        if (!st[0] && tail >= 0)
+            st[0] = model_fresh_timed(p, tail, b, pl, n, size, use_di, any_placed, 0, &p->tail_ms[tail]);
 #endif
     } else {
         for (int m = 0; m < p->count && !st[0]; m++)
