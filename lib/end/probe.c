@@ -569,6 +569,11 @@ static int runs_at(const apf_probe *p, int m, int it)
     return !reuses_gradient(p, m) || it == 0 || (it + m) % p->period[m] == 0;
 }
 
+/* One model pass's scratch: its input gradient and the adjoints' scratch. */
+typedef struct lane_bufs {
+    float *gin, *scratch, *dtmp;
+} lane_bufs;
+
 /* Buffers of one apf_probe_gradient call. */
 typedef struct attack_bufs {
     float *x0, *x, *xin, *gin, *grad, *mom, *scratch, *bound, *back;
@@ -585,7 +590,7 @@ typedef struct attack_bufs {
      * and pushed flags, and each lane's scratch */
     float *mback[APF_PROBE_MAX_MODELS];
     unsigned char *mpushed[APF_PROBE_MAX_MODELS];
-    float *lgin[2], *lscratch[2], *ldtmp[2];
+    lane_bufs lane[2];
 } attack_bufs;
 
 static void bufs_free(attack_bufs *b, int models)
@@ -596,7 +601,7 @@ static void bufs_free(attack_bufs *b, int models)
     for (int m = 0; m < models; m++)
         free(b->target[m]), free(b->away[m]), free(b->last[m]), free(b->mback[m]), free(b->mpushed[m]);
     for (int l = 0; l < 2; l++)
-        free(b->lgin[l]), free(b->lscratch[l]), free(b->ldtmp[l]);
+        free(b->lane[l].gin), free(b->lane[l].scratch), free(b->lane[l].dtmp);
 }
 
 static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
@@ -636,8 +641,9 @@ static int bufs_alloc(attack_bufs *b, const apf_probe *p, int n, size_t per)
         }
     }
     for (int l = 0; l < 2 && p->count > 1 && p->opt.schedule == APF_SCHEDULE_ALL; l++) {
-        b->lgin[l] = malloc(all * 4), b->lscratch[l] = malloc(per * 4), b->ldtmp[l] = malloc(per * 4);
-        ok = ok && b->lgin[l] && b->lscratch[l] && b->ldtmp[l];
+        lane_bufs *lb = &b->lane[l];
+        lb->gin = malloc(all * 4), lb->scratch = malloc(per * 4), lb->dtmp = malloc(per * 4);
+        ok = ok && lb->gin && lb->scratch && lb->dtmp;
     }
     return ok;
 }
@@ -806,24 +812,33 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
     return APF_OK;
 }
 
-/* One model's fresh gradient this iteration into b->mback[m], with lane
- * `lane`'s scratch. */
-static apf_status model_fresh(apf_probe *p, int m, attack_bufs *b, const placement *pl, int n, int size,
-                              int use_di, int any_placed, int lane)
+/* One model's gradient this iteration, through its input diversity's
+ * adjoints, into dst (zeroed here), its pushed flags into pushed, with
+ * the scratch lb: every attack's model pass, in a lane or not. */
+static apf_status model_gradient(apf_probe *p, int m, attack_bufs *b, const placement *pl, int n, int size,
+                                 int use_di, int any_placed, const lane_bufs *lb, float *dst,
+                                 unsigned char *pushed)
 {
     const apf_probe_options *o = &p->opt;
     size_t per = (size_t)size * size * 3, all = per * n;
     attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b->target[m], b->away[m],
-                      o->random_target, p->count, b->mpushed[m]};
-    float *dst = b->mback[m];
+                      o->random_target, p->count, pushed};
     memset(dst, 0, all * 4);
     if (p->samples[m] > 1 && (use_di || any_placed))
         return model_samples_gradient(p, m, b, pl, &ctx, n, size, use_di, dst);
     apf_status st = apf_model_embed_backward(p->model[m], b->xin, n, size, NULL, distance_grad, NULL, &ctx,
-                                             b->lgin[lane]);
+                                             lb->gin);
     for (int k = 0; k < n && !st; k++)
-        di_backward(&b->tf[k], b->lgin[lane] + k * per, dst + k * per, b->lscratch[lane], b->ldtmp[lane], size);
+        di_backward(&b->tf[k], lb->gin + k * per, dst + k * per, lb->scratch, lb->dtmp, size);
     return st;
+}
+
+/* model_gradient of an ensemble's model m into its own buffers, with lane
+ * `lane`'s scratch */
+static apf_status model_fresh(apf_probe *p, int m, attack_bufs *b, const placement *pl, int n, int size,
+                              int use_di, int any_placed, int lane)
+{
+    return model_gradient(p, m, b, pl, n, size, use_di, any_placed, &b->lane[lane], b->mback[m], b->mpushed[m]);
 }
 
 /* Which lane each model runs in this iteration (-1: it reuses its last
@@ -856,6 +871,7 @@ static int plan_lanes(const apf_probe *p, int it, int use_di, int any_placed, in
 #ifdef _OPENMP
     return used[0] && used[1] && !split && omp_get_max_threads() == 2 && !omp_in_parallel();
 #else
+    (void)used, (void)split;
     return 0;
 #endif
 }
@@ -1080,21 +1096,10 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
                 goto out;
         } else { /* one model, or one model per iteration (APF_SCHEDULE_ROTATE) */
             int m = p->count > 1 ? it % p->count : 0;
-            attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b.target[m], b.away[m],
-                              o->random_target, p->count, b.pushed};
-            float *dst = p->count > 1 ? b.back : b.grad;
-            if (p->count > 1)
-                memset(b.back, 0, all * 4);
-            if (p->samples[m] > 1 && (use_di || any_placed)) {
-                if ((st = model_samples_gradient(p, m, &b, pl, &ctx, n, size, use_di, dst)))
-                    goto out;
-            } else {
-                if ((st = apf_model_embed_backward(p->model[m], b.xin, n, size, NULL, distance_grad, NULL,
-                                                   &ctx, b.gin)))
-                    goto out;
-                for (int k = 0; k < n; k++)
-                    di_backward(&b.tf[k], b.gin + k * per, dst + k * per, b.scratch, b.dtmp, size);
-            }
+            const lane_bufs own = {b.gin, b.scratch, b.dtmp};
+            if ((st = model_gradient(p, m, &b, pl, n, size, use_di, any_placed, &own,
+                                     p->count > 1 ? b.back : b.grad, b.pushed)))
+                goto out;
             if (p->count > 1)
                 accumulate(b.grad, b.back, per, n, p->weight[m], b.pushed, o->random_target);
         }
