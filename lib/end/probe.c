@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#ifdef __GLIBC__ /* known only once a libc header is in */
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "apf/apf_end.h"
 #include "../core/internal.h"
@@ -27,12 +30,19 @@ struct apf_probe {
     int count;
     apf_probe_options opt;
     decoy_set decoys; /* empty unless apf_probe_set_decoys */
-    /* ensemble_step's timing, per model: ms of its last iterations on one
-     * thread in a lane and on both threads after the lanes (0: not yet
-     * seen), and whether it may move between the two (tail_ok: 0 not yet
-     * checked, 1 yes, -1 no) */
-    float lane_ms[APF_PROBE_MAX_MODELS], tail_ms[APF_PROBE_MAX_MODELS];
-    signed char tail_ok[APF_PROBE_MAX_MODELS];
+    char *path[APF_PROBE_MAX_MODELS]; /* each model's file, for the copies below */
+    /* ensemble_step's timing, per model: ms of its whole pass on one
+     * thread in a lane (0: not yet seen) */
+    float lane_ms[APF_PROBE_MAX_MODELS];
+    unsigned char timed[APF_PROBE_MAX_MODELS]; /* passes timed (up to 255) */
+    /* A model's draws split in two batches (plan_split): the first draws
+     * on the model itself, its last tail_draws[m] on tail_copy[m], a copy
+     * loaded from the same file, so that the two can run in the two lanes
+     * side by side while each keeps one batch size (and one plan) for good.
+     * tail_draws 0: not split (yet), -1: never (the split was checked not
+     * to give the same bits as the whole batch). */
+    apf_model *tail_copy[APF_PROBE_MAX_MODELS];
+    signed char tail_draws[APF_PROBE_MAX_MODELS];
     pthread_mutex_t lock;
 };
 
@@ -187,6 +197,11 @@ apf_status apf_probe_create(const char *model_path, const apf_probe_options *opt
         free(p);
         return st;
     }
+    if (!(p->path[0] = strdup(model_path))) {
+        apf_model_free(p->model[0]);
+        free(p);
+        return apf_fail(APF_E_NOMEM, "probe: out of memory");
+    }
     if (o.threads)
         apf_model_set_threads(p->model[0], o.threads);
     p->weight[0] = 1.0f;
@@ -203,8 +218,11 @@ void apf_probe_free(apf_probe *p)
 {
     if (!p)
         return;
-    for (int m = 0; m < p->count; m++)
+    for (int m = 0; m < p->count; m++) {
         apf_model_free(p->model[m]);
+        free(p->path[m]);
+        apf_model_free(p->tail_copy[m]);
+    }
     decoys_free(&p->decoys);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -225,9 +243,15 @@ apf_status apf_probe_add_model(apf_probe *p, const char *model_path, float weigh
         st = apf_fail(APF_E_INVALID, "probe: %s is not a recognizer", model_path);
         apf_model_free(m);
     }
+    char *path = NULL;
+    if (!st && !(path = strdup(model_path))) {
+        st = apf_fail(APF_E_NOMEM, "probe: out of memory");
+        apf_model_free(m);
+    }
     if (!st) {
         if (p->opt.threads)
             apf_model_set_threads(m, p->opt.threads);
+        p->path[p->count] = path;
         p->model[p->count] = m;
         p->samples[p->count] = 1;
         p->period[p->count] = 1;
@@ -253,8 +277,11 @@ static apf_status set_per_model(apf_probe *p, int *field, int index, int value)
     } else {
         field[index] = value;
         /* its cost and batch change: time and check it afresh */
-        p->lane_ms[index] = p->tail_ms[index] = 0;
-        p->tail_ok[index] = 0;
+        p->lane_ms[index] = 0;
+        p->timed[index] = 0;
+        apf_model_free(p->tail_copy[index]);
+        p->tail_copy[index] = NULL;
+        p->tail_draws[index] = 0;
     }
     pthread_mutex_unlock(&p->lock);
     return st;
@@ -342,8 +369,11 @@ apf_status apf_probe_set_options(apf_probe *p, const apf_probe_options *opt)
     pthread_mutex_lock(&p->lock);
     /* a thread count of 0 leaves the models as they are */
     if (o.threads && o.threads != p->opt.threads)
-        for (int m = 0; m < p->count; m++)
+        for (int m = 0; m < p->count; m++) {
             apf_model_set_threads(p->model[m], o.threads);
+            if (p->tail_copy[m])
+                apf_model_set_threads(p->tail_copy[m], o.threads);
+        }
     p->opt = o;
     pthread_mutex_unlock(&p->lock);
     return APF_OK;
@@ -755,50 +785,64 @@ static apf_status hold_ssim_floor(const apf_probe_options *o, const uint8_t *fac
  * every second one also goes through the JPEG stand-in (its gradient taken
  * as the identity, as BPDA does: the rounding's own is zero almost
  * everywhere). Showing it to the other models' single draws cost their
- * protection before re-encoding (docs/protection.md). All draws go through
- * the model as one batch, which costs far less than one pass per draw,
- * and their gradients are summed into dst in draw order. */
-static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, const placement *pl,
-                                         attack_ctx *ctx, int n, int size, int use_di, float *dst)
+ * protection before re-encoding (docs/protection.md). Draws go through the
+ * model as one batch, which costs far less than one pass per draw, and
+ * their gradients are summed in draw order. In three steps, so that the
+ * draws can also be split between the two lanes (plan_split):
+ * samples_draw takes the transforms from the faces' streams, samples_part
+ * runs a range of draws, samples_sum adds them up. */
+static void samples_draw(apf_probe *p, int m, attack_bufs *b, const placement *pl, int n, int size,
+                         int use_di)
 {
     const apf_probe_options *o = &p->opt;
-    size_t per = (size_t)size * size * 3, all = per * n;
-    int draws = p->samples[m];
-    memcpy(b->xin2, b->xin, all * 4);
-    /* the transforms in each face's stream order, then their warps and
-     * stand-ins side by side: each draw writes only its own slot (its
-     * scratch is its slot of gin2, unused until the model's pass) */
-    for (int s = 1; s < draws; s++)
+    memcpy(b->xin2, b->xin, (size_t)size * size * 3 * n * 4);
+    for (int s = 1; s < p->samples[m]; s++)
         for (int k = 0; k < n; k++)
             di_draw_for(&b->r[k], use_di, o->diversity_prob, o->diversity_blur, o->diversity_blur_sigma,
                         pl[k].placed, size, &b->tf2[(size_t)(s - 1) * n + k]);
-    int further = (draws - 1) * n;
-#pragma omp parallel for schedule(dynamic) if (further > 1)
-    for (int j = 0; j < further; j++) {
-        int s = 1 + j / n, k = j % n;
+}
+
+/* Draws s0..s1-1 of samples_draw's, through `model` (the probe's model m
+ * or a copy of it), each draw's adjoint into its own slot of xin2. */
+static apf_status samples_part(apf_probe *p, attack_bufs *b, const placement *pl, attack_ctx *ctx, int n,
+                               int size, int s0, int s1, apf_model *model)
+{
+    const apf_probe_options *o = &p->opt;
+    size_t per = (size_t)size * size * 3, all = per * n;
+    /* the warps and stand-ins side by side: each draw writes only its own
+     * slot (its scratch is its slot of gin2, unused until the pass) */
+    int first = (s0 > 1 ? s0 : 1) * n, end = s1 * n;
+#pragma omp parallel for schedule(dynamic) if (end - first > 1)
+    for (int j = first; j < end; j++) {
+        int s = j / n, k = j % n;
         const float *src = (pl[k].active ? b->xp : b->x) + k * per;
         float *slot = b->xin2 + s * all + k * per;
-        di_forward(&b->tf2[j], src, slot, b->gin2 + s * all + k * per, size);
+        di_forward(&b->tf2[j - n], src, slot, b->gin2 + s * all + k * per, size);
         /* every second further draw as a re-encoded photo would show it */
         if (o->diversity_jpeg > 0 && s % 2 == 1)
             jpeg_sim(slot, size, o->diversity_jpeg, b->gin2 + s * all + k * per);
     }
-    apf_status st = apf_model_embed_backward(p->model[m], b->xin2, n * draws, size, NULL, distance_grad, NULL,
-                                             ctx, b->gin2);
+    apf_status st = apf_model_embed_backward(model, b->xin2 + s0 * all, n * (s1 - s0), size, NULL, distance_grad,
+                                             NULL, ctx, b->gin2 + s0 * all);
     if (st)
         return st;
-    /* each draw's adjoint into its own slot of xin2 (free now), side by
-     * side; then the slots are added in draw order, so the sum is the same
-     * on any number of cores */
-    int every = draws * n;
-#pragma omp parallel for schedule(dynamic) if (every > 1)
-    for (int j = 0; j < every; j++) {
+    /* each draw's adjoint into its own slot of xin2 (free now), side by side */
+#pragma omp parallel for schedule(dynamic) if (end - s0 * n > 1)
+    for (int j = s0 * n; j < end; j++) {
         int s = j / n, k = j % n;
-        const di_transform *t = s ? &b->tf2[(size_t)(s - 1) * n + k] : &b->tf[k];
+        const di_transform *t = s ? &b->tf2[j - n] : &b->tf[k];
         float *slot = b->xin2 + s * all + k * per, *d = b->gin2 + s * all + k * per;
         memset(slot, 0, per * 4);
         di_backward(t, d, slot, d, b->tmp2 ? b->tmp2 + (size_t)j * per : NULL, size);
     }
+    return APF_OK;
+}
+
+/* The draws' adjoints added into dst in draw order, so the sum is the same
+ * on any number of cores and however the draws were split. */
+static void samples_sum(attack_bufs *b, int draws, int n, size_t per, float *dst)
+{
+    size_t all = per * n;
     for (int k = 0; k < n; k++) {
         float *dk = dst + k * per;
 #pragma omp parallel for schedule(static) if (per * draws >= 65536)
@@ -809,7 +853,6 @@ static apf_status model_samples_gradient(apf_probe *p, int m, attack_bufs *b, co
             dk[i] = v;
         }
     }
-    return APF_OK;
 }
 
 /* One model's gradient this iteration, through its input diversity's
@@ -824,8 +867,18 @@ static apf_status model_gradient(apf_probe *p, int m, attack_bufs *b, const plac
     attack_ctx ctx = {n, apf_model_embedding_dim(p->model[m]), b->target[m], b->away[m],
                       o->random_target, p->count, pushed};
     memset(dst, 0, all * 4);
-    if (p->samples[m] > 1 && (use_di || any_placed))
-        return model_samples_gradient(p, m, b, pl, &ctx, n, size, use_di, dst);
+    if (p->samples[m] > 1 && (use_di || any_placed)) {
+        /* in its two batches once split (plan_split): the second's pushed
+         * flags, the last draw's, overwrite the first's */
+        int draws = p->samples[m], k = p->tail_draws[m] > 0 ? p->tail_draws[m] : 0;
+        samples_draw(p, m, b, pl, n, size, use_di);
+        apf_status st = samples_part(p, b, pl, &ctx, n, size, 0, draws - k, p->model[m]);
+        if (!st && k)
+            st = samples_part(p, b, pl, &ctx, n, size, draws - k, draws, p->tail_copy[m]);
+        if (!st)
+            samples_sum(b, draws, n, per, dst);
+        return st;
+    }
     apf_status st = apf_model_embed_backward(p->model[m], b->xin, n, size, NULL, distance_grad, NULL, &ctx,
                                              lb->gin);
     for (int k = 0; k < n && !st; k++)
@@ -884,89 +937,175 @@ static double now_ms(void)
     return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
 }
 
-/* model_fresh, its time folded into *ms: a faster time is taken as it
- * is, a slower one only a tenth of the way, so the first pass (which
- * builds the model's plan) and a busy neighbour's moments weigh little */
+/* A time t folded into the estimate *ms: a faster time is taken as it is,
+ * a slower one only a tenth of the way, so the first pass (which builds
+ * the model's plan) and a busy neighbour's moments weigh little. */
+static void fold_ms(float *ms, float t)
+{
+    *ms = !(*ms > 0) || t < *ms ? t : 0.9f * *ms + 0.1f * t;
+}
+
+/* model_fresh, its time folded into the model's lane time */
 static apf_status model_fresh_timed(apf_probe *p, int m, attack_bufs *b, const placement *pl, int n, int size,
-                                    int use_di, int any_placed, int lane, float *ms)
+                                    int use_di, int any_placed, int lane)
 {
     double t0 = now_ms();
     apf_status st = model_fresh(p, m, b, pl, n, size, use_di, any_placed, lane);
-    float t = (float)(now_ms() - t0);
-    *ms = !(*ms > 0) || t < *ms ? t : 0.9f * *ms + 0.1f * t;
+    fold_ms(&p->lane_ms[m], (float)(now_ms() - t0));
+    p->timed[m] += p->timed[m] < 255;
     return st;
 }
 
-/* Whether model m's input gradient at this batch is the same bits on one
- * thread inside a lane as on both threads after the lanes: a pass of each
- * on a fixed batch. Only then may ensemble_step move it between the two
- * by timing, since the move must not change g. */
-static int same_bits_in_lane_and_tail(apf_probe *p, int m, int rows, int size)
+/* A batch of `rows` rows (of size x size faces) and an embedding gradient
+ * for it, the same every time. */
+static void fixed_batch(float *x, size_t count, float *de, int rows, int dim)
 {
-    apf_model *model = p->model[m];
-    int dim = apf_model_embedding_dim(model);
-    size_t count = (size_t)rows * size * size * 3;
-    float *x = malloc(count * 4), *d1 = malloc(count * 4), *d2 = malloc(count * 4);
-    float *de = malloc((size_t)rows * dim * 4);
-    int same = 0;
-    if (x && d1 && d2 && de) {
-        uint64_t h = 0x9e3779b97f4a7c15ull;
-        for (size_t i = 0; i < count; i++) {
-            h = h * 6364136223846793005ull + 1442695040888963407ull;
-            x[i] = (float)((h >> 33) % 256);
-        }
-        for (int i = 0; i < rows * dim; i++)
-            de[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
-        apf_status st = APF_OK;
-#pragma omp parallel num_threads(2)
-        if (omp_get_thread_num() == 0)
-            st = apf_model_embed_backward(model, x, rows, size, NULL, NULL, de, NULL, d1);
-        if (!st)
-            st = apf_model_embed_backward(model, x, rows, size, NULL, NULL, de, NULL, d2);
-        same = !st && !memcmp(d1, d2, count * 4);
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < count; i++) {
+        h = h * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((h >> 33) % 256);
     }
-    free(x), free(d1), free(d2), free(de);
-    return same;
+    for (int i = 0; i < rows * dim; i++)
+        de[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
 }
 
-/* With the lanes planned, which model (if any) runs after them on both
- * threads instead of in the fast lane: the fast lane's last model with
- * several draws (the last, so that the faces' random streams are still
- * drawn in model order), where the lanes' times say that finishes sooner
- * (the slow lane short of the fast one, as on the dlib ResNet's
- * iterations of the shipped list), and only if that model gives the same
- * bits either way. -1: none. */
-static int plan_tail(apf_probe *p, const int *lane_of, int n, int size, int use_di, int any_placed)
+/* Whether model m's input gradient for its draws at batch n is the same
+ * bits split (its first draws - k draws on the model, the last k on
+ * `copy`) as whole, every way the probe may run it: whole and split side
+ * by side on one thread each (the lanes), whole and split one after the
+ * other on the probe's threads. Only then may plan_split split it by
+ * timing, since that must not change g. Leaves the model's plan at its
+ * share's batch. */
+static int same_bits_split(apf_probe *p, int m, apf_model *copy, int n, int size, int k)
 {
-    int s = -1;
+    apf_model *model = p->model[m];
+    int dim = apf_model_embedding_dim(model), rows = n * p->samples[m], cut = rows - n * k;
+    size_t per = (size_t)size * size * 3, count = per * rows;
+    float *x = malloc(count * 4), *de = malloc((size_t)rows * dim * 4), *d[4] = {NULL, NULL, NULL, NULL};
+    int ok = x && de;
+    for (int j = 0; j < 4; j++)
+        ok = ok && (d[j] = malloc(count * 4));
+    if (ok) {
+        fixed_batch(x, count, de, rows, dim);
+        apf_status st[5] = {APF_OK, APF_OK, APF_OK, APF_OK, APF_OK};
+#pragma omp parallel num_threads(2)
+        if (omp_get_thread_num() == 0)
+            st[0] = apf_model_embed_backward(model, x, rows, size, NULL, NULL, de, NULL, d[0]);
+        st[1] = apf_model_embed_backward(model, x, rows, size, NULL, NULL, de, NULL, d[1]);
+#pragma omp parallel num_threads(2)
+        {
+            int l = omp_get_thread_num(), r0 = l ? 0 : cut, r1 = l ? cut : rows;
+            st[2 + l] = apf_model_embed_backward(l ? model : copy, x + per * r0, r1 - r0, size, NULL, NULL,
+                                                 de + (size_t)dim * r0, NULL, d[2] + per * r0);
+        }
+        if (!st[2] && !st[3])
+            st[4] = apf_model_embed_backward(copy, x + per * cut, rows - cut, size, NULL, NULL,
+                                             de + (size_t)dim * cut, NULL, d[3] + per * cut);
+        if (!st[4]) /* the model's first share last: the plan it keeps */
+            st[4] = apf_model_embed_backward(model, x, cut, size, NULL, NULL, de, NULL, d[3]);
+        for (int j = 0; j < 5; j++)
+            ok = ok && !st[j];
+        for (int j = 1; j < 4; j++)
+            ok = ok && !memcmp(d[0], d[j], count * 4);
+    }
+    free(x), free(de);
+    for (int j = 0; j < 4; j++)
+        free(d[j]);
+    return ok;
+}
+
+/* Model s's last k draws become a batch of their own, on a copy of the
+ * model, for good, if that gives the same bits; otherwise never. */
+static void split_draws(apf_probe *p, int s, int n, int size, int k)
+{
+    apf_model *copy = NULL;
+    if (!apf_model_load(p->path[s], &copy) && apf_model_hash(copy) == apf_model_hash(p->model[s])) {
+        if (p->opt.threads)
+            apf_model_set_threads(copy, p->opt.threads);
+        if (same_bits_split(p, s, copy, n, size, k)) {
+            p->tail_copy[s] = copy;
+            p->tail_draws[s] = (signed char)k;
+#ifdef __GLIBC__
+            /* the model's plan was rebuilt for its share's smaller batch:
+             * give the freed pages of the old one back */
+            malloc_trim(0);
+#endif
+            return;
+        }
+    }
+    apf_model_free(copy);
+    p->tail_draws[s] = -1;
+}
+
+/* With the lanes planned, whether the fast lane's model with several draws
+ * (when it is the only one this iteration) runs its last draws in the slow
+ * lane this time: where the lanes' times say that evens them out (on the
+ * dlib ResNet's iterations of the shipped list, 20 ms beside 14.6 + 22).
+ * The first time it would pay, the number of draws to move is chosen from
+ * those times and the model split for good (split_draws; one copy of the
+ * model, at one batch size). Returns the model, or -1: none. */
+static int plan_split(apf_probe *p, const int *lane_of, int n, int size, int use_di, int any_placed)
+{
+    int s = -1, with_draws = 0;
     float lane[2] = {0, 0};
     for (int m = 0; m < p->count; m++) {
         if (lane_of[m] < 0)
             continue;
-        if (!(p->lane_ms[m] > 0))
-            return -1; /* not timed yet */
-        if (lane_of[m] == 1 && p->samples[m] > 1 && (use_di || any_placed))
-            s = m;
-        else
-            lane[lane_of[m]] += p->lane_ms[m];
+        if (p->timed[m] < 2)
+            return -1; /* not timed beyond its first pass (which builds its plan) */
+        if (p->samples[m] > 1 && (use_di || any_placed)) {
+            with_draws++;
+            if (lane_of[m] == 1) {
+                s = m;
+                continue;
+            }
+        }
+        lane[lane_of[m]] += p->lane_ms[m];
     }
-    if (s < 0)
+    if (s < 0 || with_draws != 1 || p->tail_draws[s] < 0)
         return -1;
-    float longer = lane[0] > lane[1] ? lane[0] : lane[1];
-    float tail = p->tail_ms[s] > 0 ? p->tail_ms[s] : p->lane_ms[s] / 1.6f; /* two threads ~1.6-1.8x one */
-    float without = lane[0] > lane[1] + p->lane_ms[s] ? lane[0] : lane[1] + p->lane_ms[s];
-    if (!(longer + tail < 0.97f * without))
+    int draws = p->samples[s], k = p->tail_draws[s];
+    float d = p->lane_ms[s] / draws;
+    if (!k) {
+        long even = lrintf((lane[1] + draws * d - lane[0]) / (2 * d));
+        k = even < 1 ? 0 : even > draws - 1 ? draws - 1 : (int)even;
+    }
+    float split = fmaxf(lane[0] + k * d, lane[1] + (draws - k) * d);
+    float whole = fmaxf(lane[0], lane[1] + draws * d);
+    if (k < 1 || !(split < 0.97f * whole))
         return -1;
-    if (!p->tail_ok[s])
-        p->tail_ok[s] = same_bits_in_lane_and_tail(p, s, n * p->samples[s], size) ? 1 : -1;
-    return p->tail_ok[s] > 0 ? s : -1;
+    if (!p->tail_draws[s])
+        split_draws(p, s, n, size, k);
+    return p->tail_draws[s] > 0 ? s : -1;
+}
+
+/* Lane `lane`'s share of a split model s: lane 1 the first draws on the
+ * model, lane 0 the last on its copy. The pushed flags are the last
+ * draw's (distance_grad), so lane 0 writes the model's own and lane 1
+ * scratch. Lane 1 times its share and folds it, scaled to all the draws,
+ * into the model's lane time. */
+static apf_status split_part(apf_probe *p, int s, int lane, attack_bufs *b, const placement *pl, int n,
+                             int size)
+{
+    const apf_probe_options *o = &p->opt;
+    int draws = p->samples[s], k = p->tail_draws[s];
+    attack_ctx ctx = {n, apf_model_embedding_dim(p->model[s]), b->target[s], b->away[s],
+                      o->random_target, p->count, lane ? b->pushed : b->mpushed[s]};
+    int s0 = lane ? 0 : draws - k, s1 = lane ? draws - k : draws;
+    double t0 = now_ms();
+    apf_status st = samples_part(p, b, pl, &ctx, n, size, s0, s1, lane ? p->model[s] : p->tail_copy[s]);
+    if (lane) {
+        fold_ms(&p->lane_ms[s], (float)((now_ms() - t0) * draws / (s1 - s0)));
+        p->timed[s] += p->timed[s] < 255;
+    }
+    return st;
 }
 #endif
 
 /* An ensemble's iteration (APF_SCHEDULE_ALL): each model that runs now
  * into its own buffer, in two lanes or one after another (plan_lanes;
- * with the lanes, perhaps one of them after the lanes on both threads:
- * plan_tail), then every model's contribution added into b->grad in
+ * with the lanes, perhaps one model's draws split between them:
+ * plan_split), then every model's contribution added into b->grad in
  * model order: its fresh gradient weighted (and kept for the iterations
  * that skip it), or the last one again. */
 static apf_status ensemble_step(apf_probe *p, attack_bufs *b, const placement *pl, int it, int n, int size,
@@ -978,7 +1117,9 @@ static apf_status ensemble_step(apf_probe *p, attack_bufs *b, const placement *p
     apf_status st[2] = {APF_OK, APF_OK};
     if (plan_lanes(p, it, use_di, any_placed, lane_of)) {
 #ifdef _OPENMP
-        int tail = plan_tail(p, lane_of, n, size, use_di, any_placed);
+        int split = plan_split(p, lane_of, n, size, use_di, any_placed);
+        if (split >= 0) /* its transforms drawn here, in model order, as whole */
+            samples_draw(p, split, b, pl, n, size, use_di);
         /* the error message is thread-local: the second lane's is carried
          * back to the calling thread */
         char why[256] = "";
@@ -986,15 +1127,19 @@ static apf_status ensemble_step(apf_probe *p, attack_bufs *b, const placement *p
         {
             int l = omp_get_thread_num();
             for (int m = 0; m < p->count && !st[l]; m++)
-                if (lane_of[m] == l && m != tail)
-                    st[l] = model_fresh_timed(p, m, b, pl, n, size, use_di, any_placed, l, &p->lane_ms[m]);
+                if (lane_of[m] == l && m != split)
+                    st[l] = model_fresh_timed(p, m, b, pl, n, size, use_di, any_placed, l);
+            if (!st[l] && split >= 0)
+                st[l] = split_part(p, split, l, b, pl, n, size);
             if (st[l] && l == 1)
                 snprintf(why, sizeof why, "%s", apf_last_error());
         }
         if (!st[0] && st[1])
             return apf_fail(st[1], "%s", why);
-        if (!st[0] && tail >= 0)
-            st[0] = model_fresh_timed(p, tail, b, pl, n, size, use_di, any_placed, 0, &p->tail_ms[tail]);
+        if (!st[0] && split >= 0) {
+            memset(b->mback[split], 0, all * 4);
+            samples_sum(b, p->samples[split], n, per, b->mback[split]);
+        }
 #endif
     } else {
         for (int m = 0; m < p->count && !st[0]; m++)
