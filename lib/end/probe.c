@@ -438,24 +438,69 @@ static int distance_grad(const float *e, int n, int dim, float *de, void *user)
 
 static float signf(float v) { return (float)((v > 0) - (v < 0)); }
 
-/* One model's targets for a batch: t = f(x_e) + delta (Eq. 13), and with
- * random_target a unit direction per face orthogonal to the clean
- * embedding: toward the face's decoy (decoy[k], with decoys) or random.
- * Each face's directions come from its own stream r. */
-static apf_status model_targets(apf_probe *p, int m, const float *x0, const float *xe, int n,
-                                int size, rng *r, const int *decoy, float *target, float *away,
-                                int *any_offset)
+/* The embeddings model m's targets start from: f(x_e) into target, and
+ * with random_target the clean embedding into away and each face's
+ * decoy's (decoy[k], kept in the decoy set). No random draws, so that the
+ * models can run side by side (all_embeddings). */
+static apf_status model_embeddings(apf_probe *p, int m, const float *x0, const float *xe, int n, int size,
+                                   const int *decoy, float *target, float *away)
+{
+    int dim = apf_model_embedding_dim(p->model[m]);
+    apf_status st = apf_model_embed(p->model[m], xe ? xe : x0, n, size, target);
+    /* the clean embedding: the target's own when x_e = x (before its offset) */
+    if (!st && away && !xe)
+        memcpy(away, target, (size_t)n * dim * sizeof *away);
+    else if (!st && away)
+        st = apf_model_embed(p->model[m], x0, n, size, away);
+    for (int k = 0; k < n && !st && away && decoy; k++) {
+        const float *e;
+        st = decoys_embedding(&p->decoys, m, p->model[m], decoy[k], &e);
+    }
+    return st;
+}
+
+/* model_embeddings of every model. With exactly two threads the models
+ * run side by side, one thread each, each taking the next model as it
+ * finishes: a forward pass at batch 1 keeps two cores busy only 1.2-1.8
+ * times as well as one (docs/performance.md), and each model's embedding
+ * is computed on one thread whichever thread takes it. */
+static apf_status all_embeddings(apf_probe *p, const float *x0, const float *xe, int n, int size,
+                                 const int *decoy, float *const *target, float *const *away)
+{
+#ifdef _OPENMP
+    if (p->count > 1 && omp_get_max_threads() == 2 && !omp_in_parallel()) {
+        apf_status st[APF_PROBE_MAX_MODELS];
+        /* the error message is thread-local: carried back per model */
+        char why[APF_PROBE_MAX_MODELS][256];
+#pragma omp parallel for schedule(dynamic, 1) num_threads(2)
+        for (int m = 0; m < p->count; m++) {
+            st[m] = model_embeddings(p, m, x0, xe, n, size, decoy, target[m], away[m]);
+            if (st[m])
+                snprintf(why[m], sizeof why[m], "%s", apf_last_error());
+        }
+        for (int m = 0; m < p->count; m++)
+            if (st[m])
+                return apf_fail(st[m], "%s", why[m]);
+        return APF_OK;
+    }
+#endif
+    apf_status st = APF_OK;
+    for (int m = 0; m < p->count && !st; m++)
+        st = model_embeddings(p, m, x0, xe, n, size, decoy, target[m], away[m]);
+    return st;
+}
+
+/* One model's targets for a batch, from its embeddings (all_embeddings):
+ * t = f(x_e) + delta (Eq. 13), and with random_target a unit direction
+ * per face orthogonal to the clean embedding: toward the face's decoy
+ * (decoy[k], with decoys) or random. Each face's directions come from its
+ * own stream r, drawn in model order. */
+static apf_status model_targets(apf_probe *p, int m, int n, rng *r, const int *decoy, float *target,
+                                float *away, int *any_offset)
 {
     const apf_probe_options *o = &p->opt;
     int dim = apf_model_embedding_dim(p->model[m]);
-    apf_status st = apf_model_embed(p->model[m], xe ? xe : x0, n, size, target);
-    if (st)
-        return st;
-    /* the clean embedding: the target's own when x_e = x (before its offset) */
-    if (away && !xe)
-        memcpy(away, target, (size_t)n * dim * sizeof *away);
-    else if (away && (st = apf_model_embed(p->model[m], x0, n, size, away)))
-        return st;
+    apf_status st = APF_OK;
     float *tmp = away ? malloc((size_t)dim * sizeof *tmp) : NULL;
     if (away && !tmp)
         return apf_fail(APF_E_NOMEM, "probe: out of memory");
@@ -1198,9 +1243,9 @@ static apf_status gradient_chunk(apf_probe *p, const uint8_t *faces, const uint8
         for (size_t i = 0; i < all; i++)
             b.xin[i] = enrolled[i];
     int any_offset = 0;
+    st = all_embeddings(p, b.x0, enrolled ? b.xin : NULL, n, size, with_decoys ? decoy : NULL, b.target, b.away);
     for (int m = 0; m < p->count && !st; m++)
-        st = model_targets(p, m, b.x0, enrolled ? b.xin : NULL, n, size, b.r, with_decoys ? decoy : NULL,
-                           b.target[m], b.away[m], &any_offset);
+        st = model_targets(p, m, n, b.r, with_decoys ? decoy : NULL, b.target[m], b.away[m], &any_offset);
     if (st)
         goto out;
     memcpy(b.x, b.x0, all * 4);
