@@ -3,6 +3,7 @@
  * memory through the internal graph API. */
 #include <check.h>
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,6 +676,77 @@ START_TEST(graph_rejects_bad_shapes)
 }
 END_TEST
 
+/* apf_warp_affine on colour images takes AVX2 for rows of eight points
+ * whose taps lie inside (when the CPU has it; this file also runs against
+ * the baseline build): every value must be the plain per-point bilinear
+ * sum's to the bit (coordinates in double, weights and sums in float, the
+ * taps in order), and the adjoint's the plain serial scatter's, for
+ * matrices that turn, scale, shift and reach outside the source, on sizes
+ * that leave a partial group of eight. */
+static void warp_reference(float *src, int sh, int sw, float *dst, int dh, int dw, const double m[6], int adjoint)
+{
+    if (!adjoint)
+        memset(dst, 0, (size_t)dh * dw * 3 * sizeof *dst);
+    for (int y = 0; y < dh; y++)
+        for (int x = 0; x < dw; x++) {
+            double sx = m[0] * x + m[1] * y + m[2], sy = m[3] * x + m[4] * y + m[5];
+            if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh))
+                continue;
+            int x0 = (int)floor(sx), y0 = (int)floor(sy);
+            float ax = (float)(sx - x0), ay = (float)(sy - y0);
+            float w[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
+            for (int k = 0; k < 4; k++) {
+                int xs = x0 + (k & 1), ys = y0 + (k >> 1);
+                if (xs < 0 || xs >= sw || ys < 0 || ys >= sh || w[k] == 0.0f)
+                    continue;
+                float *sv = src + ((size_t)ys * sw + xs) * 3, *dv = dst + ((size_t)y * dw + x) * 3;
+                for (int c = 0; c < 3; c++)
+                    if (adjoint)
+                        sv[c] += w[k] * dv[c];
+                    else
+                        dv[c] += w[k] * sv[c];
+            }
+        }
+}
+
+START_TEST(warp_matches_the_plain_bilinear_sum)
+{
+    int threads_before = omp_get_max_threads();
+    const int sizes[][4] = {{112, 112, 112, 112}, {150, 150, 112, 112}, {37, 53, 29, 61}, {83, 83, 112, 112}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int sh = sizes[t][0], sw = sizes[t][1], dh = sizes[t][2], dw = sizes[t][3];
+        float *src = malloc((size_t)sh * sw * 3 * sizeof *src);
+        float *a = malloc((size_t)dh * dw * 3 * sizeof *a), *b = malloc((size_t)dh * dw * 3 * sizeof *b);
+        float *ga = malloc((size_t)sh * sw * 3 * sizeof *ga), *gb = malloc((size_t)sh * sw * 3 * sizeof *gb);
+        for (int i = 0; i < sh * sw * 3; i++)
+            src[i] = tu_frand(&rng) * 255.0f;
+        for (int k = 0; k < 12; k++) {
+            double turn = (tu_frand(&rng) - 0.5) * 0.6, scale = 0.6 + 0.8 * tu_frand(&rng);
+            double c = cos(turn) * scale * sw / dw, s = sin(turn) * scale * sh / dh;
+            /* k = 0: a shift by a whole pixel (weights of exactly 0 and 1) */
+            const double m[6] = {k ? c : 1, k ? -s : 0, k ? (tu_frand(&rng) - 0.3) * sw * 0.3 : 1,
+                                 k ? s : 0, k ? c : 1, k ? (tu_frand(&rng) - 0.3) * sh * 0.3 : -2};
+            ck_assert_int_eq(apf_warp_affine(src, sh, sw, 3, a, dh, dw, m, 0), APF_OK);
+            warp_reference(src, sh, sw, b, dh, dw, m, 0);
+            ck_assert_msg(!memcmp(a, b, (size_t)dh * dw * 3 * sizeof *a), "size %zu matrix %d differs", t, k);
+            /* the adjoint, added into a source that is not zero (on one
+             * core and on the band split of two) */
+            for (int threads = 1; threads <= 2; threads++) {
+                for (int i = 0; i < sh * sw * 3; i++)
+                    ga[i] = gb[i] = (float)(i % 7) - 3.0f;
+                omp_set_num_threads(threads);
+                ck_assert_int_eq(apf_warp_affine(ga, sh, sw, 3, a, dh, dw, m, 1), APF_OK);
+                warp_reference(gb, sh, sw, a, dh, dw, m, 1);
+                ck_assert_msg(!memcmp(ga, gb, (size_t)sh * sw * 3 * sizeof *ga), "size %zu matrix %d: adjoint on %d differs",
+                              t, k, threads);
+            }
+        }
+        free(src), free(a), free(b), free(ga), free(gb);
+    }
+    omp_set_num_threads(threads_before);
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -697,6 +769,7 @@ Suite *layers_suite(void)
     tcase_add_test(t, plan_weight_gradients);
     tcase_add_test(t, graph_rejects_bad_shapes);
     tcase_add_test(t, eltwise_kernels_match_plain_loops);
+    tcase_add_test(t, warp_matches_the_plain_bilinear_sum);
     suite_add_tcase(s, t);
     return s;
 }

@@ -10,6 +10,10 @@
 #endif
 
 #include "internal.h"
+#include "simd.h"
+#if SIMD_X86
+#include <immintrin.h>
+#endif
 
 /* Below this many output values a warp runs on one core: waking the
  * others costs more than it saves. */
@@ -57,41 +61,150 @@ static inline __attribute__((always_inline)) void sum4(float *d, const float *a,
  * sample point at or beyond -1 / the far edge has no tap inside, so it is
  * skipped before the integer conversion (a hostile matrix cannot overflow
  * it); within the band all four taps are taken without per-tap checks. */
+static inline __attribute__((always_inline)) void sample_point(float *src, int sh, int sw, int c, float *dst,
+                                                               int dw, int x, int y, const double m[6],
+                                                               int adjoint, int clamp, int rlo, int rhi)
+{
+    double sx = m[0] * x + m[1] * y + m[2];
+    double sy = m[3] * x + m[4] * y + m[5];
+    if (clamp) {
+        sx = fmin(fmax(sx, 0.0), sw - 1.0);
+        sy = fmin(fmax(sy, 0.0), sh - 1.0);
+    } else if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh)) {
+        return;
+    }
+    int x0 = (int)sx, y0 = (int)sy; /* floor: sx > -1 here */
+    x0 -= sx < x0, y0 -= sy < y0;
+    float ax = (float)(sx - x0), ay = (float)(sy - y0);
+    float w0 = (1 - ax) * (1 - ay), w1 = ax * (1 - ay), w2 = (1 - ax) * ay, w3 = ax * ay;
+    float *d = dst + ((size_t)y * dw + x) * c;
+    if (x0 >= 0 && x0 + 1 < sw && y0 >= rlo && y0 + 1 < rhi) {
+        float *r0 = src + ((size_t)y0 * sw + x0) * c, *r1 = r0 + (size_t)sw * c;
+        if (!adjoint) {
+            sum4(d, r0, r0 + c, r1, r1 + c, w0, w1, w2, w3, c);
+            return;
+        }
+        tap(r0, d, w0, c, 1), tap(r0 + c, d, w1, c, 1);
+        tap(r1, d, w2, c, 1), tap(r1 + c, d, w3, c, 1);
+        return;
+    }
+    const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+    const float ws[4] = {w0, w1, w2, w3};
+    for (int k = 0; k < 4; k++)
+        if (xs[k] >= 0 && xs[k] < sw && ys[k] >= rlo && ys[k] < rhi)
+            tap(src + ((size_t)ys[k] * sw + xs[k]) * c, d, ws[k], c, adjoint);
+}
+
 static inline __attribute__((always_inline)) void sample_row_c(float *src, int sh, int sw, int c, float *dst,
                                                                int dw, int y, const double m[6], int adjoint,
                                                                int clamp, int rlo, int rhi)
 {
-    for (int x = 0; x < dw; x++) {
-        double sx = m[0] * x + m[1] * y + m[2];
-        double sy = m[3] * x + m[4] * y + m[5];
-        if (clamp) {
-            sx = fmin(fmax(sx, 0.0), sw - 1.0);
-            sy = fmin(fmax(sy, 0.0), sh - 1.0);
-        } else if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh)) {
+    for (int x = 0; x < dw; x++)
+        sample_point(src, sh, sw, c, dst, dw, x, y, m, adjoint, clamp, rlo, rhi);
+}
+
+#if SIMD_X86
+#define WARP_AVX2 __attribute__((target("avx2")))
+
+/* Eight points x..x+7 of row y of a colour warp (no clamp): whether all
+ * have their four taps inside source rows [rlo, rhi) and columns, and
+ * then each one's first tap (its offset in the source) and four weights,
+ * with sample_point's arithmetic: the coordinates in double, the weights
+ * in float, no fused multiply-adds (the target is AVX2 without FMA), so
+ * the same bits. */
+WARP_AVX2 static inline __attribute__((always_inline)) int points8(int sw, int x, int y, const double m[6],
+                                                                   int rlo, int rhi, int base[8],
+                                                                   float w[4][8])
+{
+    const __m256d m0 = _mm256_set1_pd(m[0]), m3 = _mm256_set1_pd(m[3]);
+    const __m256d m2 = _mm256_set1_pd(m[2]), m5 = _mm256_set1_pd(m[5]);
+    const __m256d by = _mm256_set1_pd(m[1] * y), cy = _mm256_set1_pd(m[4] * y);
+    __m256d xa = _mm256_set_pd(x + 3, x + 2, x + 1, x), xb = _mm256_set_pd(x + 7, x + 6, x + 5, x + 4);
+    __m256d sxa = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(m0, xa), by), m2);
+    __m256d sxb = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(m0, xb), by), m2);
+    __m256d sya = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(m3, xa), cy), m5);
+    __m256d syb = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(m3, xb), cy), m5);
+    __m256d fxa = _mm256_floor_pd(sxa), fxb = _mm256_floor_pd(sxb);
+    __m256d fya = _mm256_floor_pd(sya), fyb = _mm256_floor_pd(syb);
+    /* all four taps inside: 0 <= x0 <= sw - 2 and rlo <= y0 <= rhi - 2 */
+    const __m256d x_lo = _mm256_setzero_pd(), x_hi = _mm256_set1_pd(sw - 2.0);
+    const __m256d y_lo = _mm256_set1_pd(rlo), y_hi = _mm256_set1_pd(rhi - 2.0);
+    __m256d ina = _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(fxa, x_lo, _CMP_GE_OQ), _mm256_cmp_pd(fxa, x_hi, _CMP_LE_OQ)),
+                                _mm256_and_pd(_mm256_cmp_pd(fya, y_lo, _CMP_GE_OQ), _mm256_cmp_pd(fya, y_hi, _CMP_LE_OQ)));
+    __m256d inb = _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(fxb, x_lo, _CMP_GE_OQ), _mm256_cmp_pd(fxb, x_hi, _CMP_LE_OQ)),
+                                _mm256_and_pd(_mm256_cmp_pd(fyb, y_lo, _CMP_GE_OQ), _mm256_cmp_pd(fyb, y_hi, _CMP_LE_OQ)));
+    if ((_mm256_movemask_pd(ina) & _mm256_movemask_pd(inb)) != 15)
+        return 0;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 ax = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_sub_pd(sxb, fxb)), _mm256_cvtpd_ps(_mm256_sub_pd(sxa, fxa)));
+    __m256 ay = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_sub_pd(syb, fyb)), _mm256_cvtpd_ps(_mm256_sub_pd(sya, fya)));
+    __m256 bx = _mm256_sub_ps(one, ax), bw = _mm256_sub_ps(one, ay);
+    _mm256_storeu_ps(w[0], _mm256_mul_ps(bx, bw)), _mm256_storeu_ps(w[1], _mm256_mul_ps(ax, bw));
+    _mm256_storeu_ps(w[2], _mm256_mul_ps(bx, ay)), _mm256_storeu_ps(w[3], _mm256_mul_ps(ax, ay));
+    __m256i ix = _mm256_set_m128i(_mm256_cvttpd_epi32(fxb), _mm256_cvttpd_epi32(fxa));
+    __m256i iy = _mm256_set_m128i(_mm256_cvttpd_epi32(fyb), _mm256_cvttpd_epi32(fya));
+    /* (y0 * sw + x0) * 3: below 2^31 for any image the library takes */
+    __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(iy, _mm256_set1_epi32(3 * sw)),
+                                   _mm256_mullo_epi32(ix, _mm256_set1_epi32(3)));
+    _mm256_storeu_si256((__m256i *)base, off);
+    return 1;
+}
+
+/* Row y of a colour warp (no clamp), forward or adjoint (into source rows
+ * [rlo, rhi)), with AVX2 where eight points in a row have all their taps
+ * inside: each point's three channels as one 4-wide load per tap (gathers
+ * are slow on many Intel cores), in sample_point's order, and only three
+ * values written back (the fourth is another point's, perhaps another
+ * core's). The 4-wide load reads one value past the tap, which exists
+ * unless the tap is the source's last pixel; such points, and all the
+ * others, take sample_point. The forward's sums start from the cleared
+ * destination's +0; the adjoint skips a zero weight as tap() does. Every
+ * value is the same to the bit as sample_point's. */
+WARP_AVX2 static void warp_row_rgb_avx2(float *src, int sh, int sw, float *dst, int dw, int y, const double m[6],
+                                        int adjoint, int rlo, int rhi)
+{
+    const int last = 3 * sh * sw; /* one past the source's last value */
+    int x = 0;
+    for (; x + 8 <= dw; x += 8) {
+        int base[8];
+        float w[4][8];
+        if (!points8(sw, x, y, m, rlo, rhi, base, w)) {
+            for (int k = 0; k < 8; k++)
+                sample_point(src, sh, sw, 3, dst, dw, x + k, y, m, adjoint, 0, rlo, rhi);
             continue;
         }
-        int x0 = (int)sx, y0 = (int)sy; /* floor: sx > -1 here */
-        x0 -= sx < x0, y0 -= sy < y0;
-        float ax = (float)(sx - x0), ay = (float)(sy - y0);
-        float w0 = (1 - ax) * (1 - ay), w1 = ax * (1 - ay), w2 = (1 - ax) * ay, w3 = ax * ay;
-        float *d = dst + ((size_t)y * dw + x) * c;
-        if (x0 >= 0 && x0 + 1 < sw && y0 >= rlo && y0 + 1 < rhi) {
-            float *r0 = src + ((size_t)y0 * sw + x0) * c, *r1 = r0 + (size_t)sw * c;
-            if (!adjoint) {
-                sum4(d, r0, r0 + c, r1, r1 + c, w0, w1, w2, w3, c);
+        float *d = dst + ((size_t)y * dw + x) * 3;
+        for (int k = 0; k < 8; k++, d += 3) {
+            if (base[k] + 3 * sw + 6 >= last) {
+                sample_point(src, sh, sw, 3, dst, dw, x + k, y, m, adjoint, 0, rlo, rhi);
                 continue;
             }
-            tap(r0, d, w0, c, 1), tap(r0 + c, d, w1, c, 1);
-            tap(r1, d, w2, c, 1), tap(r1 + c, d, w3, c, 1);
-            continue;
+            float *r0 = src + base[k], *r1 = r0 + 3 * sw;
+            float *t[4] = {r0, r0 + 3, r1, r1 + 3};
+            if (!adjoint) {
+                __m128 v = _mm_setzero_ps();
+                for (int j = 0; j < 4; j++)
+                    v = _mm_add_ps(v, _mm_mul_ps(_mm_set1_ps(w[j][k]), _mm_loadu_ps(t[j])));
+                _mm_storel_pi((__m64 *)d, v);
+                _mm_store_ss(d + 2, _mm_movehl_ps(v, v));
+                continue;
+            }
+            /* the point's three values (a 4-wide load could read past
+             * the last point), the fourth lane cleared */
+            __m128 g = _mm_setr_ps(d[0], d[1], d[2], 0.0f);
+            for (int j = 0; j < 4; j++) {
+                if (w[j][k] == 0.0f)
+                    continue;
+                __m128 v = _mm_add_ps(_mm_loadu_ps(t[j]), _mm_mul_ps(_mm_set1_ps(w[j][k]), g));
+                _mm_storel_pi((__m64 *)t[j], v);
+                _mm_store_ss(t[j] + 2, _mm_movehl_ps(v, v));
+            }
         }
-        const int xs[4] = {x0, x0 + 1, x0, x0 + 1}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
-        const float ws[4] = {w0, w1, w2, w3};
-        for (int k = 0; k < 4; k++)
-            if (xs[k] >= 0 && xs[k] < sw && ys[k] >= rlo && ys[k] < rhi)
-                tap(src + ((size_t)ys[k] * sw + xs[k]) * c, d, ws[k], c, adjoint);
     }
+    for (; x < dw; x++)
+        sample_point(src, sh, sw, 3, dst, dw, x, y, m, adjoint, 0, rlo, rhi);
 }
+#endif
 
 /* Colour images (c = 3) get a copy with the channel count known. */
 static void sample_row(float *src, int sh, int sw, int c, float *dst, int dw, int y, const double m[6],
@@ -139,6 +252,18 @@ static void sample(float *src, int sh, int sw, int c, float *dst, int dh, int dw
 {
     if (adjoint) {
         int bands = resample_cores((size_t)dh * dw * c);
+#if SIMD_X86
+        if (c == 3 && !clamp && SIMD_HAS_AVX2) {
+#pragma omp parallel for schedule(static) num_threads(bands) if (bands > 1)
+            for (int band = 0; band < bands; band++) {
+                int rlo = (int)((long)sh * band / bands), rhi = (int)((long)sh * (band + 1) / bands);
+                for (int y = 0; y < dh; y++)
+                    if (row_reaches_band(m, y, dw, rlo, rhi, clamp))
+                        warp_row_rgb_avx2(src, sh, sw, dst, dw, y, m, 1, rlo, rhi);
+            }
+            return;
+        }
+#endif
 #pragma omp parallel for schedule(static) num_threads(bands) if (bands > 1)
         for (int band = 0; band < bands; band++) {
             int rlo = (int)((long)sh * band / bands), rhi = (int)((long)sh * (band + 1) / bands);
@@ -150,6 +275,14 @@ static void sample(float *src, int sh, int sw, int c, float *dst, int dh, int dw
     }
     memset(dst, 0, (size_t)dh * dw * c * sizeof(float));
     int cores = resample_cores((size_t)dh * dw * c);
+#if SIMD_X86
+    if (c == 3 && !clamp && SIMD_HAS_AVX2) {
+#pragma omp parallel for schedule(static) num_threads(cores) if (cores > 1)
+        for (int y = 0; y < dh; y++)
+            warp_row_rgb_avx2(src, sh, sw, dst, dw, y, m, 0, 0, sh);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) num_threads(cores) if (cores > 1)
     for (int y = 0; y < dh; y++)
         sample_row(src, sh, sw, c, dst, dw, y, m, 0, clamp, 0, sh);
