@@ -43,6 +43,7 @@ struct apf_probe {
      * to give the same bits as the whole batch). */
     apf_model *tail_copy[APF_PROBE_MAX_MODELS];
     signed char tail_draws[APF_PROBE_MAX_MODELS];
+    int split_threads[APF_PROBE_MAX_MODELS]; /* the thread count the split was checked on */
     pthread_mutex_t lock;
 };
 
@@ -900,6 +901,22 @@ static void samples_sum(attack_bufs *b, int draws, int n, size_t per, float *dst
     }
 }
 
+/* Whether model m runs its draws in two batches here (plan_split): once
+ * split, on one thread (in a lane, or alone) and on the thread count the
+ * split was checked on; on any other (the caller's OpenMP count changed
+ * since) whole again, since only those were checked to give the same
+ * bits. */
+static int split_applies(const apf_probe *p, int m)
+{
+#ifdef _OPENMP
+    int threads = omp_get_max_threads();
+    return p->tail_draws[m] > 0 && (omp_in_parallel() || threads == 1 || threads == p->split_threads[m]);
+#else
+    (void)p, (void)m;
+    return 0; /* never split without OpenMP */
+#endif
+}
+
 /* One model's gradient this iteration, through its input diversity's
  * adjoints, into dst (zeroed here), its pushed flags into pushed, with
  * the scratch lb: every attack's model pass, in a lane or not. */
@@ -915,7 +932,7 @@ static apf_status model_gradient(apf_probe *p, int m, attack_bufs *b, const plac
     if (p->samples[m] > 1 && (use_di || any_placed)) {
         /* in its two batches once split (plan_split): the second's pushed
          * flags, the last draw's, overwrite the first's */
-        int draws = p->samples[m], k = p->tail_draws[m] > 0 ? p->tail_draws[m] : 0;
+        int draws = p->samples[m], k = split_applies(p, m) ? p->tail_draws[m] : 0;
         samples_draw(p, m, b, pl, n, size, use_di);
         apf_status st = samples_part(p, b, pl, &ctx, n, size, 0, draws - k, p->model[m]);
         if (!st && k)
@@ -1070,6 +1087,7 @@ static void split_draws(apf_probe *p, int s, int n, int size, int k)
         if (same_bits_split(p, s, copy, n, size, k)) {
             p->tail_copy[s] = copy;
             p->tail_draws[s] = (signed char)k;
+            p->split_threads[s] = omp_get_max_threads();
 #ifdef __GLIBC__
             /* the model's plan was rebuilt for its share's smaller batch:
              * give the freed pages of the old one back */
