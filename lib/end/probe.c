@@ -999,12 +999,15 @@ static double now_ms(void)
     return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
 }
 
-/* A time t folded into the estimate *ms: a faster time is taken as it is,
- * a slower one only a tenth of the way, so the first pass (which builds
- * the model's plan) and a busy neighbour's moments weigh little. */
-static void fold_ms(float *ms, float t)
+/* A pass of model m taking t ms (on one thread, all its draws) folded
+ * into its lane time, and counted: a faster time is taken as it is, a
+ * slower one only a tenth of the way, so the first pass (which builds the
+ * model's plan) and a busy neighbour's moments weigh little. */
+static void note_lane_time(apf_probe *p, int m, float t)
 {
+    float *ms = &p->lane_ms[m];
     *ms = !(*ms > 0) || t < *ms ? t : 0.9f * *ms + 0.1f * t;
+    p->timed[m] += p->timed[m] < 255;
 }
 
 /* model_fresh, its time folded into the model's lane time */
@@ -1013,8 +1016,7 @@ static apf_status model_fresh_timed(apf_probe *p, int m, attack_bufs *b, const p
 {
     double t0 = now_ms();
     apf_status st = model_fresh(p, m, b, pl, n, size, use_di, any_placed, lane);
-    fold_ms(&p->lane_ms[m], (float)(now_ms() - t0));
-    p->timed[m] += p->timed[m] < 255;
+    note_lane_time(p, m, (float)(now_ms() - t0));
     return st;
 }
 
@@ -1157,10 +1159,8 @@ static apf_status split_part(apf_probe *p, int s, int lane, attack_bufs *b, cons
     int s0 = lane ? 0 : draws - k, s1 = lane ? draws - k : draws;
     double t0 = now_ms();
     apf_status st = samples_part(p, b, pl, &ctx, n, size, s0, s1, lane ? p->model[s] : p->tail_copy[s]);
-    if (lane) {
-        fold_ms(&p->lane_ms[s], (float)((now_ms() - t0) * draws / (s1 - s0)));
-        p->timed[s] += p->timed[s] < 255;
-    }
+    if (lane)
+        note_lane_time(p, s, (float)((now_ms() - t0) * draws / (s1 - s0)));
     return st;
 }
 #endif
