@@ -683,20 +683,26 @@ END_TEST
  * taps in order), and the adjoint's the plain serial scatter's, for
  * matrices that turn, scale, shift and reach outside the source, on sizes
  * that leave a partial group of eight. */
-static void warp_reference(float *src, int sh, int sw, float *dst, int dh, int dw, const double m[6], int adjoint)
+static void bilinear_reference(float *src, int sh, int sw, float *dst, int dh, int dw, const double m[6],
+                               int clamp, int adjoint)
 {
     if (!adjoint)
         memset(dst, 0, (size_t)dh * dw * 3 * sizeof *dst);
     for (int y = 0; y < dh; y++)
         for (int x = 0; x < dw; x++) {
             double sx = m[0] * x + m[1] * y + m[2], sy = m[3] * x + m[4] * y + m[5];
-            if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh))
+            if (clamp) {
+                sx = fmin(fmax(sx, 0.0), sw - 1.0), sy = fmin(fmax(sy, 0.0), sh - 1.0);
+            } else if (!(sx > -1.0 && sx < sw && sy > -1.0 && sy < sh)) {
                 continue;
+            }
             int x0 = (int)floor(sx), y0 = (int)floor(sy);
             float ax = (float)(sx - x0), ay = (float)(sy - y0);
             float w[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
             for (int k = 0; k < 4; k++) {
                 int xs = x0 + (k & 1), ys = y0 + (k >> 1);
+                if (clamp) /* the far edge's tap on the edge pixel, with weight 0 */
+                    xs = xs < sw ? xs : sw - 1, ys = ys < sh ? ys : sh - 1;
                 if (xs < 0 || xs >= sw || ys < 0 || ys >= sh || w[k] == 0.0f)
                     continue;
                 float *sv = src + ((size_t)ys * sw + xs) * 3, *dv = dst + ((size_t)y * dw + x) * 3;
@@ -727,7 +733,7 @@ START_TEST(warp_matches_the_plain_bilinear_sum)
             const double m[6] = {k ? c : 1, k ? -s : 0, k ? (tu_frand(&rng) - 0.3) * sw * 0.3 : 1,
                                  k ? s : 0, k ? c : 1, k ? (tu_frand(&rng) - 0.3) * sh * 0.3 : -2};
             ck_assert_int_eq(apf_warp_affine(src, sh, sw, 3, a, dh, dw, m, 0), APF_OK);
-            warp_reference(src, sh, sw, b, dh, dw, m, 0);
+            bilinear_reference(src, sh, sw, b, dh, dw, m, 0, 0);
             ck_assert_msg(!memcmp(a, b, (size_t)dh * dw * 3 * sizeof *a), "size %zu matrix %d differs", t, k);
             /* the adjoint, added into a source that is not zero (on one
              * core and on the band split of two) */
@@ -736,7 +742,7 @@ START_TEST(warp_matches_the_plain_bilinear_sum)
                     ga[i] = gb[i] = (float)(i % 7) - 3.0f;
                 omp_set_num_threads(threads);
                 ck_assert_int_eq(apf_warp_affine(ga, sh, sw, 3, a, dh, dw, m, 1), APF_OK);
-                warp_reference(gb, sh, sw, a, dh, dw, m, 1);
+                bilinear_reference(gb, sh, sw, a, dh, dw, m, 0, 1);
                 ck_assert_msg(!memcmp(ga, gb, (size_t)sh * sw * 3 * sizeof *ga), "size %zu matrix %d: adjoint on %d differs",
                               t, k, threads);
             }
@@ -748,38 +754,10 @@ START_TEST(warp_matches_the_plain_bilinear_sum)
 END_TEST
 
 /* apf_resize on colour images reads each tap's three channels with one
- * 4-wide load: the same bits as a plain separable bilinear resize with
- * the edge clamp (forward: the four taps summed in order; adjoint: a
- * serial scatter skipping zero weights), on one core and two, up and
- * down, including the source's last pixel. */
-static void resize_reference(float *src, int sh, int sw, float *dst, int dh, int dw, int adjoint)
-{
-    if (!adjoint)
-        memset(dst, 0, (size_t)dh * dw * 3 * sizeof *dst);
-    double fx = (double)sw / dw, fy = (double)sh / dh;
-    for (int y = 0; y < dh; y++) {
-        double sy = fmin(fmax(fy * y + (0.5 * fy - 0.5), 0.0), sh - 1.0);
-        int y0 = (int)floor(sy), y1 = y0 + 1 < sh ? y0 + 1 : y0;
-        float ay = (float)(sy - floor(sy));
-        for (int x = 0; x < dw; x++) {
-            double sx = fmin(fmax(fx * x + (0.5 * fx - 0.5), 0.0), sw - 1.0);
-            int x0 = (int)floor(sx), x1 = x0 + 1 < sw ? x0 + 1 : x0;
-            float ax = (float)(sx - floor(sx));
-            float w[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
-            int xs[4] = {x0, x1, x0, x1}, ys[4] = {y0, y0, y1, y1};
-            float *dv = dst + ((size_t)y * dw + x) * 3;
-            for (int k = 0; k < 4; k++) {
-                float *sv = src + ((size_t)ys[k] * sw + xs[k]) * 3;
-                for (int c = 0; c < 3; c++)
-                    if (!adjoint)
-                        dv[c] += w[k] * sv[c];
-                    else if (w[k] != 0.0f)
-                        sv[c] += w[k] * dv[c];
-            }
-        }
-    }
-}
-
+ * 4-wide load: the same bits as bilinear_reference with the resize's
+ * matrix and the edge clamp (the taps summed in order; the adjoint a
+ * serial scatter), on one core and two, up and down, including the
+ * source's last pixel. */
 START_TEST(resize_matches_the_plain_bilinear_sum)
 {
     int threads_before = omp_get_max_threads();
@@ -791,17 +769,20 @@ START_TEST(resize_matches_the_plain_bilinear_sum)
         float *ga = malloc(ns * sizeof *ga), *gb = malloc(ns * sizeof *gb);
         for (size_t i = 0; i < ns; i++)
             src[i] = tu_frand(&rng) * 255.0f;
+        /* the resize's matrix (pixel centres aligned), sampled with the edge clamp */
+        double fx = (double)sw / dw, fy = (double)sh / dh;
+        const double m[6] = {fx, 0, 0.5 * fx - 0.5, 0, fy, 0.5 * fy - 0.5};
         for (int threads = 1; threads <= 2; threads++) {
             omp_set_num_threads(threads);
             ck_assert_int_eq(apf_resize(src, sh, sw, 3, a, dh, dw, 0), APF_OK);
-            resize_reference(src, sh, sw, b, dh, dw, 0);
+            bilinear_reference(src, sh, sw, b, dh, dw, m, 1, 0);
             ck_assert_msg(!memcmp(a, b, nd * sizeof *a), "size %zu on %d: resize differs", t, threads);
             for (size_t i = 0; i < nd; i++)
                 a[i] = tu_frand(&rng) - 0.5f;
             for (size_t i = 0; i < ns; i++)
                 ga[i] = gb[i] = (float)(i % 7) - 3.0f;
             ck_assert_int_eq(apf_resize(ga, sh, sw, 3, a, dh, dw, 1), APF_OK);
-            resize_reference(gb, sh, sw, a, dh, dw, 1);
+            bilinear_reference(gb, sh, sw, a, dh, dw, m, 1, 1);
             ck_assert_msg(!memcmp(ga, gb, ns * sizeof *ga), "size %zu on %d: adjoint differs", t, threads);
         }
         free(src), free(a), free(b), free(ga), free(gb);
