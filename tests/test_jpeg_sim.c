@@ -83,12 +83,44 @@ START_TEST(lower_quality_loses_more)
 }
 END_TEST
 
+/* The AVX2 build of the stand-in (picked at run time on CPUs with AVX2)
+ * must give the baseline build's bits: the probe's g may not depend on
+ * which one ran. Sizes with whole and partial 8x8 blocks and 2x2 chroma
+ * cells, odd and even, sizes past one row chunk, every quality band, and
+ * values in and out of 0..255. */
+START_TEST(avx2_gives_the_baseline_bits)
+{
+    const int sizes[] = {1, 3, 8, 9, 16, 37, 64, 65, 112, 150, 200};
+    const int n_sizes = (int)(sizeof sizes / sizeof sizes[0]), most = 200 * 200 * 3;
+    float *a = malloc(most * 4), *b = malloc(most * 4), *scratch = malloc(most * 4);
+    unsigned seed = 12345;
+    int differing = 0;
+    for (int t = 0; t < n_sizes; t++)
+        for (int q = 1; q <= 100; q += 11) {
+            int s = sizes[t], n = s * s * 3;
+            for (int i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                a[i] = b[i] = (float)((seed >> 8) % 3000) / 10.0f - 20.0f; /* -20 .. 280 in tenths */
+            }
+            jpeg_sim(a, s, q, scratch);
+            jpeg_sim_baseline(b, s, q, scratch);
+            if (memcmp(a, b, (size_t)n * 4)) {
+                differing++;
+                printf("size %d quality %d: the two builds differ\n", s, q);
+            }
+        }
+    ck_assert_int_eq(differing, 0);
+    free(a), free(b), free(scratch);
+}
+END_TEST
+
 Suite *jpeg_sim_suite(void)
 {
     Suite *s = suite_create("jpeg_sim");
     TCase *t = tcase_create("core");
     tcase_add_test(t, close_to_libjpeg);
     tcase_add_test(t, lower_quality_loses_more);
+    tcase_add_test(t, avx2_gives_the_baseline_bits);
     suite_add_tcase(s, t);
     return s;
 }

@@ -9,7 +9,12 @@
 #define APF_END_JPEG_SIM_H
 
 /* img: size x size x 3 RGB, 0..255 floats, replaced by its round trip.
- * quality 1..100 as libjpeg's; scratch: 3 * size * size floats. */
+ * quality 1..100 as libjpeg's; scratch: 3 * size * size floats. On CPUs
+ * with AVX2 an eight-lane build of the same code runs (about 2.7 times as
+ * fast at 112 pixels); it gives the same bits. */
 void jpeg_sim(float *img, int size, int quality, float *scratch);
+/* The same without the AVX2 build (for the test that both give the same
+ * bits). */
+void jpeg_sim_baseline(float *img, int size, int quality, float *scratch);
 
 #endif
