@@ -16,6 +16,11 @@
 #elif defined(__x86_64__) || defined(__i386__)
 #define SIMD_X86 1
 #define SIMD_AVX2 __attribute__((target("avx2,fma")))
+/* AVX2 without FMA, for kernels whose AVX2 variant must give the baseline
+ * variant's bits: GCC contracts a multiply and an add into one fused
+ * operation where FMA is enabled, and that rounds once where the plain
+ * code rounds twice. Dispatched on SIMD_HAS_AVX2 like the others. */
+#define SIMD_AVX2_EXACT __attribute__((target("avx2")))
 /* __builtin_cpu_supports reads features libgcc detected at load time. */
 #define SIMD_HAS_AVX2 (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 #else

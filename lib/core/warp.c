@@ -104,15 +104,13 @@ static inline __attribute__((always_inline)) void sample_row_c(float *src, int s
 }
 
 #if SIMD_X86
-#define WARP_AVX2 __attribute__((target("avx2")))
-
 /* Eight points x..x+7 of row y of a colour warp (no clamp): whether all
  * have their four taps inside source rows [rlo, rhi) and columns, and
  * then each one's first tap (its offset in the source) and four weights,
  * with sample_point's arithmetic: the coordinates in double, the weights
  * in float, no fused multiply-adds (the target is AVX2 without FMA), so
  * the same bits. */
-WARP_AVX2 static inline __attribute__((always_inline)) int points8(int sw, int x, int y, const double m[6],
+SIMD_AVX2_EXACT static inline __attribute__((always_inline)) int points8(int sw, int x, int y, const double m[6],
                                                                    int rlo, int rhi, int base[8],
                                                                    float w[4][8])
 {
@@ -160,7 +158,7 @@ WARP_AVX2 static inline __attribute__((always_inline)) int points8(int sw, int x
  * others, take sample_point. The forward's sums start from the cleared
  * destination's +0; the adjoint skips a zero weight as tap() does. Every
  * value is the same to the bit as sample_point's. */
-WARP_AVX2 static void warp_row_rgb_avx2(float *src, int sh, int sw, float *dst, int dw, int y, const double m[6],
+SIMD_AVX2_EXACT static void warp_row_rgb_avx2(float *src, int sh, int sw, float *dst, int dw, int y, const double m[6],
                                         int adjoint, int rlo, int rhi)
 {
     const int last = 3 * sh * sw; /* one past the source's last value */

@@ -200,11 +200,10 @@ SIMD_INLINE void round_trip(float *img, int size, int quality, float *scratch)
     from_ycc(img, size, yp, cb, cr);
 }
 
-/* The same C twice: for AVX2 the loops above run eight lanes wide. Not
- * "fma": a fused multiply-add rounds once where the plain code rounds
- * twice, and both builds must give the same bits (jpeg_sim.h). */
+/* The same C twice: for AVX2 the loops above run eight lanes wide,
+ * without FMA, so both builds give the same bits (jpeg_sim.h). */
 #if SIMD_X86
-__attribute__((target("avx2"))) static void round_trip_avx2(float *img, int size, int quality, float *scratch)
+SIMD_AVX2_EXACT static void round_trip_avx2(float *img, int size, int quality, float *scratch)
 {
     round_trip(img, size, quality, scratch);
 }
@@ -218,7 +217,7 @@ void jpeg_sim_baseline(float *img, int size, int quality, float *scratch)
 void jpeg_sim(float *img, int size, int quality, float *scratch)
 {
 #if SIMD_X86
-    if (__builtin_cpu_supports("avx2")) {
+    if (SIMD_HAS_AVX2) {
         round_trip_avx2(img, size, quality, scratch);
         return;
     }
