@@ -104,6 +104,20 @@ static inline __attribute__((always_inline)) void sample_row_c(float *src, int s
 }
 
 #if SIMD_X86
+/* d[0..2] = the sum over the four taps t[j] of w[j] * t[j][0..2], each
+ * tap's three channels in one 4-wide SSE load (the fourth lane reads one
+ * value past the tap, which the caller guarantees exists), summed from +0
+ * in tap order, as sum4 does on a cleared destination: the same bits.
+ * Only three values are written (the fourth is another point's). */
+static inline __attribute__((always_inline)) void sum4_rgb(float *d, float *const t[4], const float w[4])
+{
+    __m128 v = _mm_setzero_ps();
+    for (int j = 0; j < 4; j++)
+        v = _mm_add_ps(v, _mm_mul_ps(_mm_set1_ps(w[j]), _mm_loadu_ps(t[j])));
+    _mm_storel_pi((__m64 *)d, v);
+    _mm_store_ss(d + 2, _mm_movehl_ps(v, v));
+}
+
 /* Eight points x..x+7 of row y of a colour warp (no clamp): whether all
  * have their four taps inside source rows [rlo, rhi) and columns, and
  * then each one's first tap (its offset in the source) and four weights,
@@ -180,11 +194,8 @@ SIMD_AVX2_EXACT static void warp_row_rgb_avx2(float *src, int sh, int sw, float 
             float *r0 = src + base[k], *r1 = r0 + 3 * sw;
             float *t[4] = {r0, r0 + 3, r1, r1 + 3};
             if (!adjoint) {
-                __m128 v = _mm_setzero_ps();
-                for (int j = 0; j < 4; j++)
-                    v = _mm_add_ps(v, _mm_mul_ps(_mm_set1_ps(w[j][k]), _mm_loadu_ps(t[j])));
-                _mm_storel_pi((__m64 *)d, v);
-                _mm_store_ss(d + 2, _mm_movehl_ps(v, v));
+                const float wk[4] = {w[0][k], w[1][k], w[2][k], w[3][k]};
+                sum4_rgb(d, t, wk);
                 continue;
             }
             /* the point's three values (a 4-wide load could read past
@@ -344,21 +355,15 @@ static inline __attribute__((always_inline)) void resize_row_c(float *src, const
         float w0 = (1 - ax) * (1 - ay), w1 = ax * (1 - ay), w2 = (1 - ax) * ay, w3 = ax * ay;
         size_t o0 = (size_t)tx[x].i0 * c, o1 = (size_t)tx[x].i1 * c;
 #if SIMD_X86
-        /* colour, forward: each tap's three channels in one 4-wide SSE
-         * load (the same products and sums per channel in the same order,
-         * so the same bits; three values written), unless the last tap's
-         * load would read past the source's end. Not the adjoint: an
-         * upsampling's neighbouring points scatter into the same source
-         * values, and a 4-wide load of values just stored 3-wide stalls
-         * (it ran slower than the scalar code). */
+        /* colour, forward: sum4_rgb (the same bits as sum4), unless the
+         * last tap's 4-wide load would read past the source's end. Not
+         * the adjoint: an upsampling's neighbouring points scatter into
+         * the same source values, and a 4-wide load of values just stored
+         * 3-wide stalls (it ran slower than the scalar code). */
         if (c == 3 && !adjoint && row1 + o1 + 4 <= end) {
-            float *t[4] = {row0 + o0, row0 + o1, row1 + o0, row1 + o1};
+            float *const t[4] = {row0 + o0, row0 + o1, row1 + o0, row1 + o1};
             const float w[4] = {w0, w1, w2, w3};
-            __m128 v = _mm_setzero_ps();
-            for (int j = 0; j < 4; j++)
-                v = _mm_add_ps(v, _mm_mul_ps(_mm_set1_ps(w[j]), _mm_loadu_ps(t[j])));
-            _mm_storel_pi((__m64 *)d, v);
-            _mm_store_ss(d + 2, _mm_movehl_ps(v, v));
+            sum4_rgb(d, t, w);
             continue;
         }
 #else
