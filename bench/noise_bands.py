@@ -28,7 +28,7 @@ sys.path.insert(0, build + '/bindings/python')
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apf  # noqa: E402
 import shipped_probe  # noqa: E402
-from protect_lab import face_path, read_pairs  # noqa: E402
+from protect_lab import blur, face_path, read_pairs  # noqa: E402
 
 NAMES = ['mobilefacenet', 'faceres', 'mobileface', 'faceapi-recognition']
 
@@ -37,19 +37,6 @@ def load(pairs):
     a = np.stack([apf.load_image(face_path(lfw, n1, i1)) for n1, i1, _, _ in pairs])
     b = np.stack([apf.load_image(face_path(lfw, n2, i2)) for _, _, n2, i2 in pairs])
     return a, b
-
-
-def blur(x, sigma):
-    """Separable Gaussian of each face's channels (edges repeated)."""
-    r = int(3 * sigma + 0.5)
-    t = np.arange(-r, r + 1)
-    k = np.exp(-t * t / (2 * sigma * sigma))
-    k /= k.sum()
-    h, w = x.shape[1], x.shape[2]
-    y = np.pad(x, ((0, 0), (r, r), (0, 0), (0, 0)), mode='edge')
-    y = sum(k[i] * y[:, i:i + h] for i in range(2 * r + 1))
-    y = np.pad(y, ((0, 0), (0, 0), (r, r), (0, 0)), mode='edge')
-    return sum(k[i] * y[:, :, i:i + w] for i in range(2 * r + 1))
 
 
 folds = read_pairs(lfw + '/pairs.txt')
@@ -83,7 +70,7 @@ print('LFW fold %d, first %d positive pairs, thresholds from fold %d; broken sha
 print('| noise | %s (mean) | SSIM mean / min | mean abs noise |' % ' / '.join(NAMES))
 print('|---|---|---|---|')
 report('shipped, whole', noise)
-low = {s: blur(noise, s) for s in (1.0, 2.0, 3.0)}
+low = {s: blur(noise, s, edge='edge') for s in (1.0, 2.0, 3.0)}
 for s in (1.0, 2.0, 3.0):
     report('below a %g-pixel blur' % s, low[s])
     report('the rest (above it)', noise - low[s])

@@ -126,15 +126,16 @@ def diversity(rng, x, mode, p=0.5):
     return out, back
 
 
-def blur(a, sigma=1.5):
-    """Separable Gaussian blur over the two pixel axes of an NHWC batch."""
+def blur(a, sigma=1.5, edge="reflect"):
+    """Separable Gaussian blur over the two pixel axes of an NHWC batch;
+    edge is np.pad's mode past the border ("edge" repeats the last pixel)."""
     r = int(3 * sigma + 0.5)
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     k /= k.sum()
     for ax in (1, 2):
         pad = [(0, 0)] * a.ndim
         pad[ax] = (r, r)
-        ap = np.pad(a, pad, mode="reflect")
+        ap = np.pad(a, pad, mode=edge)
         a = sum(k[i] * np.take(ap, range(i, i + a.shape[ax]), axis=ax) for i in range(2 * r + 1))
     return a
 
