@@ -462,6 +462,37 @@ START_TEST(face_nulls)
     ERR(apf_detect_faces(d, im, f, 2, NULL));
     ck_assert_int_eq(apf_detect_faces(d, im, f, 2, &count), APF_OK); /* a black image: no face */
     ck_assert_int_eq(count, 0);
+    /* the face check */
+    float score = -1;
+    const char *mesh = tu_path(tu_models_dir(), "facemesh.apfm");
+    ERR(apf_detector_set_face_check(NULL, mesh, 0.5f));
+    ERR(apf_detector_set_face_check(d, mesh, -0.1f));
+    ERR(apf_detector_set_face_check(d, mesh, 1.0f));
+    ERR(apf_detector_set_face_check(d, mesh, NAN));
+    ERR(apf_detector_set_face_check(d, "/nonexistent/facemesh.apfm", 0.5f));
+    ERR(apf_detector_set_face_check(d, tu_path(tu_models_dir(), "blazeface.apfm"), 0.5f)); /* a detector */
+    ERR(apf_detector_set_face_check(d, tu_path(tu_models_dir(), "mobileface.apfm"), 0.5f)); /* 112, 128-d */
+    ck_assert_int_eq(apf_detector_rejected_count(NULL), -1);
+    ck_assert_int_eq(apf_detector_rejected_count(d), 0);
+    ck_assert_int_eq(apf_face_from_landmarks((const float(*)[2])lm, f), APF_OK);
+    ERR(apf_detector_face_score(d, im, f, &score)); /* no check set */
+    ck_assert_int_eq(apf_detector_set_face_check(d, mesh, 0.5f), APF_OK);
+    ERR(apf_detector_face_score(NULL, im, f, &score));
+    ERR(apf_detector_face_score(d, NULL, f, &score));
+    ERR(apf_detector_face_score(d, im, NULL, &score));
+    ERR(apf_detector_face_score(d, im, f, NULL));
+    apf_face odd = f[0];
+    odd.box[2] = NAN;
+    ERR(apf_detector_face_score(d, im, &odd, &score));
+    odd = f[0];
+    odd.box[2] = odd.box[0], odd.box[3] = odd.box[1]; /* no area */
+    ERR(apf_detector_face_score(d, im, &odd, &score));
+    ck_assert_int_eq(apf_detector_face_score(d, im, f, &score), APF_OK); /* a black square is no face */
+    ck_assert(score >= 0.0f && score < 0.5f);
+    ERR(apf_detector_set_face_check(d, "/nonexistent/facemesh.apfm", 0.5f)); /* the old check stays */
+    ck_assert_int_eq(apf_detector_face_score(d, im, f, &score), APF_OK);
+    ck_assert_int_eq(apf_detector_set_face_check(d, NULL, 0.0f), APF_OK); /* removed */
+    ERR(apf_detector_face_score(d, im, f, &score));
     apf_detector_free(d);
     ERR(apf_face_from_landmarks(NULL, f));
     ERR(apf_face_from_landmarks((const float(*)[2])lm, NULL));

@@ -3,6 +3,7 @@
  * every kind of wrong reply refused before a pixel changes. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -374,6 +375,58 @@ START_TEST(a_photo_without_faces)
 }
 END_TEST
 
+/* BlazeFace takes a cat's face for a face; with the face check the photo
+ * has no person's face and nothing is protected, while every person in
+ * the sample photos is still found. */
+START_TEST(animal_faces_are_not_taken_for_people)
+{
+    apf_image *cat;
+    ck_assert_int_eq(apf_image_load(APF_SOURCE_DIR "/tests/data/animals/chelsea.jpg", &cat), APF_OK);
+    apf_face f[4];
+    int n = 0;
+    ck_assert_int_eq(apf_detect_faces(det, cat, f, 4, &n), APF_OK);
+    ck_assert_int_ge(n, 1); /* without the check: the cat is a "face" */
+    apf_face the_cat = f[0];
+    int before_person = 0;
+    ck_assert_int_eq(apf_detect_faces(det, photo, f, 4, &before_person), APF_OK);
+    ck_assert_int_eq(apf_detector_set_face_check(det, tu_path(tu_models_dir(), "facemesh.apfm"),
+                                                 APF_FACE_CHECK_MIN_SCORE), APF_OK);
+    float score;
+    ck_assert_int_eq(apf_detector_face_score(det, cat, &the_cat, &score), APF_OK);
+    ck_assert_float_lt(score, 0.1f);
+    ck_assert_int_eq(apf_detect_faces(det, cat, f, 4, &n), APF_OK);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_ge(apf_detector_rejected_count(det), 1);
+    apf_photo_job *job;
+    ck_assert_int_eq(apf_photo_job_create(probe, det, cat, NULL, 0, &job), APF_OK);
+    ck_assert_int_eq(apf_photo_job_face_count(job), 0);
+    apf_photo_job_free(job);
+    /* people: every sample photo keeps all its faces, each scoring near 1 */
+    static const char *const people[] = {"Aaron_Eckhart_0001.jpg", "Abdel_Aziz_Al-Hakim_0001.jpg",
+                                         "Arnold_Schwarzenegger_0006.jpg", "Avril_Lavigne_0001.jpg"};
+    for (int i = 0; i < 4; i++) {
+        apf_image *im;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/examples/photos/%s", APF_SOURCE_DIR, people[i]);
+        ck_assert_int_eq(apf_image_load(path, &im), APF_OK);
+        ck_assert_int_eq(apf_detector_set_face_check(det, NULL, 0.0f), APF_OK);
+        int all = 0;
+        ck_assert_int_eq(apf_detect_faces(det, im, f, 4, &all), APF_OK);
+        ck_assert_int_eq(apf_detector_set_face_check(det, tu_path(tu_models_dir(), "facemesh.apfm"),
+                                                     APF_FACE_CHECK_MIN_SCORE), APF_OK);
+        ck_assert_int_eq(apf_detect_faces(det, im, f, 4, &n), APF_OK);
+        ck_assert_int_ge(n, 1);
+        ck_assert_int_eq(n, all);
+        ck_assert_int_eq(apf_detector_rejected_count(det), 0);
+        ck_assert_int_eq(apf_detector_face_score(det, im, &f[0], &score), APF_OK);
+        ck_assert_float_gt(score, 0.9f);
+        apf_image_free(im);
+    }
+    ck_assert_int_ge(before_person, 1);
+    apf_image_free(cat);
+}
+END_TEST
+
 Suite *photo_job_suite(void)
 {
     Suite *s = suite_create("photo_job");
@@ -387,6 +440,7 @@ Suite *photo_job_suite(void)
     tcase_add_test(t, reach_budget_bounds_the_noise);
     tcase_add_test(t, wrong_replies_are_refused);
     tcase_add_test(t, a_photo_without_faces);
+    tcase_add_test(t, animal_faces_are_not_taken_for_people);
     suite_add_tcase(s, t);
     return s;
 }

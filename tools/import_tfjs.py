@@ -51,6 +51,7 @@ def load(json_path, output, input_hw):
     nodes = m["modelTopology"]["node"]
     g = Graph(input_hw[0], input_hw[1], 3)
     val = {}
+    skipped = set()
     for n in nodes:
         op, name = n["op"], n["name"]
         ins = [i.split(":")[0] for i in n.get("input", []) if not i.startswith("^")]
@@ -66,6 +67,9 @@ def load(json_path, output, input_hw):
             continue
         if op == "Placeholder":
             val[name] = ("t", 0)
+            continue
+        if any(i in skipped for i in ins):
+            skipped.add(name)  # downstream of a head we never keep
             continue
         args = [arg(k) for k in range(len(ins))]
         if any(a[0] == "t" for a in args) is False:
@@ -123,6 +127,8 @@ def load(json_path, output, input_hw):
             val[name] = ("t", g.clip(args[0][1], 0.0, INF, name=name))
         elif op == "Relu6":
             val[name] = ("t", g.clip(args[0][1], 0.0, 6.0, name=name))
+        elif op == "Prelu":
+            val[name] = ("t", g.prelu(args[0][1], args[1][1]))
         elif op in ("Minimum", "Maximum"):
             t = [a for a in args if a[0] == "t"]
             c = [a for a in args if a[0] == "c"]
@@ -164,7 +170,8 @@ def load(json_path, output, input_hw):
                 pt = pb = pl = pr = 0
             val[name] = ("t", g.pool("MAXPOOL", args[0][1], k[1:3], s[1:3], (pt, pb, pl, pr), name=name))
         elif op in ("Sigmoid", "Softmax"):
-            continue  # classifier heads we never keep
+            skipped.add(name)  # classifier heads we never keep: their logits are the output
+            continue
         else:
             raise SystemExit("tfjs: unsupported op %s (%s)" % (op, name))
         if op not in ("Reshape", "Identity") and val[name][0] == "t":

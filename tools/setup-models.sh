@@ -80,5 +80,11 @@ if need "$force" faceapi-recognition.apfm; then
   # The dlib ResNet-34: 150x150, normalisation inside the network.
   $imp faceapi "$faceapi/face_recognition_model-weights_manifest.json" "$out/faceapi-recognition.apfm"
 fi
+if need "$force" facemesh.apfm; then
+  # The face check (apf_detector_set_face_check): FaceMesh's face-presence
+  # branch alone, its logit before the sigmoid; RGB in 0..1.
+  $imp tfjs "$human/facemesh.json" "$out/facemesh.apfm" --output StatefulPartitionedCall/model_1/conv2d_31/BiasAdd \
+    --size 192 --scale 0.00392156863 0.00392156863 0.00392156863
+fi
 echo "models ready in $out:"
 ls -l "$out"/*.apfm

@@ -52,7 +52,7 @@ extern "C" {
 /** @brief Library major version (bumped on ABI breaks, with the SONAME). */
 #define APF_VERSION_MAJOR 1
 /** @brief Library minor version (bumped on backwards compatible additions). */
-#define APF_VERSION_MINOR 9
+#define APF_VERSION_MINOR 10
 /** @brief Library patch version. */
 #define APF_VERSION_PATCH 0
 /** @brief The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH

@@ -57,9 +57,9 @@ APF_API apf_status apf_detector_create(const char *model_path, apf_detector **ou
 APF_API void apf_detector_free(apf_detector *det);
 
 /**
- * @brief CPU threads for the detector's network.
+ * @brief CPU threads for the detector's networks (and its face check's).
  * @param det     A detector.
- * @param threads 0 for the OpenMP default, else 1..256.
+ * @param threads 1..256; the default is the OpenMP default.
  * @return ::APF_OK or ::APF_E_INVALID.
  */
 APF_API apf_status apf_detector_set_threads(apf_detector *det, int threads);
@@ -72,12 +72,65 @@ APF_API apf_status apf_detector_set_threads(apf_detector *det, int threads);
  */
 APF_API apf_status apf_detector_set_threshold(apf_detector *det, float min_score);
 
+/** @brief apf protect's threshold for apf_detector_set_face_check(): the
+ *  one \@vladmandic/human applies to this score. On LFW's photos no labelled
+ *  face scores below 0.75; docs/app.md ("Animal faces") has what 0.2 and
+ *  stricter thresholds drop, of animals and of people in the background. */
+#define APF_FACE_CHECK_MIN_SCORE 0.2f
+
+/**
+ * @brief Keep only detections that look like a person's face.
+ *
+ * BlazeFace also fires on animal faces (a cat, a squirrel). With a face
+ * check, apf_detect_faces() scores each detection with a second network
+ * (MediaPipe FaceMesh's face-presence output, models/facemesh.apfm from
+ * tools/setup-models.sh) on a 192x192 crop of its box enlarged 1.4 times
+ * and turned upright (its eye line level), as FaceMesh is fed, and drops
+ * those scoring below @p min_score. A detector has no check until this is
+ * called, and then detects as before.
+ * @param det        A detector.
+ * @param model_path The check's model, or NULL to remove the check.
+ * @param min_score  In [0, 1); 0 scores every detection but keeps them all
+ *                   (see apf_detector_face_score()).
+ * @return ::APF_OK, ::APF_E_INVALID (bad @p min_score), ::APF_E_UNSUPPORTED
+ *         (not a 192x192 model with one output), or any status of
+ *         apf_model_load(). On failure the detector keeps its previous check.
+ */
+APF_API apf_status apf_detector_set_face_check(apf_detector *det, const char *model_path, float min_score);
+
+/**
+ * @brief How much a face looks like a person's face, by the face check.
+ *
+ * The score apf_detect_faces() compares with the check's threshold. The
+ * crop is placed by the face's box and eyes, so it suits the detector's
+ * faces; a face from apf_face_from_landmarks() has a box around its
+ * landmarks only, smaller than the detector's, and scores lower.
+ * @param det   A detector with a face check (apf_detector_set_face_check()).
+ * @param img   The photo the face is in.
+ * @param face  The face (its box and eyes place the crop).
+ * @param score Receives a probability-like score in [0, 1].
+ * @return ::APF_OK, ::APF_E_INVALID (NULL, degenerate landmarks, no check
+ *         set), ::APF_E_NOMEM or ::APF_E_BACKEND.
+ */
+APF_API apf_status apf_detector_face_score(apf_detector *det, const apf_image *img, const apf_face *face,
+                                           float *score);
+
+/**
+ * @brief Detections the face check dropped in the detector's last
+ *        apf_detect_faces() call.
+ * @param det A detector.
+ * @return The count (0 without a check), or -1 for NULL.
+ */
+APF_API int apf_detector_rejected_count(const apf_detector *det);
+
 /**
  * @brief Find faces in a photo.
  *
  * The photo is padded to a square and scaled to the network's input (area
  * averaging when shrinking); overlapping candidates are merged by
- * score-weighted averaging. Faces come out by decreasing score.
+ * score-weighted averaging. Faces come out by decreasing score. With a face
+ * check (apf_detector_set_face_check()), detections it scores below its
+ * threshold are left out (apf_detector_rejected_count() counts them).
  * @param det       A detector.
  * @param img       The photo.
  * @param faces     Receives up to @p max_faces faces.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "apf/apf_face.h"
+#include "face_check.h"
 #include "../core/internal.h"
 #include "../core/model_internal.h"
 
@@ -26,6 +27,10 @@ struct apf_detector {
     float min_score;
     float mean[3], scale[3];
     int bgr;
+    face_check *check; /* NULL: every detection is kept */
+    float check_min;
+    int check_threads;
+    int rejected; /* by the check, in the last apf_detect_faces() */
 };
 
 apf_status apf_detector_create(const char *model_path, apf_detector **out)
@@ -78,6 +83,7 @@ void apf_detector_free(apf_detector *d)
 {
     if (d) {
         apf_model_free(d->model);
+        face_check_free(d->check);
         free(d);
     }
 }
@@ -86,7 +92,46 @@ apf_status apf_detector_set_threads(apf_detector *d, int threads)
 {
     if (!d)
         return apf_fail(APF_E_INVALID, "detector: NULL argument");
-    return apf_model_set_threads(d->model, threads);
+    apf_status st = apf_model_set_threads(d->model, threads);
+    if (!st && d->check)
+        st = face_check_set_threads(d->check, threads);
+    if (!st)
+        d->check_threads = threads;
+    return st;
+}
+
+apf_status apf_detector_set_face_check(apf_detector *d, const char *model_path, float min_score)
+{
+    if (!d || !(min_score >= 0.0f && min_score < 1.0f))
+        return apf_fail(APF_E_INVALID, "detector: face check threshold must be in [0, 1)");
+    face_check *c = NULL;
+    if (model_path) {
+        apf_status st = face_check_load(model_path, &c);
+        if (!st && d->check_threads)
+            st = face_check_set_threads(c, d->check_threads);
+        if (st) {
+            face_check_free(c);
+            return st;
+        }
+    }
+    face_check_free(d->check);
+    d->check = c;
+    d->check_min = min_score;
+    return APF_OK;
+}
+
+apf_status apf_detector_face_score(apf_detector *d, const apf_image *img, const apf_face *face, float *score)
+{
+    if (!d || !img || !face || !score)
+        return apf_fail(APF_E_INVALID, "face check: NULL argument");
+    if (!d->check)
+        return apf_fail(APF_E_INVALID, "face check: the detector has none (apf_detector_set_face_check)");
+    return face_check_score(d->check, img, face, score);
+}
+
+int apf_detector_rejected_count(const apf_detector *d)
+{
+    return d ? d->rejected : -1;
 }
 
 apf_status apf_detector_set_threshold(apf_detector *d, float min_score)
@@ -187,6 +232,7 @@ apf_status apf_detect_faces(apf_detector *d, const apf_image *img, apf_face *fac
     if (!d || !img || !faces || !count || max_faces < 1)
         return apf_fail(APF_E_INVALID, "detector: bad arguments");
     *count = 0;
+    d->rejected = 0;
     int W = apf_image_width(img), H = apf_image_height(img), S = d->size;
     int side = W > H ? W : H;
     float *in = malloc((size_t)S * S * 3 * sizeof *in);
@@ -271,12 +317,26 @@ apf_status apf_detect_faces(apf_detector *d, const apf_image *img, apf_face *fac
             for (int e = 0; e < 2; e++)
                 m.kp[k][e] /= wsum;
         m.score = cand[i].score;
+        apf_face f;
+        to_face(&m, &f);
+        if (d->check) {
+            float person;
+            st = face_check_score(d->check, img, &f, &person);
+            if (st && st != APF_E_INVALID)
+                break;
+            if (st || person < d->check_min) { /* INVALID: landmarks no face can have */
+                st = APF_OK;
+                d->rejected++;
+                continue;
+            }
+        }
         if (found < max_faces)
-            to_face(&m, &faces[found]);
+            faces[found] = f;
         found++;
     }
     free(used);
-    *count = found;
+    if (!st)
+        *count = found;
 done:
     for (int k = 0; k < 4; k++)
         free(outs[k]);
