@@ -208,6 +208,39 @@ grep -q "blank.png: no face found" <<<"$out" || fail "faceless photo not reporte
 [ -e "$tmp/mixed-out/Aaron_Eckhart_0001.protected.jpg" ] || fail "good photo not written after a bad one"
 [ ! -e "$tmp/mixed-out/blank.protected.png" ] || fail "faceless photo written"
 
+# 5b. An animal's face is not protected as a person's: the detector finds the
+#     cat, the face check drops it, nothing is written for it; the person
+#     beside it is protected. With the check off the cat is "protected".
+mkdir -p "$tmp/pets"
+cp "$src/tests/data/animals/chelsea.jpg" "$tmp/photos/Aaron_Eckhart_0001.jpg" "$tmp/pets/"
+out=$("$apf" protect "${common[@]}" --check none --json --out "$tmp/pets-out" "$tmp/pets" 2>"$tmp/err")
+cat "$tmp/err"
+grep -q "chelsea.jpg: 1 detection not taken for a person's face (face check below 0.20)" "$tmp/err" \
+  || fail "the cat was not reported as not a person's face"
+grep -q "chelsea.jpg: no person's face found: NOT protected, nothing written" "$tmp/err" || fail "cat photo verdict"
+[ ! -e "$tmp/pets-out/chelsea.protected.jpg" ] || fail "the cat's photo was written as protected"
+[ -e "$tmp/pets-out/Aaron_Eckhart_0001.protected.jpg" ] || fail "the person beside the cat was not protected"
+"$py" -c "
+import json, sys
+j = json.loads(sys.stdin.read())
+assert j['detections_not_person'] == 1 and j['faces_protected'] == 1 and j['no_face'] == 1, j
+r = {x['input'].split('/')[-1]: x for x in j['results']}
+assert r['chelsea.jpg']['status'] == 'no_face' and r['chelsea.jpg']['detections_not_person'] == 1, r
+assert r['Aaron_Eckhart_0001.jpg']['detections_not_person'] == 0, r
+" <<<"$out" || fail "JSON counts of the face check"
+out=$("$apf" protect "${common[@]}" --check none --face-check 0 --out "$tmp/pets-off" "$tmp/pets/chelsea.jpg")
+grep -q "chelsea.protected.jpg: 1 face protected" <<<"$out" || fail "without the face check the cat is not detected"
+# a models folder without the check's model fails at once, naming the fix
+mkdir -p "$tmp/models-nomesh"
+for m in "$models"/*.apfm; do [ "$(basename "$m")" = facemesh.apfm ] || ln -s "$m" "$tmp/models-nomesh/"; done
+set +e
+"$apf" protect --models "$tmp/models-nomesh" --threads 2 --out "$tmp/nomesh" "$tmp/pets/chelsea.jpg" >/dev/null 2>"$tmp/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "setup-models.sh, or --face-check 0" "$tmp/err" || fail "missing facemesh.apfm: exit $rc, $(cat "$tmp/err")"
+"$apf" protect "${common[@]/$models/$tmp/models-nomesh}" --face-check 0 --check none --out "$tmp/nomesh" \
+  "$tmp/pets/Aaron_Eckhart_0001.jpg" >/dev/null || fail "--face-check 0 still needs facemesh.apfm"
+
 # 6. Faces given as landmarks instead of detection.
 printf 'Aaron_Eckhart_0001.jpg\t64.2\t64.2\t88.2\t66.6\t74.4\t85.8\t61.8\t94.2\t83.4\t96.6\n' > "$tmp/lm.txt"
 out=$("$apf" protect "${common[@]}" --check none --landmarks "$tmp/lm.txt" --out "$tmp/lm" "$tmp/photos/Aaron_Eckhart_0001.jpg")

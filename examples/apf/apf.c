@@ -96,6 +96,9 @@ static int usage_protect(FILE *f)
         "  --landmarks FILE    faces given as lines 'PATH x1 y1 ... x5 y5' (ArcFace order) instead of detection\n"
         "  --boxes FILE        faces given as lines 'PATH x0 y0 x1 y1': landmarks are found inside each box\n"
         "  --min-score F       detector threshold (default 0.5)\n"
+        "  --face-check S      leave out detections that do not look like a person's face (an\n"
+        "                      animal's): a second network scores each, 0..1; below S it is\n"
+        "                      not protected (default 0.2; 0 = protect every detection)\n"
         "  --max-megapixels N  refuse larger photos, from their header (default 50; memory grows\n"
         "                      with the photo: about 150 MB more at 50 MP)\n"
         "  --check C           self-check: none, probe, all (default all)\n"
@@ -348,6 +351,7 @@ static void json_photo(FILE *j, int *first, const char *in, const char *out, con
         json_str(j, msg);
     else
         fprintf(j, "null");
+    fprintf(j, ", \"detections_not_person\": %d", rep ? rep->faces_not_person : 0);
     /* --retry: whether the photo was protected a second time, and which attempt was kept */
     fprintf(j, ", \"retried\": %s, \"retry_kept\": %s", rep && rep->retried ? "true" : "false",
             rep && rep->retry_kept ? "true" : "false");
@@ -538,6 +542,7 @@ static int faces_for(const given *g, int n, const char *photo, apf_face *faces, 
 
 typedef struct totals {
     int photos, written, skipped, failed, no_face, faces_found, faces_protected, still_matched;
+    int not_person; /* detections the face check left out */
     double ssim_sum, ssim_min, sim_sum[PROTECT_MAX_CHECK];
     size_t sent;
 } totals;
@@ -688,6 +693,8 @@ static int cmd_protect(int argc, char **argv)
             a.boxes = v;
         else if (!strcmp(o, "--min-score"))
             a.popt.min_score = strtof(v, &end);
+        else if (!strcmp(o, "--face-check"))
+            a.popt.face_check = strtof(v, &end);
         else if (!strcmp(o, "--keep-metadata"))
             keep_ok = parse_keep(v, &a.popt.keep_metadata);
         else if (!strcmp(o, "--retry"))
@@ -705,7 +712,8 @@ static int cmd_protect(int argc, char **argv)
             return 2;
         }
     }
-    if (!keep_ok || a.popt.check < 0 || a.popt.retry_factor < 0 || a.popt.retry_factor > 10 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
+    if (!keep_ok || a.popt.check < 0 || !(a.popt.face_check >= 0 && a.popt.face_check < 1) ||
+        a.popt.retry_factor < 0 || a.popt.retry_factor > 10 || (strcmp(a.format, "keep") && strcmp(a.format, "png") && strcmp(a.format, "jpg")) ||
         a.quality < 0 || a.quality > 100 || !(a.max_megapixels >= 0.01 && a.max_megapixels <= 268.5) || !(a.popt.probe.eps > 0 && a.popt.probe.eps <= APF_EPS_MAX) ||
         a.timeout < 1 || a.suffix[0] == 0 || strchr(a.suffix, '/')) {
         fprintf(stderr, "apf: bad option value (see apf protect --help)\n");
@@ -797,6 +805,8 @@ static int cmd_protect(int argc, char **argv)
         goto out;
     }
     char msg[512];
+    if (a.landmarks || a.boxes)
+        a.popt.face_check = 0; /* the caller marked these faces: each is protected */
     if (protector_create(&a.popt, cloud, &pr, msg, sizeof msg)) {
         fprintf(stderr, "apf: %s\n", msg);
         pr = NULL;
@@ -911,6 +921,13 @@ static int cmd_protect(int argc, char **argv)
         else
             st = protect_photo(pr, photo, given_mode ? fl : NULL, nf, &prot, &rep, err, sizeof err);
         progress_clear(&pg);
+        if (!st && rep.faces_not_person) {
+            t.not_person += rep.faces_not_person;
+            if (!a.quiet || !prot)
+                fprintf(info, "%s: %d detection%s not taken for a person's face (face check below %.2f): "
+                              "left as %s\n", in, rep.faces_not_person, rep.faces_not_person == 1 ? "" : "s",
+                        a.popt.face_check, rep.faces_not_person == 1 ? "it is" : "they are");
+        }
         if (st) {
             fprintf(stderr, "apf: %s: %s\n", in, err);
             json_photo(json, &json_first, in, out, "failed", 0, 0, err, NULL);
@@ -920,8 +937,9 @@ static int cmd_protect(int argc, char **argv)
                 fprintf(info, "%s: no face from %s for it: NOT protected, nothing written\n", in,
                        a.landmarks ? a.landmarks : a.boxes);
             else
-                fprintf(info, "%s: no face found: NOT protected, nothing written\n", in);
-            json_photo(json, &json_first, in, NULL, "no_face", 0, 0, "no face: NOT protected, nothing written", NULL);
+                fprintf(info, "%s: no %sface found: NOT protected, nothing written\n", in,
+                        rep.faces_not_person ? "person's " : "");
+            json_photo(json, &json_first, in, NULL, "no_face", 0, 0, "no face: NOT protected, nothing written", &rep);
             t.no_face++;
         } else if ((matched = still_matched(pr, &rep, in, info)) && a.strict) {
             fprintf(stderr, "apf: %s: %d face%s still matched (--strict): nothing written\n", in, matched,
@@ -979,10 +997,11 @@ static int cmd_protect(int argc, char **argv)
         json = NULL;
         printf("{\n  \"photos\": %d, \"written\": %d, \"skipped\": %d, \"no_face\": %d, \"failed\": %d,\n"
                "  \"faces_found\": %d, \"faces_protected\": %d, \"faces_still_matched\": %d,\n"
+               "  \"detections_not_person\": %d,\n"
                "  \"ssim_mean\": %.4f, \"ssim_min\": %.4f, \"bytes_sent_per_face\": %.0f, \"seconds\": %.2f,\n"
                "  \"results\": [%s\n  ]\n}\n",
                t.photos, t.written, t.skipped, t.no_face, t.failed, t.faces_found, t.faces_protected,
-               t.still_matched, t.faces_protected ? t.ssim_sum / t.faces_protected : 0,
+               t.still_matched, t.not_person, t.faces_protected ? t.ssim_sum / t.faces_protected : 0,
                t.faces_protected ? t.ssim_min : 0, t.faces_protected ? (double)t.sent / t.faces_protected : 0,
                el, json_buf ? json_buf : "");
     } else {
@@ -990,6 +1009,8 @@ static int cmd_protect(int argc, char **argv)
            "%d face%s found, %d protected",
            t.photos, t.photos == 1 ? "" : "s", t.written, t.skipped, t.no_face, t.failed, t.faces_found,
            t.faces_found == 1 ? "" : "s", t.faces_protected);
+    if (t.not_person)
+        printf(" (%d more detection%s not taken for a person's face)", t.not_person, t.not_person == 1 ? "" : "s");
     if (t.faces_protected) {
         printf("; SSIM mean %.3f min %.3f; sent %.0f B/face; %.2f s/photo\n", t.ssim_sum / t.faces_protected,
                t.ssim_min, (double)t.sent / t.faces_protected, el / (t.photos ? t.photos : 1));

@@ -33,6 +33,7 @@ void protect_options_init(protect_options *o)
     probe_list_options_init(&o->probe);
     o->probe_models = PROBE_LIST_DEFAULT;
     o->min_score = 0.5f;
+    o->face_check = APF_FACE_CHECK_MIN_SCORE;
     o->check = 2;
     o->retry_factor = PROTECT_RETRY_FACTOR;
 }
@@ -80,6 +81,14 @@ apf_status protector_create(const protect_options *o, cloud_client *cloud, prote
         st = apf_detector_set_threshold(p->det, o->min_score);
     if (!st && o->probe.threads)
         st = apf_detector_set_threads(p->det, o->probe.threads);
+    if (!st && o->face_check > 0) {
+        snprintf(path, sizeof path, "%s/facemesh.apfm", o->models_dir);
+        if ((st = apf_detector_set_face_check(p->det, path, o->face_check))) {
+            snprintf(msg, msg_size, "%s (the face check: run tools/setup-models.sh, or --face-check 0 to "
+                                    "protect every detection)", apf_last_error());
+            listed = 1;
+        }
+    }
     if (!st && o->check) {
         const char *const *names = bundled_recognizer; /* PROTECT_MAX_CHECK of them */
         int n = o->check == 1 ? 1 : PROTECT_MAX_CHECK;
@@ -187,6 +196,7 @@ static apf_status protect_once(protector *p, const apf_image *photo, const apf_f
         return st;
     }
     rep->faces_found = apf_photo_job_faces_found(job);
+    rep->faces_not_person = given ? 0 : apf_detector_rejected_count(p->det);
     int n = apf_photo_job_face_count(job);
     uint8_t *crops = NULL, *pcrops = NULL;
     float *pair = NULL;

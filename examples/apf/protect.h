@@ -22,6 +22,8 @@ typedef struct protect_options {
     const char *decoys;         /* decoy mosaic (decoy_file.h) for the random target; NULL: random
                                    directions */
     float min_score;            /* detector threshold */
+    float face_check;           /* drop detections the face check (facemesh.apfm) scores below
+                                   this; 0: no check (APF_FACE_CHECK_MIN_SCORE by default) */
     int check;                  /* 0 none, 1 probe only, 2 probe + bundled recognizers */
     unsigned keep_metadata;     /* APF_METADATA_KEEP_* bits; 0 = the privacy policy */
     int retry_factor;           /* a photo whose self-check finds a face still matched is
@@ -39,6 +41,7 @@ typedef struct face_report {
 
 typedef struct photo_report {
     int faces_found;      /* detected (or given) */
+    int faces_not_person; /* detections the face check dropped (not protected) */
     int faces_protected;
     size_t bytes_sent, bytes_received;
     double ms;
