@@ -74,6 +74,38 @@ func NewDetector(path string, minScore float32) (*Detector, error) {
 // Close releases the detector.
 func (d *Detector) Close() error { d.close(func() { capi.Apfs_detector_free(d.p) }); return nil }
 
+// FaceCheckMinScore is apf protect's face-check threshold
+// (APF_FACE_CHECK_MIN_SCORE).
+const FaceCheckMinScore = 0.2
+
+// SetFaceCheck makes Detect leave out detections that are not a person's
+// face (an animal's): path is models/facemesh.apfm ("" removes the check);
+// detections it scores below minScore (0..1; 0 keeps all) are dropped.
+func (d *Detector) SetFaceCheck(path string, minScore float32) error {
+	return d.use(func() error {
+		return call(func() int { return capi.Apfs_detector_set_face_check(d.p, path, minScore) })
+	})
+}
+
+// FaceScore is the face check's score, 0..1, of a face in the photo.
+func (d *Detector) FaceScore(img *Image, f Face) (float32, error) {
+	score := []float32{0}
+	err := d.use(func() error {
+		return call(func() int {
+			return capi.Apfs_detector_face_score(d.p, img.Pix, img.Width, img.Height, f.row(), score)
+		})
+	})
+	return score[0], err
+}
+
+// RejectedCount is how many detections the face check dropped in the last
+// Detect.
+func (d *Detector) RejectedCount() int {
+	n := 0
+	d.use(func() error { n = capi.Apfs_detector_rejected_count(d.p); return nil })
+	return n
+}
+
 // Detect returns up to maxFaces faces in the photo, best first.
 func (d *Detector) Detect(img *Image, maxFaces int) ([]Face, error) {
 	if maxFaces < 1 {

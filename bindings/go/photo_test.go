@@ -149,3 +149,42 @@ func TestPhotoJobTwoSteps(t *testing.T) {
 		t.Fatal("a job without faces or detector was made")
 	}
 }
+
+func TestFaceCheckDropsACat(t *testing.T) {
+	cat, err := LoadImage(filepath.Join(srcDir(), "tests", "data", "animals", "chelsea.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := LoadImage(filepath.Join(srcDir(), "examples", "photos", "Aaron_Eckhart_0001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDetector(modelPath("blazeface.apfm"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	found, err := d.Detect(cat, 4)
+	if err != nil || len(found) == 0 {
+		t.Fatalf("without the check the cat should be found: %v, %v", found, err)
+	}
+	if err := d.SetFaceCheck(modelPath("facemesh.apfm"), FaceCheckMinScore); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := d.FaceScore(cat, found[0]); err != nil || s >= 0.1 {
+		t.Fatalf("cat's face score %v, %v", s, err)
+	}
+	if f, err := d.Detect(cat, 4); err != nil || len(f) != 0 || d.RejectedCount() != 1 {
+		t.Fatalf("the cat was kept: %v, %v, rejected %d", f, err, d.RejectedCount())
+	}
+	faces, err := d.Detect(man, 4)
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("the man: %v, %v", faces, err)
+	}
+	if s, err := d.FaceScore(man, faces[0]); err != nil || s <= 0.9 {
+		t.Fatalf("man's face score %v, %v", s, err)
+	}
+	if err := d.SetFaceCheck(modelPath("blazeface.apfm"), 0.2); err == nil {
+		t.Fatal("a detector model was taken as the face check")
+	}
+}

@@ -11,6 +11,9 @@ OK, E_INVALID, E_NOMEM, E_IO, E_FORMAT, E_UNSUPPORTED, E_CHECKSUM, E_LIMIT, \
 #: The wire blob kinds.
 WIRE_GRADIENT, WIRE_NOISE = 0, 1
 
+#: apf protect's face-check threshold (APF_FACE_CHECK_MIN_SCORE).
+FACE_CHECK_MIN_SCORE = 0.2
+
 #: Attack names accepted by Probe (case-insensitive).
 ATTACKS = ("fgsm", "i-fgsm", "mi-fgsm", "di2-fgsm", "m-di2-fgsm")
 
@@ -642,6 +645,24 @@ class Detector(_Handle):
     def __init__(self, path, min_score=0.5):
         super().__init__(_checked(_c_detector_create(str(path))))
         _check(_c_detector_set_threshold(self._ptr, float(min_score)))
+
+    def set_face_check(self, path, min_score=FACE_CHECK_MIN_SCORE):
+        """Leave out detections that are not a person's face (an animal's):
+        path is models/facemesh.apfm (None removes the check); detections
+        it scores below min_score (0..1; 0 keeps all) are dropped."""
+        _check(_c_detector_set_face_check(self._live(), "" if path is None else str(path), float(min_score)))
+
+    def face_score(self, image, face):
+        """The face check's score, 0..1, of a face in a (H, W, 3) uint8 photo."""
+        a = _photo(image)
+        status, score = _c_detector_face_score(self._live(), a.reshape(-1), a.shape[1], a.shape[0], face._row)
+        _check(status)
+        return score
+
+    @property
+    def rejected_count(self):
+        """Detections the face check dropped in the last detect()."""
+        return _c_detector_rejected_count(self._live())
 
     def detect(self, image, max_faces=64):
         """Faces in a (H, W, 3) uint8 photo, best first (at most max_faces)."""

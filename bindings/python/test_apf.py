@@ -460,6 +460,31 @@ class PhotoTest(unittest.TestCase):
             with self.assertRaises(apf.Error):
                 apf.Face.from_landmarks(np.zeros((5, 2))).align_matrix()
 
+    def test_face_check(self):
+        """A cat's face is found by the detector alone and dropped by the
+        face check; a person's face is kept."""
+        cat = apf.load_image(os.path.join(SRC, "tests", "data", "animals", "chelsea.jpg"))
+        man = apf.load_image(os.path.join(SRC, "examples", "photos", "Aaron_Eckhart_0001.jpg"))
+        with apf.Detector(os.path.join(MODELS, "blazeface.apfm")) as det:
+            found = det.detect(cat)
+            self.assertGreaterEqual(len(found), 1)
+            with self.assertRaises(apf.Error):
+                det.face_score(cat, found[0])  # no check yet
+            det.set_face_check(os.path.join(MODELS, "facemesh.apfm"))
+            self.assertLess(det.face_score(cat, found[0]), 0.1)
+            self.assertEqual(det.detect(cat), [])
+            self.assertEqual(det.rejected_count, 1)
+            faces = det.detect(man)
+            self.assertEqual(len(faces), 1)
+            self.assertEqual(det.rejected_count, 0)
+            self.assertGreater(det.face_score(man, faces[0]), 0.9)
+            with self.assertRaises(apf.Error):
+                det.set_face_check(os.path.join(MODELS, "blazeface.apfm"))  # not the check's model
+            with self.assertRaises(apf.Error):
+                det.set_face_check(os.path.join(MODELS, "facemesh.apfm"), 1.5)
+            det.set_face_check(None)
+            self.assertGreaterEqual(len(det.detect(cat)), 1)
+
     def test_photo_job_two_steps(self):
         """The library's pipeline: g out, noise in, wrong replies refused."""
         photo = apf.load_image(os.path.join(SRC, "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg"))

@@ -665,6 +665,34 @@ int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, in
     return st;
 }
 
+int apfs_detector_set_face_check(apf_detector *d, const char *path, float min_score)
+{
+    if (!d)
+        return shim_fail(APF_E_INVALID, "closed detector");
+    return lib(apf_detector_set_face_check(d, path && *path ? path : NULL, min_score));
+}
+
+int apfs_detector_face_score(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
+                             const float *face, int face_len, float *score)
+{
+    *score = 0;
+    if (!d)
+        return shim_fail(APF_E_INVALID, "closed detector");
+    int st = check_len("face", face_len, APFS_FACE_FLOATS);
+    apf_image *img = NULL;
+    if (!st)
+        st = image_from(pixels, pixels_len, width, height, &img);
+    if (st)
+        return st;
+    apf_face f;
+    face_from_row(face, &f);
+    st = lib(apf_detector_face_score(d, img, &f, score));
+    apf_image_free(img);
+    return st;
+}
+
+int apfs_detector_rejected_count(apf_detector *d) { return apf_detector_rejected_count(d); }
+
 /* ---- the whole-photo pipeline ---- */
 
 struct apfs_job {

@@ -145,6 +145,11 @@ void apfs_detector_free(apf_detector *d);
 int apfs_detector_set_threshold(apf_detector *d, float min_score);
 int apfs_detect(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
                 float *faces, int faces_len, int *count);
+/* The face check (apf_detector_set_face_check): path NULL or "" removes it. */
+int apfs_detector_set_face_check(apf_detector *d, const char *path, float min_score);
+int apfs_detector_face_score(apf_detector *d, const unsigned char *pixels, int pixels_len, int width, int height,
+                             const float *face, int face_len, float *score);
+int apfs_detector_rejected_count(apf_detector *d);
 int apfs_face_align(const float *face, int face_len, double *matrix, int matrix_len);
 int apfs_face_crop(const unsigned char *pixels, int pixels_len, int width, int height,
                    const double *m, int m_len, unsigned char *dst, int dst_len);

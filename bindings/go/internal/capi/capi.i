@@ -55,6 +55,6 @@ APF_SLICE(double, []float64)
 };
 %apply int *OUTPUT { int *status, int *matched_before, int *matched_after };
 %apply double *OUTPUT { double *ssim, double *accuracy, double *asr };
-%apply float *OUTPUT { float *threshold };
+%apply float *OUTPUT { float *threshold, float *score };
 
 %include "apf_shim.h"
