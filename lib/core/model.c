@@ -369,6 +369,11 @@ apf_status apf_model_backward_raw(apf_model *m, const float *d_output, int n, fl
     return st;
 }
 
+void model_drop_plans(apf_model *m)
+{
+    net_drop_plans(&m->net);
+}
+
 void model_preprocessing(const apf_model *m, float mean[3], float scale[3], int *bgr, int *detector)
 {
     for (int c = 0; c < 3; c++) {

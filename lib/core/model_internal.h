@@ -11,4 +11,10 @@
 APF_PRIVATE void model_preprocessing(const apf_model *m, float mean[3], float scale[3], int *bgr,
                                     int *detector);
 
+/* Free the model's cached plans (net_drop_plans): for a model used in
+ * short bursts, whose activation memory should not stay while other models
+ * run (the detector's face check during the attack). */
+#define model_drop_plans apf__model_drop_plans
+APF_PRIVATE void model_drop_plans(apf_model *m);
+
 #endif

@@ -16,6 +16,15 @@ apf_status net_open(net *n, int train_flags, int one_plan)
     return APF_OK;
 }
 
+void net_drop_plans(net *n)
+{
+    pthread_mutex_lock(&n->lock);
+    gplan_free(n->infer);
+    gplan_free(n->train);
+    n->infer = n->train = NULL;
+    pthread_mutex_unlock(&n->lock);
+}
+
 void net_close(net *n)
 {
     gplan_free(n->infer);

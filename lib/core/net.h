@@ -20,6 +20,7 @@
 #define net_backward apf__net_backward
 #define net_weight_grad apf__net_weight_grad
 #define net_refresh_weights apf__net_refresh_weights
+#define net_drop_plans apf__net_drop_plans
 
 typedef struct net {
     apfm_meta meta;
@@ -51,5 +52,8 @@ APF_PRIVATE apf_status net_backward(net *n, int batch, const float *d_out, float
  * new weights pushed into every cached plan after an update. */
 APF_PRIVATE const float *net_weight_grad(const net *n, int j, const float **bias_grad);
 APF_PRIVATE apf_status net_refresh_weights(net *n, int j);
+/* Free the cached plans (their activation memory); the next call rebuilds
+ * them. Takes the handle's lock. */
+APF_PRIVATE void net_drop_plans(net *n);
 
 #endif

@@ -335,6 +335,8 @@ apf_status apf_detect_faces(apf_detector *d, const apf_image *img, apf_face *fac
         found++;
     }
     free(used);
+    if (d->check)
+        face_check_idle(d->check);
     if (!st)
         *count = found;
 done:
@@ -342,6 +344,8 @@ done:
         free(outs[k]);
     free(cand);
     free(in);
+    /* the networks idle while the probe attacks: their activations go back */
+    model_drop_plans(d->model);
     return st;
 }
 

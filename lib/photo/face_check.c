@@ -65,6 +65,11 @@ apf_status face_check_load(const char *path, face_check **out)
     return APF_OK;
 }
 
+void face_check_idle(face_check *c)
+{
+    model_drop_plans(c->model);
+}
+
 apf_status face_check_set_threads(face_check *c, int threads)
 {
     return apf_model_set_threads(c->model, threads);

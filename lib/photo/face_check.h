@@ -13,5 +13,8 @@ void face_check_free(face_check *c);
 apf_status face_check_set_threads(face_check *c, int threads);
 /* Score in [0, 1] of the face in img (one network call on a 192x192 crop). */
 apf_status face_check_score(face_check *c, const apf_image *img, const apf_face *face, float *score);
+/* Give back the network's activation memory until the next score (after a
+ * photo's detections: the check then idles while the probe attacks). */
+void face_check_idle(face_check *c);
 
 #endif
