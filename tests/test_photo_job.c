@@ -3,6 +3,7 @@
  * every kind of wrong reply refused before a pixel changes. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,60 @@ START_TEST(animal_faces_are_not_taken_for_people)
 }
 END_TEST
 
+/* One detector with its check shared by two threads (the handle rule,
+ * docs/architecture.md): each thread's detections and scores are the
+ * serial ones, bit for bit. */
+typedef struct {
+    apf_image *img[2];
+    int n[2];
+    float score[2];
+    int bad;
+} shared_run;
+
+static void *detect_both(void *arg)
+{
+    shared_run *r = arg;
+    for (int rep = 0; rep < 6; rep++)
+        for (int i = 0; i < 2; i++) {
+            apf_face f[4];
+            int n = -1;
+            float s = -1;
+            if (apf_detect_faces(det, r->img[i], f, 4, &n) || n != r->n[i])
+                r->bad++;
+            else if (n > 0 && (apf_detector_face_score(det, r->img[i], &f[0], &s) ||
+                               memcmp(&s, &r->score[i], sizeof s)))
+                r->bad++;
+        }
+    return NULL;
+}
+
+START_TEST(one_detector_shared_by_two_threads)
+{
+    ck_assert_int_eq(apf_detector_set_face_check(det, tu_path(tu_models_dir(), "facemesh.apfm"),
+                                                 APF_FACE_CHECK_MIN_SCORE), APF_OK);
+    shared_run r[2];
+    memset(r, 0, sizeof r);
+    ck_assert_int_eq(apf_image_load(APF_SOURCE_DIR "/tests/data/animals/chelsea.jpg", &r[0].img[0]), APF_OK);
+    r[0].img[1] = photo;
+    for (int i = 0; i < 2; i++) { /* the serial answers */
+        apf_face f[4];
+        ck_assert_int_eq(apf_detect_faces(det, r[0].img[i], f, 4, &r[0].n[i]), APF_OK);
+        if (r[0].n[i] > 0)
+            ck_assert_int_eq(apf_detector_face_score(det, r[0].img[i], &f[0], &r[0].score[i]), APF_OK);
+    }
+    ck_assert_int_eq(r[0].n[0], 0); /* the cat is dropped */
+    ck_assert_int_ge(r[0].n[1], 1);
+    r[1] = r[0];
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        ck_assert_int_eq(pthread_create(&t[k], NULL, detect_both, &r[k]), 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    ck_assert_int_eq(r[0].bad + r[1].bad, 0);
+    apf_image_free(r[0].img[0]);
+}
+END_TEST
+
 Suite *photo_job_suite(void)
 {
     Suite *s = suite_create("photo_job");
@@ -441,6 +496,7 @@ Suite *photo_job_suite(void)
     tcase_add_test(t, wrong_replies_are_refused);
     tcase_add_test(t, a_photo_without_faces);
     tcase_add_test(t, animal_faces_are_not_taken_for_people);
+    tcase_add_test(t, one_detector_shared_by_two_threads);
     suite_add_tcase(s, t);
     return s;
 }

@@ -117,7 +117,8 @@ APF_API apf_status apf_detector_face_score(apf_detector *det, const apf_image *i
 
 /**
  * @brief Detections the face check dropped in the detector's last
- *        apf_detect_faces() call.
+ *        apf_detect_faces() call (with calls from several threads, the
+ *        last to finish).
  * @param det A detector.
  * @return The count (0 without a check), or -1 for NULL.
  */

@@ -1,6 +1,7 @@
 /* Faces in whole photos (apf_face.h): BlazeFace decoding, alignment to the
  * ArcFace template, crops, and noise mapped back onto the photo. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,9 @@ struct apf_detector {
     face_check *check; /* NULL: every detection is kept */
     float check_min;
     int check_threads;
-    int rejected; /* by the check, in the last apf_detect_faces() */
+    int rejected;         /* by the check, in the last apf_detect_faces() (atomic) */
+    pthread_mutex_t lock; /* detection and the check's scores take turns: the
+                             check has one input buffer */
 };
 
 apf_status apf_detector_create(const char *model_path, apf_detector **out)
@@ -75,6 +78,7 @@ apf_status apf_detector_create(const char *model_path, apf_detector **out)
         return apf_fail(APF_E_UNSUPPORTED, "detector: %s is not a BlazeFace detector with four heads",
                         model_path);
     }
+    pthread_mutex_init(&d->lock, NULL);
     *out = d;
     return APF_OK;
 }
@@ -84,6 +88,7 @@ void apf_detector_free(apf_detector *d)
     if (d) {
         apf_model_free(d->model);
         face_check_free(d->check);
+        pthread_mutex_destroy(&d->lock);
         free(d);
     }
 }
@@ -126,12 +131,15 @@ apf_status apf_detector_face_score(apf_detector *d, const apf_image *img, const 
         return apf_fail(APF_E_INVALID, "face check: NULL argument");
     if (!d->check)
         return apf_fail(APF_E_INVALID, "face check: the detector has none (apf_detector_set_face_check)");
-    return face_check_score(d->check, img, face, score);
+    pthread_mutex_lock(&d->lock);
+    apf_status st = face_check_score(d->check, img, face, score);
+    pthread_mutex_unlock(&d->lock);
+    return st;
 }
 
 int apf_detector_rejected_count(const apf_detector *d)
 {
-    return d ? d->rejected : -1;
+    return d ? __atomic_load_n(&d->rejected, __ATOMIC_RELAXED) : -1;
 }
 
 apf_status apf_detector_set_threshold(apf_detector *d, float min_score)
@@ -232,7 +240,8 @@ apf_status apf_detect_faces(apf_detector *d, const apf_image *img, apf_face *fac
     if (!d || !img || !faces || !count || max_faces < 1)
         return apf_fail(APF_E_INVALID, "detector: bad arguments");
     *count = 0;
-    d->rejected = 0;
+    int rejected = 0;
+    pthread_mutex_lock(&d->lock);
     int W = apf_image_width(img), H = apf_image_height(img), S = d->size;
     int side = W > H ? W : H;
     float *in = malloc((size_t)S * S * 3 * sizeof *in);
@@ -326,7 +335,7 @@ apf_status apf_detect_faces(apf_detector *d, const apf_image *img, apf_face *fac
                 break;
             if (st || person < d->check_min) { /* INVALID: landmarks no face can have */
                 st = APF_OK;
-                d->rejected++;
+                rejected++;
                 continue;
             }
         }
@@ -346,6 +355,8 @@ done:
     free(in);
     /* the networks idle while the probe attacks: their activations go back */
     model_drop_plans(d->model);
+    __atomic_store_n(&d->rejected, rejected, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&d->lock);
     return st;
 }
 
