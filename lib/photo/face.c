@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apf/apf_face.h"
+#include "bilinear.h"
 #include "face_check.h"
 #include "../core/internal.h"
 #include "../core/model_internal.h"
@@ -423,22 +424,6 @@ apf_status apf_face_align_matrix(const apf_face *face, double to_image[6])
     return APF_OK;
 }
 
-/* Bilinear sample of an 8-bit RGB image at (x, y); black outside. */
-static void sample_rgb(const uint8_t *px, int W, int H, double x, double y, float out[3])
-{
-    int x0 = (int)floor(x), y0 = (int)floor(y);
-    double ax = x - x0, ay = y - y0;
-    out[0] = out[1] = out[2] = 0;
-    for (int j = 0; j < 4; j++) {
-        int xx = x0 + (j & 1), yy = y0 + (j >> 1);
-        if (xx < 0 || yy < 0 || xx >= W || yy >= H)
-            continue;
-        double w = ((j & 1) ? ax : 1 - ax) * ((j >> 1) ? ay : 1 - ay);
-        for (int c = 0; c < 3; c++)
-            out[c] += (float)(w * px[((size_t)yy * W + xx) * 3 + c]);
-    }
-}
-
 static int matrix_ok(const double m[6])
 {
     for (int i = 0; i < 6; i++)
@@ -456,7 +441,7 @@ apf_status apf_face_crop(const apf_image *img, const double m[6], uint8_t *face)
     for (int v = 0; v < APF_FACE_SIZE; v++)
         for (int u = 0; u < APF_FACE_SIZE; u++) {
             float rgb[3];
-            sample_rgb(px, W, H, m[0] * u + m[1] * v + m[2], m[3] * u + m[4] * v + m[5], rgb);
+            bilinear_rgb(px, W, H, m[0] * u + m[1] * v + m[2], m[3] * u + m[4] * v + m[5], rgb);
             for (int c = 0; c < 3; c++)
                 face[(v * APF_FACE_SIZE + u) * 3 + c] = (uint8_t)lrintf(fminf(fmaxf(rgb[c], 0), 255));
         }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bilinear.h"
 #include "face_check.h"
 #include "../core/model_internal.h"
 
@@ -75,21 +76,6 @@ apf_status face_check_set_threads(face_check *c, int threads)
     return apf_model_set_threads(c->model, threads);
 }
 
-/* Bilinear tap, 0 outside the photo. */
-static void tap(const uint8_t *px, int W, int H, double x, double y, double acc[3])
-{
-    int x0 = (int)floor(x), y0 = (int)floor(y);
-    double ax = x - x0, ay = y - y0;
-    for (int j = 0; j < 4; j++) {
-        int xx = x0 + (j & 1), yy = y0 + (j >> 1);
-        if (xx < 0 || yy < 0 || xx >= W || yy >= H)
-            continue;
-        double w = ((j & 1) ? ax : 1 - ax) * ((j >> 1) ? ay : 1 - ay);
-        const uint8_t *p = px + ((size_t)yy * W + xx) * 3;
-        acc[0] += w * p[0], acc[1] += w * p[1], acc[2] += w * p[2];
-    }
-}
-
 apf_status face_check_score(face_check *c, const apf_image *img, const apf_face *face, float *score)
 {
     const float *b = face->box, (*lm)[2] = face->landmarks;
@@ -114,7 +100,9 @@ apf_status face_check_score(face_check *c, const apf_image *img, const apf_face 
             for (int j = 0; j < n; j++)
                 for (int i = 0; i < n; i++) {
                     double sx = x + (i + 0.5) / n - 0.5, sy = y + (j + 0.5) / n - 0.5;
-                    tap(px, W, H, cm[0] * sx + cm[1] * sy + cm[2], cm[3] * sx + cm[4] * sy + cm[5], acc);
+                    float rgb[3];
+                    bilinear_rgb(px, W, H, cm[0] * sx + cm[1] * sy + cm[2], cm[3] * sx + cm[4] * sy + cm[5], rgb);
+                    acc[0] += rgb[0], acc[1] += rgb[1], acc[2] += rgb[2];
                 }
             float *dst = c->input + ((size_t)y * CHECK_SIZE + x) * 3;
             for (int ch = 0; ch < 3; ch++) {
