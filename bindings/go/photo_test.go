@@ -5,16 +5,30 @@ import (
 	"testing"
 )
 
-func TestPhotoDetectCropProtect(t *testing.T) {
-	photo, err := LoadImage(filepath.Join(srcDir(), "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg"))
+// testPhoto loads a photo under the source tree (path parts after srcDir).
+func testPhoto(t *testing.T, parts ...string) *Image {
+	t.Helper()
+	img, err := LoadImage(filepath.Join(append([]string{srcDir()}, parts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+// testDetector loads BlazeFace at its default threshold, closed when the test ends.
+func testDetector(t *testing.T) *Detector {
+	t.Helper()
 	d, err := NewDetector(modelPath("blazeface.apfm"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestPhotoDetectCropProtect(t *testing.T) {
+	photo := testPhoto(t, "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg")
+	d := testDetector(t)
 	faces, err := d.Detect(photo, 8)
 	if err != nil || len(faces) == 0 || faces[0].Score < 0.5 {
 		t.Fatalf("faces %v, %v", faces, err)
@@ -73,15 +87,8 @@ func TestPhotoDetectCropProtect(t *testing.T) {
 }
 
 func TestPhotoJobTwoSteps(t *testing.T) {
-	photo, err := LoadImage(filepath.Join(srcDir(), "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := NewDetector(modelPath("blazeface.apfm"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	photo := testPhoto(t, "examples", "photos", "Abdel_Aziz_Al-Hakim_0001.jpg")
+	d := testDetector(t)
 	p, err := NewProbe(modelPath("mobilefacenet.apfm"), Options{Attack: "fgsm", Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -151,19 +158,9 @@ func TestPhotoJobTwoSteps(t *testing.T) {
 }
 
 func TestFaceCheckDropsACat(t *testing.T) {
-	cat, err := LoadImage(filepath.Join(srcDir(), "tests", "data", "animals", "chelsea.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	man, err := LoadImage(filepath.Join(srcDir(), "examples", "photos", "Aaron_Eckhart_0001.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := NewDetector(modelPath("blazeface.apfm"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	cat := testPhoto(t, "tests", "data", "animals", "chelsea.jpg")
+	man := testPhoto(t, "examples", "photos", "Aaron_Eckhart_0001.jpg")
+	d := testDetector(t)
 	found, err := d.Detect(cat, 4)
 	if err != nil || len(found) == 0 {
 		t.Fatalf("without the check the cat should be found: %v, %v", found, err)
