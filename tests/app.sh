@@ -309,6 +309,7 @@ weak=(--models "$models" --weights "$src/weights" --threads 2 --iterations 1 --e
 out=$("$apf" protect "${weak[@]}" --out "$tmp/weak" "$one")
 grep -q "is still matched by" <<<"$out" && grep -q "WARNING: .* still matched" <<<"$out" \
   || fail "still-matched face not reported: $out"
+grep -q -- "--retry 2 protects such photos again" <<<"$out" || fail "no --retry hint: $out"
 set +e
 out=$("$apf" protect "${weak[@]}" --strict --out "$tmp/strict" "$one" 2>"$tmp/err"); rc=$?
 set -e
@@ -365,6 +366,7 @@ after=$(matched "$out")
 [ "$before" -gt 0 ] || fail "nothing to retry: no face stayed matched at 10 iterations"
 grep -q "protected again with 3x the iterations" <<<"$out" || fail "no photo was protected again"
 [ "$after" -lt "$before" ] || fail "the retry left $after matches, $before without it"
+! grep -q -- "--retry 2 protects" <<<"$out" || fail "the --retry hint given to a run with --retry"
 # --json says which photos were protected again
 "$apf" protect "${common[@]}" --retry 3 --json --out "$tmp/retry-json" "$tmp/photos" > "$tmp/retry.json"
 /usr/bin/python3 - "$tmp/retry.json" <<'PY' || fail "--json does not report the retry"

@@ -1027,10 +1027,17 @@ static int cmd_protect(int argc, char **argv)
     if (cloud_client_retries(cloud) && !a.json && !a.quiet)
         printf("cloud: %u request%s retried (the server was unreachable or busy for a moment)\n",
                cloud_client_retries(cloud), cloud_client_retries(cloud) == 1 ? "" : "s");
-    if (t.still_matched && !a.json)
+    if (t.still_matched && !a.json) {
         printf("WARNING: %d protected face%s still matched by a bundled recognizer (see the lines above)%s\n",
                t.still_matched, t.still_matched == 1 ? " is" : "s are",
                a.strict ? "; with --strict those photos were not written" : "");
+        /* Say what the user can do about it: a second attempt from the
+         * original with more iterations leaves fewer matches (docs/app.md),
+         * at a cost paid only for the photos that need it. */
+        if (!a.popt.retry_factor)
+            printf("  --retry 2 protects such photos again from the original with twice the iterations "
+                   "(more device time for those photos only; docs/app.md)\n");
+    }
     rc = t.failed ? 1 : 0;
 out:
     if (json) /* left open by an early exit */
