@@ -310,6 +310,9 @@ out=$("$apf" protect "${weak[@]}" --out "$tmp/weak" "$one")
 grep -q "is still matched by" <<<"$out" && grep -q "WARNING: .* still matched" <<<"$out" \
   || fail "still-matched face not reported: $out"
 grep -q -- "--retry 2 protects such photos again" <<<"$out" || fail "no --retry hint: $out"
+out=$("$apf" protect "${weak[@]}" --check probe --out "$tmp/weak-probe" "$one")
+grep -q "WARNING: .* still matched" <<<"$out" || fail "--check probe: matched face not reported: $out"
+! grep -q -- "--retry 2 protects" <<<"$out" || fail "--retry hint with --check probe (the retry needs all)"
 set +e
 out=$("$apf" protect "${weak[@]}" --strict --out "$tmp/strict" "$one" 2>"$tmp/err"); rc=$?
 set -e

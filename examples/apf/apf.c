@@ -1034,7 +1034,7 @@ static int cmd_protect(int argc, char **argv)
         /* Say what the user can do about it: a second attempt from the
          * original with more iterations leaves fewer matches (docs/app.md),
          * at a cost paid only for the photos that need it. */
-        if (!a.popt.retry_factor)
+        if (!a.popt.retry_factor && a.popt.check == 2) /* --retry needs --check all */
             printf("  --retry 2 protects such photos again from the original with twice the iterations "
                    "(more device time for those photos only; docs/app.md)\n");
     }
