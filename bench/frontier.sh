@@ -62,9 +62,9 @@ cols += ['broken_min', 'broken_mean', 'jpeg_ratio_min', 'adv_adv_min', 'adv_adv_
          'ssim_mean', 'ssim_min', 'device_ms']
 lines = [','.join(cols)]
 order = {'decoys': 0, 'eps': 1, 'iterations': 2}
-dirs = sorted((d for d in os.listdir(out) if os.path.isfile(f'{out}/{d}/results.json')),
-              key=lambda d: (order[d.split('-')[0]], float(d.split('-', 1)[1])))
-for d in dirs:
+for d in os.listdir(out):
+    if not os.path.isfile(f'{out}/{d}/results.json'):
+        continue
     knob, value = d.split('-', 1)
     r = json.load(open(f'{out}/{d}/results.json'))
     rows = {x['row']: x for x in r['rows']}
@@ -79,11 +79,12 @@ for d in dirs:
         vals += [x, y, z]
     vals += [min(b), sum(b) / 4, min(ratio), min(aa), sum(aa) / 4,
              g['ssim_mean'], g['ssim_min'], g['device_ms_per_face']]
-    lines.append(','.join(f'{v:.4f}' if isinstance(v, float) else str(v) for v in vals))
+    cells = [f'{v:.4f}' if isinstance(v, float) else str(v) for v in vals]
+    lines.append(','.join(cells))
     # the shipped point belongs to every sweep
     if knob == 'decoys' and value == '0.4':
         for k2, v2 in (('eps', '8'), ('iterations', '11')):
-            lines.append(','.join([k2, v2] + lines[-1].split(',')[2:]))
+            lines.append(','.join([k2, v2] + cells[2:]))
 header, body = lines[0], lines[1:]
 body.sort(key=lambda l: (order[l.split(',')[0]], float(l.split(',')[1])))
 open(f'{out}/frontier.csv', 'w').write('\n'.join([header] + body) + '\n')
@@ -93,7 +94,17 @@ PY
 csv="$out/frontier.csv"
 col() { head -1 "$csv" | tr ',' '\n' | grep -n "^$1\$" | cut -d: -f1; }
 bmin=$(col broken_min) bmean=$(col broken_mean) jr=$(col jpeg_ratio_min) aamin=$(col adv_adv_min)
-aamean=$(col adv_adv_mean) ssim=$(col ssim_mean)
+ssim=$(col ssim_mean)
+# one panel: the rows of one knob's sweep, the same five curves and targets in each
+panel() {
+  echo "set xlabel '$2'"
+  echo "plot '< grep ^$1 $csv' using 2:$bmin with linespoints title 'adv-orig, worst recognizer', \\"
+  echo "     '' using 2:$bmean with linespoints title 'adv-orig, mean of four', \\"
+  echo "     '' using 2:$jr with linespoints title 'after JPEG q75 / adv-orig, worst', \\"
+  echo "     '' using 2:$aamin with linespoints title 'adv-adv, worst recognizer', \\"
+  echo "     '' using 2:$ssim with linespoints title 'SSIM mean', \\"
+  echo "     0.95 with lines dt 2 lw 1.5 lc rgb 'black' title 'target 95%', 0.90 with lines dt 3 lw 1.5 lc rgb 'black' title 'target 90%'"
+}
 gnuplot <<GP
 set datafile separator ','
 set terminal pngcairo size 1350,480 font ',10'
@@ -103,27 +114,9 @@ set grid
 set yrange [0:1]
 set ylabel 'broken share / SSIM'
 set key bottom left font ',8'
-set xlabel 'decoy pull (random target weight)'
-plot '< grep ^decoys $csv' using 2:$bmin with linespoints title 'adv-orig, worst recognizer', \
-     '' using 2:$bmean with linespoints title 'adv-orig, mean of four', \
-     '' using 2:$jr with linespoints title 'after JPEG q75 / adv-orig, worst', \
-     '' using 2:$aamin with linespoints title 'adv-adv, worst recognizer', \
-     '' using 2:$ssim with linespoints title 'SSIM mean', \
-     0.95 with lines dt 2 lw 1.5 lc rgb 'black' title 'target 95%', 0.90 with lines dt 3 lw 1.5 lc rgb 'black' title 'target 90%'
-set xlabel 'eps (0-255 units)'
-plot '< grep ^eps $csv' using 2:$bmin with linespoints title 'adv-orig, worst recognizer', \
-     '' using 2:$bmean with linespoints title 'adv-orig, mean of four', \
-     '' using 2:$jr with linespoints title 'after JPEG q75 / adv-orig, worst', \
-     '' using 2:$aamin with linespoints title 'adv-adv, worst recognizer', \
-     '' using 2:$ssim with linespoints title 'SSIM mean', \
-     0.95 with lines dt 2 lw 1.5 lc rgb 'black' title 'target 95%', 0.90 with lines dt 3 lw 1.5 lc rgb 'black' title 'target 90%'
-set xlabel 'iterations (11: at the 1.5x device-time line)'
-plot '< grep ^iterations $csv' using 2:$bmin with linespoints title 'adv-orig, worst recognizer', \
-     '' using 2:$bmean with linespoints title 'adv-orig, mean of four', \
-     '' using 2:$jr with linespoints title 'after JPEG q75 / adv-orig, worst', \
-     '' using 2:$aamin with linespoints title 'adv-adv, worst recognizer', \
-     '' using 2:$ssim with linespoints title 'SSIM mean', \
-     0.95 with lines dt 2 lw 1.5 lc rgb 'black' title 'target 95%', 0.90 with lines dt 3 lw 1.5 lc rgb 'black' title 'target 90%'
+$(panel decoys 'decoy pull (random target weight)')
+$(panel eps 'eps (0-255 units)')
+$(panel iterations 'iterations (11: at the 1.5x device-time line)')
 unset multiplot
 GP
 echo "frontier: $csv, $out/frontier.png"
